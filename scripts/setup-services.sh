@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Makes sure the services Cairn's tests need are up on loopback: PostgreSQL (with the pgvector
+# extension available) and Redis. Idempotent: every step checks before it acts, so running it
+# twice is cheap. Debian bookworm ships no pgvector binary, so it is built from Debian's own source
+# package when missing.
+set -euo pipefail
+
+PGHOST=${PGHOST:-127.0.0.1}
+PGPORT=${PGPORT:-5432}
+PGUSER=${PGUSER:-postgres}
+REDIS_PORT=${REDIS_PORT:-6379}
+SUDO=""
+if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+log() { printf '[setup-services] %s\n' "$*"; }
+
+pg_ready() { pg_isready -h "$PGHOST" -p "$PGPORT" -q 2>/dev/null; }
+
+if ! pg_ready; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    log "starting PostgreSQL"
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+fi
+pg_ready || { log "PostgreSQL is not reachable on $PGHOST:$PGPORT"; exit 1; }
+
+psql_q() { psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAqc "$1"; }
+
+if [ "$(psql_q "SELECT 1 FROM pg_available_extensions WHERE name='vector'")" != "1" ]; then
+  pg_major=$(psql_q "SHOW server_version_num" | cut -c1-2)
+  pg_config="/usr/lib/postgresql/${pg_major}/bin/pg_config"
+  log "pgvector is missing: building it for PostgreSQL ${pg_major} from Debian's source package"
+  list=/etc/apt/sources.list.d/cairn-trixie-src.list
+  # A deb-src line only: it adds source packages and never changes which binaries apt installs.
+  if [ ! -f "$list" ]; then echo 'deb-src http://deb.debian.org/debian trixie main' | $SUDO tee "$list" >/dev/null; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "postgresql-server-dev-${pg_major}" make gcc dpkg-dev >/dev/null
+  work=$(mktemp -d)
+  (
+    cd "$work"
+    apt-get source --download-only pgvector >/dev/null 2>&1
+    tar xzf pgvector_*.orig.tar.gz
+    cd pgvector-*/
+    make -s PG_CONFIG="$pg_config" >/dev/null
+    $SUDO make -s install PG_CONFIG="$pg_config" >/dev/null
+  )
+  rm -rf "$work"
+  [ "$(psql_q "SELECT 1 FROM pg_available_extensions WHERE name='vector'")" = "1" ] || { log "pgvector build failed"; exit 1; }
+  log "pgvector installed"
+fi
+
+if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  command -v redis-server >/dev/null 2>&1 || { $SUDO apt-get install -y -qq redis-server >/dev/null; }
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null || { log "Redis is not reachable on port $REDIS_PORT"; exit 1; }
+
+log "PostgreSQL $(psql_q 'SHOW server_version') with pgvector available; Redis on $REDIS_PORT"
