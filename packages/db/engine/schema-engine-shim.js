@@ -127,7 +127,7 @@ async function serve() {
   });
   lines.on('close', async () => {
     await Promise.allSettled([...pending]);
-    engine.free();
+    await engine.close();
     process.exit(0);
   });
 }

@@ -88,15 +88,36 @@ async function runAdminStatement(connectionString, sql) {
 export function createMigrationAdapterFactory(url) {
   const { connectionString, schema } = parseEngineUrl(url);
   const adapterOptions = schema ? { schema } : undefined;
-  const main = new PrismaPg({ connectionString, Client: CharAsTextClient }, adapterOptions);
+  // Unqualified migration SQL lands in the first schema of the search path.
+  const searchPath = schema && schema !== 'public' ? { options: `-c search_path=${schema},public` } : {};
+  const main = new PrismaPg({ connectionString, Client: CharAsTextClient, allowExitOnIdle: true, ...searchPath }, adapterOptions);
+  const open = new Set();
   return {
     provider: main.provider,
     adapterName: main.adapterName,
-    connect: () => main.connect(),
+    async connect() {
+      const adapter = await main.connect();
+      const dispose = adapter.dispose.bind(adapter);
+      let disposed;
+      adapter.dispose = () => {
+        open.delete(adapter);
+        disposed ??= dispose();
+        return disposed;
+      };
+      open.add(adapter);
+      return adapter;
+    },
+    /** Ends the pools the engine did not dispose itself (it keeps its main connection open). */
+    async disposeAll() {
+      await Promise.allSettled([...open].map((adapter) => adapter.dispose()));
+    },
     async connectToShadowDb() {
       const name = `prisma_migrate_shadow_db_${randomUUID().replaceAll('-', '')}`;
       await runAdminStatement(connectionString, `CREATE DATABASE "${name}"`);
-      const shadow = new PrismaPg({ connectionString: withDatabase(connectionString, name), Client: CharAsTextClient }, adapterOptions);
+      const shadow = new PrismaPg(
+        { connectionString: withDatabase(connectionString, name), Client: CharAsTextClient, allowExitOnIdle: true, ...searchPath },
+        adapterOptions,
+      );
       const adapter = await shadow.connect();
       const disposePool = adapter.dispose.bind(adapter);
       adapter.dispose = async () => {
@@ -147,14 +168,15 @@ export function takePanicMessage() {
  */
 export async function openSchemaEngine({ url, datamodels, log }) {
   const bg = await loadWasmModule();
-  const factory = bindMigrationAwareSqlAdapterFactory(createMigrationAdapterFactory(url));
-  const engine = await bg.SchemaEngine.new({ datamodels }, (message) => log?.(message), factory);
-  return new CairnSchemaEngine(engine);
+  const adapters = createMigrationAdapterFactory(url);
+  const engine = await bg.SchemaEngine.new({ datamodels }, (message) => log?.(message), bindMigrationAwareSqlAdapterFactory(adapters));
+  return new CairnSchemaEngine(engine, adapters);
 }
 
 class CairnSchemaEngine {
-  constructor(engine) {
+  constructor(engine, adapters) {
     this.engine = engine;
+    this.adapters = adapters;
   }
 
   async call(method, params) {
@@ -217,8 +239,10 @@ class CairnSchemaEngine {
     };
   }
 
-  free() {
+  /** Frees the engine and ends every connection it opened. */
+  async close() {
     this.engine.free?.();
+    await this.adapters.disposeAll();
   }
 }
 

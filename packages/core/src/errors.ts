@@ -1,0 +1,70 @@
+// The base of every error Cairn raises. Callers branch on `instanceof` or on `code`, never on
+// message text; each package adds a small family of its own on top of these.
+import type { ZodType, z } from 'zod';
+
+/** Facts attached to an error for the caller (ids, expected vs actual versions, ...). */
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
+export interface CairnErrorOptions {
+  cause?: unknown;
+  details?: ErrorDetails;
+}
+
+/** Base class of every Cairn error. `code` is stable and machine-readable. */
+export class CairnError extends Error {
+  override readonly name: string = 'CairnError';
+  readonly code: string;
+  readonly details: ErrorDetails;
+
+  constructor(code: string, message: string, options: CairnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** One problem found while validating input. `path` is the location inside the input. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+/** Input failed validation; `issues` lists every problem, not just the first. */
+export class ValidationError extends CairnError {
+  override readonly name = 'ValidationError';
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(what: string, issues: readonly ValidationIssue[], options: CairnErrorOptions = {}) {
+    super('VALIDATION_FAILED', `Invalid ${what}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, {
+      ...options,
+      details: { ...options.details, issues },
+    });
+    this.issues = issues;
+  }
+}
+
+/** Converts zod issues to ValidationIssues with dotted paths (`pool.max`, `items[2].id`). */
+export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join(''),
+    message: issue.message,
+  }));
+}
+
+/**
+ * Parses `input` with `schema`, throwing a ValidationError naming `what` and every issue.
+ * The one way Cairn packages validate their public inputs.
+ */
+export function parseInput<S extends ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new ValidationError(what, toValidationIssues(result.error), { cause: result.error });
+  return result.data;
+}
+
+/** A value could not be serialized (circular, a function, a symbol) or deserialized. */
+export class SerializationError extends CairnError {
+  override readonly name = 'SerializationError';
+  constructor(message: string, options: CairnErrorOptions = {}) {
+    super('SERIALIZATION_FAILED', message, options);
+  }
+}

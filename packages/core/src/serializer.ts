@@ -1,0 +1,139 @@
+// The serializer seam shared by the checkpointer and the Redis cache: storage code deals in bytes,
+// the serializer decides how values become bytes. Kept apart so users can plug their own.
+import { SerializationError } from './errors.js';
+
+/** Turns values into bytes and back. `format` is stored beside the bytes so old rows stay readable. */
+export interface Serializer {
+  /** Stable name of the encoding, e.g. `json-v1`. Stored with every value. */
+  readonly format: string;
+  serialize(value: unknown): Uint8Array;
+  deserialize(bytes: Uint8Array): unknown;
+}
+
+const TAG = '$cairn';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * JSON with the types agent state really holds: Date, BigInt, Map, Set, Uint8Array/Buffer,
+ * RegExp, undefined (inside objects and arrays), NaN and ±Infinity. Class instances become plain
+ * data (their own enumerable properties). Circular references, functions and symbols are rejected
+ * with a SerializationError naming the path, before anything is written.
+ *
+ * Special values are written as `{ "$cairn": "<type>", "v": ... }`; a plain object that happens to
+ * have a `$cairn` key is escaped the same way, so every input round-trips.
+ */
+export class JsonSerializer implements Serializer {
+  readonly format = 'json-v1';
+
+  serialize(value: unknown): Uint8Array {
+    return Buffer.from(JSON.stringify(encode(value, '$', new Set())), 'utf8');
+  }
+
+  deserialize(bytes: Uint8Array): unknown {
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as Json;
+    } catch (cause) {
+      throw new SerializationError('Stored value is not valid JSON', { cause });
+    }
+    return decode(parsed);
+  }
+
+  /** Encodes to a JSON string (for text channels such as Redis pub/sub). */
+  stringify(value: unknown): string {
+    return JSON.stringify(encode(value, '$', new Set()));
+  }
+
+  parse(text: string): unknown {
+    return decode(JSON.parse(text) as Json);
+  }
+}
+
+function tagged(type: string, v: Json): Json {
+  return { [TAG]: type, v };
+}
+
+function encode(value: unknown, path: string, ancestors: Set<object>): Json {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : tagged('number', String(value));
+    case 'bigint':
+      return tagged('bigint', value.toString());
+    case 'undefined':
+      return tagged('undefined', null);
+    case 'function':
+    case 'symbol':
+      throw new SerializationError(`Cannot serialize a ${typeof value} at ${path}`, { details: { path } });
+  }
+  if (value === null) return null;
+  const obj = value as object;
+  if (ancestors.has(obj)) throw new SerializationError(`Cannot serialize a circular reference at ${path}`, { details: { path } });
+  ancestors.add(obj);
+  try {
+    if (obj instanceof Date) {
+      return tagged('Date', Number.isNaN(obj.getTime()) ? null : obj.toISOString());
+    }
+    if (obj instanceof Uint8Array) return tagged('bytes', Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString('base64'));
+    if (obj instanceof RegExp) return tagged('RegExp', [obj.source, obj.flags]);
+    if (Array.isArray(obj)) return obj.map((item, i) => encode(item, `${path}[${i}]`, ancestors));
+    if (obj instanceof Map) {
+      return tagged(
+        'Map',
+        [...obj.entries()].map(([k, v], i) => [encode(k, `${path}<key ${i}>`, ancestors), encode(v, `${path}<value ${i}>`, ancestors)]),
+      );
+    }
+    if (obj instanceof Set) return tagged('Set', [...obj].map((item, i) => encode(item, `${path}<item ${i}>`, ancestors)));
+    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer || obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof Promise) {
+      throw new SerializationError(`Cannot serialize a ${obj.constructor.name} at ${path}`, { details: { path } });
+    }
+    // toJSON wins for types that define it (Decimal, Temporal, ...), as JSON.stringify would do.
+    const withToJson = obj as { toJSON?: () => unknown };
+    if (typeof withToJson.toJSON === 'function') return encode(withToJson.toJSON(), path, ancestors);
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(obj)) out[k] = encode(v, `${path}.${k}`, ancestors);
+    return TAG in out ? tagged('object', out) : out;
+  } finally {
+    ancestors.delete(obj);
+  }
+}
+
+function decode(value: Json): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(decode);
+  const type = value[TAG];
+  if (typeof type !== 'string') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = decode(v);
+    return out;
+  }
+  const v = value.v as Json;
+  switch (type) {
+    case 'undefined':
+      return undefined;
+    case 'number':
+      return Number(v);
+    case 'bigint':
+      return BigInt(v as string);
+    case 'Date':
+      return new Date(v === null ? Number.NaN : (v as string));
+    case 'bytes':
+      return new Uint8Array(Buffer.from(v as string, 'base64'));
+    case 'RegExp':
+      return new RegExp((v as string[])[0] ?? '', (v as string[])[1] ?? '');
+    case 'Map':
+      return new Map((v as Json[][]).map(([k, val]) => [decode(k ?? null), decode(val ?? null)]));
+    case 'Set':
+      return new Set((v as Json[]).map(decode));
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const [k, val] of Object.entries(v as Record<string, Json>)) out[k] = decode(val);
+      return out;
+    }
+    default:
+      throw new SerializationError(`Unknown serialized type tag: ${type}`);
+  }
+}

@@ -1,0 +1,220 @@
+// createDb(): the generated Prisma 7 client over @prisma/adapter-pg on one validated pg.Pool,
+// against a PostgreSQL URL or, when none is given, the embedded PGlite database.
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { parseInput } from '@cairn/core';
+import { PrismaClient } from './generated/prisma/client.js';
+import { parseDatabaseUrl, redactUrl, type SslMode } from './database-url.js';
+import { DatabaseUnavailableError } from './errors.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import { migrateDatabase } from './migrate.js';
+import { DbOptionsSchema, type DbOptions, type ResolvedDbOptions } from './options.js';
+
+/** What healthCheck() reports. */
+export interface DbHealth {
+  ok: boolean;
+  /** Round-trip time of `SELECT 1`, in milliseconds. */
+  latencyMs: number;
+  serverVersion?: string;
+  /** Installed pgvector version, or null when the extension is not installed. */
+  pgvectorVersion?: string | null;
+  embedded: boolean;
+  error?: string;
+}
+
+/** Connection pool figures, from node-postgres. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+function sslConfig(mode: SslMode | undefined, ca: string | undefined): pg.PoolConfig['ssl'] {
+  switch (mode) {
+    case undefined:
+    case 'disable':
+    case 'allow':
+    case 'prefer':
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+  }
+}
+
+function describeConnectError(err: NodeJS.ErrnoException & { code?: string }, url: string, timeoutMs: number): string {
+  const where = redactUrl(url);
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return `Nothing is listening at ${where} (connection refused). Is PostgreSQL running?`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `The host in ${where} cannot be resolved.`;
+    case '3D000':
+      return `The database in ${where} does not exist. Create it (\`createdb\`) or run \`pnpm db:deploy\`.`;
+    case '28P01':
+    case '28000':
+      return `PostgreSQL rejected the credentials in ${where}: ${err.message}`;
+    default:
+      if (/timeout/i.test(err.message)) return `No answer from ${where} within ${timeoutMs} ms.`;
+      return `Cannot connect to ${where}: ${err.message}`;
+  }
+}
+
+/** The database handle every Cairn package takes. Owns its pool (and the embedded server, if any). */
+export class CairnDb {
+  /** The generated Prisma client, over the shared pool. */
+  readonly prisma: PrismaClient;
+  /** The node-postgres pool behind `prisma`, for hot paths that need raw SQL. */
+  readonly pool: pg.Pool;
+  /** PostgreSQL schema holding Cairn's tables. */
+  readonly schema: string;
+  /** The URL in use, password redacted. */
+  readonly url: string;
+  /** The embedded server, when no URL was given. */
+  readonly embedded: EmbeddedPostgres | undefined;
+  readonly #connectionString: string;
+  readonly #clientConfig: pg.ClientConfig;
+  readonly #max: number;
+  #closing: Promise<void> | undefined;
+
+  /** @internal use createDb(). */
+  constructor(parts: {
+    prisma: PrismaClient;
+    pool: pg.Pool;
+    schema: string;
+    url: string;
+    clientConfig: pg.ClientConfig;
+    max: number;
+    embedded?: EmbeddedPostgres | undefined;
+  }) {
+    this.prisma = parts.prisma;
+    this.pool = parts.pool;
+    this.schema = parts.schema;
+    this.url = redactUrl(parts.url);
+    this.embedded = parts.embedded;
+    this.#connectionString = parts.url;
+    this.#clientConfig = parts.clientConfig;
+    this.#max = parts.max;
+  }
+
+  /**
+   * A connection string for the same database, credentials included, for components that need
+   * their own connection (LISTEN/NOTIFY, other libraries). Not for logs.
+   */
+  connectionString(): string {
+    return this.#connectionString;
+  }
+
+  /** Settings for a standalone pg.Client on the same database (TLS, search_path and timeouts included). */
+  clientConfig(): pg.ClientConfig {
+    return { ...this.#clientConfig };
+  }
+
+  /** Checks the database answers and reports its version and pgvector's. Never throws. */
+  async healthCheck(): Promise<DbHealth> {
+    const started = performance.now();
+    try {
+      const { rows } = await this.pool.query<{ version: string; vector: string | null }>(
+        `SELECT current_setting('server_version') AS version, (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS vector`,
+      );
+      return {
+        ok: true,
+        latencyMs: performance.now() - started,
+        serverVersion: rows[0]?.version,
+        pgvectorVersion: rows[0]?.vector ?? null,
+        embedded: this.embedded !== undefined,
+      };
+    } catch (err) {
+      return { ok: false, latencyMs: performance.now() - started, embedded: this.embedded !== undefined, error: (err as Error).message };
+    }
+  }
+
+  poolStats(): PoolStats {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount, max: this.#max };
+  }
+
+  /** Disconnects Prisma, drains the pool and stops the embedded server. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.prisma.$disconnect();
+      if (!this.pool.ended) await this.pool.end();
+      await this.embedded?.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Keeps the pool, the client and credentials out of JSON.stringify and logs. */
+  toJSON(): Record<string, unknown> {
+    return { url: this.url, schema: this.schema, embedded: this.embedded !== undefined };
+  }
+}
+
+function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  if (schema !== 'public') u.searchParams.set('schema', schema);
+  return u.toString();
+}
+
+/** Builds node-postgres settings from validated options and a parsed URL. */
+export function poolConfigFor(url: string, options: Pick<ResolvedDbOptions, 'pool' | 'schema'>): { config: pg.PoolConfig; schema: string } {
+  const parsed = parseDatabaseUrl(url);
+  const schema = options.schema ?? parsed.schema ?? 'public';
+  const { pool } = options;
+  const config: pg.PoolConfig = {
+    connectionString: parsed.connectionString,
+    max: pool.max,
+    idleTimeoutMillis: pool.idleTimeoutMs,
+    connectionTimeoutMillis: pool.connectionTimeoutMs,
+    application_name: pool.applicationName,
+    ssl: sslConfig(pool.ssl ?? parsed.sslMode, pool.sslRootCert),
+    // Tables live in `schema`; extensions such as vector usually live in public.
+    options: `-c search_path=${schema === 'public' ? 'public' : `${schema},public`}`,
+    ...(pool.statementTimeoutMs > 0 ? { statement_timeout: pool.statementTimeoutMs } : {}),
+  };
+  return { config, schema };
+}
+
+/**
+ * Connects to PostgreSQL (or starts the embedded database when `url` is absent), checks the
+ * connection within `pool.connectionTimeoutMs`, optionally migrates, and returns the handle.
+ */
+export async function createDb(options: DbOptions = {}): Promise<CairnDb> {
+  const opts = parseInput(DbOptionsSchema, options, 'database options');
+  let embedded: EmbeddedPostgres | undefined;
+  let url = opts.url;
+  if (url === undefined) {
+    embedded = await startEmbeddedPostgres(opts.embedded);
+    url = embedded.url;
+  } else {
+    parseDatabaseUrl(url);
+  }
+  let pool: pg.Pool | undefined;
+  try {
+    const { config, schema } = poolConfigFor(url, opts);
+    if (opts.migrate ?? embedded !== undefined) await migrateDatabase(withSchema(url, schema));
+    pool = new pg.Pool(config);
+    // An idle client's error (server restart, network drop) must not crash the process;
+    // the next query gets a fresh connection.
+    pool.on('error', () => undefined);
+    const probe = await pool.connect().catch((err: Error) => {
+      throw new DatabaseUnavailableError(describeConnectError(err, url!, opts.pool.connectionTimeoutMs), { cause: err });
+    });
+    probe.release();
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
+    const { max: _max, idleTimeoutMillis: _idle, ...clientConfig } = config;
+    return new CairnDb({ prisma, pool, schema, url, clientConfig, max: opts.pool.max, embedded });
+  } catch (err) {
+    await pool?.end().catch(() => undefined);
+    await embedded?.close();
+    throw err;
+  }
+}

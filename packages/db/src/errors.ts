@@ -1,0 +1,51 @@
+// Errors raised by @cairn/db. Each carries a stable `code`; messages never contain passwords.
+import { CairnError, type CairnErrorOptions } from '@cairn/core';
+
+/** Base class of @cairn/db errors. */
+export class DbError extends CairnError {
+  override readonly name: string = 'DbError';
+}
+
+/** DATABASE_URL (or `url`) is not a usable PostgreSQL connection string. */
+export class DatabaseUrlError extends DbError {
+  override readonly name = 'DatabaseUrlError';
+  constructor(message: string, options: CairnErrorOptions = {}) {
+    super('INVALID_DATABASE_URL', message, options);
+  }
+}
+
+/** The database could not be reached or refused the connection within the connect timeout. */
+export class DatabaseUnavailableError extends DbError {
+  override readonly name = 'DatabaseUnavailableError';
+  constructor(message: string, options: CairnErrorOptions = {}) {
+    super('DATABASE_UNAVAILABLE', message, options);
+  }
+}
+
+/** The `vector` extension is neither installed nor available to install. */
+export class ExtensionMissingError extends DbError {
+  override readonly name = 'ExtensionMissingError';
+  constructor(extension: string, message: string, options: CairnErrorOptions = {}) {
+    super('EXTENSION_MISSING', message, { ...options, details: { extension, ...options.details } });
+  }
+}
+
+/** Applying migrations failed. The database is left as `prisma migrate status` describes. */
+export class MigrationError extends DbError {
+  override readonly name = 'MigrationError';
+  constructor(message: string, options: CairnErrorOptions = {}) {
+    super('MIGRATION_FAILED', message, options);
+  }
+}
+
+/** Another process already holds the embedded database's data directory. */
+export class EmbeddedDatabaseLockedError extends DbError {
+  override readonly name = 'EmbeddedDatabaseLockedError';
+  constructor(dataDir: string, ownerPid: number) {
+    super(
+      'EMBEDDED_DATABASE_LOCKED',
+      `The embedded database at ${dataDir} is in use by process ${ownerPid}. Stop that process, or give this one another dataDir.`,
+      { details: { dataDir, ownerPid } },
+    );
+  }
+}

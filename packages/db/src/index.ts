@@ -1,0 +1,33 @@
+// @cairn/db: the one generated Prisma client, its connection, migrations and the embedded default.
+export { createDb, CairnDb, poolConfigFor, type DbHealth, type PoolStats } from './create-db.js';
+export { DbOptionsSchema, PoolOptionsSchema, EmbeddedOptionsSchema, type DbOptions, type PoolOptions, type EmbeddedOptions } from './options.js';
+export { parseDatabaseUrl, redactUrl, SSL_MODES, type DatabaseUrl, type SslMode } from './database-url.js';
+export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+export {
+  migrateDatabase,
+  assertVectorExtensionAvailable,
+  MIGRATIONS_DIR,
+  SCHEMA_PATH,
+  PGVECTOR_INSTALL_HINT,
+  type MigrateOptions,
+  type MigrateResult,
+} from './migrate.js';
+export {
+  DbError,
+  DatabaseUrlError,
+  DatabaseUnavailableError,
+  ExtensionMissingError,
+  MigrationError,
+  EmbeddedDatabaseLockedError,
+} from './errors.js';
+// The generated client and model types, for the other packages (only @cairn/db imports them).
+export { PrismaClient, Prisma } from './generated/prisma/client.js';
+export type {
+  Session,
+  Thread,
+  Checkpoint,
+  CheckpointWrite,
+  StoredObject,
+  ObjectVersion,
+  Document,
+} from './generated/prisma/client.js';

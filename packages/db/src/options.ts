@@ -1,0 +1,63 @@
+// Options of createDb(), validated with zod. Defaults live here, in the schema, and nowhere else.
+import { z } from 'zod';
+import { SSL_MODES } from './database-url.js';
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'must be a PostgreSQL identifier (letters, digits, _)');
+
+export const PoolOptionsSchema = z
+  .object({
+    /** Maximum number of pooled connections. @defaultValue 10 */
+    max: z.number().int().min(1).max(1000).default(10),
+    /** Milliseconds an idle connection stays open before it is closed. @defaultValue 10000 */
+    idleTimeoutMs: z.number().int().min(0).default(10_000),
+    /** Milliseconds to wait for a connection (and for the first connect check) before failing. @defaultValue 5000 */
+    connectionTimeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+    /** Server-side statement timeout in milliseconds; 0 disables it. @defaultValue 0 */
+    statementTimeoutMs: z.number().int().min(0).default(0),
+    /** `application_name` shown in pg_stat_activity. @defaultValue 'cairn' */
+    applicationName: z.string().min(1).max(63).default('cairn'),
+    /**
+     * TLS mode, as libpq's sslmode. Overrides `?sslmode=` in the URL. `prefer`/`allow` connect without
+     * TLS (node-postgres cannot fall back); `require` encrypts without verifying the certificate;
+     * `verify-ca`/`verify-full` verify it. @defaultValue from the URL, else 'disable'
+     */
+    ssl: z.enum(SSL_MODES).optional(),
+    /** PEM CA certificate(s) for `verify-ca` / `verify-full`. */
+    sslRootCert: z.string().optional(),
+  })
+  .strict();
+
+export const EmbeddedOptionsSchema = z
+  .object({
+    /** Directory PGlite persists to. @defaultValue '.cairn/pglite' */
+    dataDir: z.string().min(1).default('.cairn/pglite'),
+    /** Keep everything in memory (nothing persisted; no lock). @defaultValue false */
+    inMemory: z.boolean().default(false),
+    /** Loopback port to serve the wire protocol on; 0 picks a free one. @defaultValue 0 */
+    port: z.number().int().min(0).max(65535).default(0),
+    /** Concurrent wire connections the embedded server accepts. @defaultValue 32 */
+    maxConnections: z.number().int().min(2).max(256).default(32),
+  })
+  .strict();
+
+export const DbOptionsSchema = z
+  .object({
+    /** PostgreSQL URL. When absent, an embedded PGlite database is started and used. */
+    url: z.string().min(1).optional(),
+    /** PostgreSQL schema for Cairn's tables (overrides `?schema=`). @defaultValue 'public' */
+    schema: identifier.optional(),
+    pool: PoolOptionsSchema.default(PoolOptionsSchema.parse({})),
+    embedded: EmbeddedOptionsSchema.default(EmbeddedOptionsSchema.parse({})),
+    /**
+     * Apply pending migrations on start. @defaultValue true for the embedded database, false for a
+     * URL (run `pnpm db:deploy` in your release process instead).
+     */
+    migrate: z.boolean().optional(),
+  })
+  .strict();
+
+export type PoolOptions = z.input<typeof PoolOptionsSchema>;
+export type EmbeddedOptions = z.input<typeof EmbeddedOptionsSchema>;
+/** Options of createDb(). */
+export type DbOptions = z.input<typeof DbOptionsSchema>;
+export type ResolvedDbOptions = z.output<typeof DbOptionsSchema>;

@@ -1,0 +1,149 @@
+// Test helpers every Cairn package reuses (`@cairn/db/testing`): a fresh PostgreSQL database per
+// test file, cloned from the template the jest global setup migrated, and Redis helpers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createDb, type CairnDb } from './create-db.js';
+import type { DbOptions } from './options.js';
+
+const ADMIN_URL = process.env.CAIRN_TEST_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A database of its own for one test file. `drop()` removes it (connections are terminated). */
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a fresh, fully migrated database cloned from the run's template. With `migrated: false`
+ * the database is empty (for migration tests).
+ */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  const template = process.env.CAIRN_TEST_TEMPLATE_DB;
+  const migrated = options.migrated ?? true;
+  if (migrated && !template) {
+    throw new Error('CAIRN_TEST_TEMPLATE_DB is not set: run the tests through the shared jest preset (scripts/jest-preset.js).');
+  }
+  const run = process.env.CAIRN_TEST_RUN_PID ?? '0';
+  const name = `cairn_test_${process.pid}_r${run}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(migrated ? `CREATE DATABASE "${name}" TEMPLATE "${template}"` : `CREATE DATABASE "${name}"`);
+  let dropped = false;
+  return {
+    name,
+    url: withDatabase(ADMIN_URL, name),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}
+
+/** A CairnDb on a fresh test database; its close() also drops the database. */
+export async function createTestDb(options: Omit<DbOptions, 'url'> = {}): Promise<CairnDb> {
+  const database = await createTestDatabase();
+  const db = await createDb({ ...options, url: database.url, pool: { max: 5, ...options.pool } });
+  const close = db.close.bind(db);
+  db.close = async () => {
+    await close();
+    await database.drop();
+  };
+  return db;
+}
+
+/** The Redis the tests use (REDIS_URL, else the local server). */
+export function testRedisUrl(): string {
+  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/** A key prefix no other test uses, so tests share one Redis without seeing each other's keys. */
+export function uniqueKeyPrefix(label = 'test'): string {
+  return `cairn-test:${label}:${randomUUID()}:`;
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A redis-server of the test's own, which it can stop and start again (the shared one must stay up). */
+export interface DisposableRedisServer {
+  readonly port: number;
+  readonly url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** Starts `redis-server` on a free loopback port, with no persistence. Stop it in afterAll. */
+export async function startRedisServer(): Promise<DisposableRedisServer> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-redis-'));
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    if (child) return;
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Ready to accept connections')) {
+          proc.stdout?.off('data', onData);
+          proc.stdout?.resume();
+          resolve();
+        }
+      };
+      proc.stdout?.on('data', onData);
+      proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+      proc.once('error', reject);
+    });
+  };
+  const stop = async () => {
+    const proc = child;
+    if (!proc) return;
+    child = undefined;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
+    });
+  };
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start,
+    // Removing the directory is best effort; it holds nothing (no persistence).
+    ...{ [Symbol.asyncDispose]: async () => { await stop(); await rm(dir, { recursive: true, force: true }); } },
+  };
+}
