@@ -143,7 +143,19 @@ function loadWasmModule() {
     const bgPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
     const bg = await import('@prisma/schema-engine-wasm/schema_engine_bg');
     const bytes = await readFile(join(dirname(bgPath), 'schema_engine_bg.wasm'));
-    const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': bg });
+    // The engine arms timeouts (connect, query) that it never clears; they must not keep a
+    // process alive after its work is done, so hand it unref'd timers.
+    const imports = { ...bg };
+    for (const name of Object.keys(bg)) {
+      if (name.startsWith('__wbg_setTimeout_')) {
+        imports[name] = (callback, ms) => {
+          const timer = setTimeout(callback, ms >>> 0);
+          timer.unref?.();
+          return timer;
+        };
+      }
+    }
+    const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': imports });
     bg.__wbg_set_wasm(instance.exports);
     instance.exports.__wbindgen_start();
     return bg;
