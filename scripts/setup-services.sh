@@ -51,14 +51,24 @@ if [ "$(psql_q "SELECT 1 FROM pg_available_extensions WHERE name='vector'")" != 
   log "pgvector installed"
 fi
 
-if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+# PING over bash's /dev/tcp, so the check needs no redis-cli (CI runners may lack it).
+redis_ping() {
+  local reply
+  exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" 2>/dev/null || return 1
+  printf 'PING\r\n' >&3
+  read -r -t 2 reply <&3 || true
+  exec 3>&- 3<&-
+  [[ "$reply" == +PONG* ]]
+}
+
+if ! redis_ping; then
   command -v redis-server >/dev/null 2>&1 || { $SUDO apt-get install -y -qq redis-server >/dev/null; }
   log "starting Redis"
   mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
-  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.5; done
+  for _ in $(seq 1 30); do redis_ping && break; sleep 0.5; done
 fi
-redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null || { log "Redis is not reachable on port $REDIS_PORT"; exit 1; }
+redis_ping || { log "Redis is not reachable on port $REDIS_PORT"; exit 1; }
 
 log "PostgreSQL $(psql_q 'SHOW server_version') with pgvector available; Redis on $REDIS_PORT"
