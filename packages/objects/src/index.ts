@@ -1,0 +1,62 @@
+// @cairn/objects: typed object persistence (collections, versions, history, JSON Patch, snapshots,
+// write-behind), and the session and thread managers of agent applications.
+export { createObjectStore, ObjectStore, ObjectTransaction, type IsolationLevel, type TransactionOptions } from './object-store.js';
+export {
+  Collection,
+  type ObjectRecord,
+  type ObjectVersionRecord,
+  type VersionInfo,
+  type WriteResult,
+  type DeleteResult,
+  type OrderBy,
+  type ListOptions,
+  type FindOptions,
+  type SaveOptions,
+  type UpdateOptions,
+  type ConditionalOptions,
+  type JsonPatchOperation,
+} from './collection.js';
+export { EntityRepository, type Persistable, type PersistableClass, type EntitySaveResult } from './entity-repository.js';
+export type { Where, Equals } from './filter.js';
+export type { Page } from './cursor.js';
+export type { QueuedWrite, WriteBehindStats } from './write-behind-queue.js';
+export {
+  SNAPSHOT_FORMAT,
+  ObjectSnapshotSchema,
+  type ObjectSnapshot,
+  type SnapshotObject,
+  type SnapshotVersion,
+  type ExportOptions,
+  type ImportOptions,
+  type ImportResult,
+} from './snapshot.js';
+export {
+  ObjectStoreOptionsSchema,
+  WriteBehindOptionsSchema,
+  ConflictRetrySchema,
+  CollectionOptionsSchema,
+  type ObjectStoreOptions,
+  type WriteBehindOptions,
+  type ConflictRetryOptions,
+  type CollectionOptions,
+  type PersistenceMode,
+  type PersistenceModeOf,
+} from './options.js';
+export { JsonValueSchema, JsonObjectSchema, TenantIdSchema, TypeNameSchema, IdSchema, type JsonValue, type JsonObject, type JsonPrimitive } from './json.js';
+export {
+  ObjectsError,
+  VersionConflictError,
+  ObjectNotFoundError,
+  StoredObjectInvalidError,
+  InvalidPatchError,
+  PatchTestFailedError,
+  StoreClosedError,
+  WriteQueueFullError,
+  WriteBehindError,
+  FlushTimeoutError,
+  SnapshotConflictError,
+  SessionNotFoundError,
+  ThreadNotFoundError,
+  DuplicateIdError,
+  type QueuedWriteInfo,
+} from './errors.js';

@@ -1,0 +1,307 @@
+// The object store: the entry point that hands out typed collections and entity repositories for
+// one tenant, runs transactions across them (and across other Cairn tables), takes snapshots, and
+// owns the write-behind queue when that persistence mode is chosen.
+import type pg from 'pg';
+import type { z } from 'zod';
+import { parseInput } from '@cairn/core';
+import type { CairnDb } from '@cairn/db';
+import { BIND, Collection, type CollectionContext, type RecordCache } from './collection.js';
+import { EntityRepository, type Persistable, type PersistableClass } from './entity-repository.js';
+import { ObjectsError, StoreClosedError } from './errors.js';
+import { JsonValueSchema, TenantIdSchema, TypeNameSchema, type JsonValue } from './json.js';
+import {
+  CollectionOptionsSchema,
+  ObjectStoreOptionsSchema,
+  type CollectionOptions,
+  type ObjectStoreOptions,
+  type PersistenceMode,
+  type PersistenceModeOf,
+  type ResolvedObjectStoreOptions,
+} from './options.js';
+import { exportSnapshot, importSnapshotInto, type ExportOptions, type ImportOptions, type ImportResult, type ObjectSnapshot } from './snapshot.js';
+import type { Queryable } from './sql.js';
+import { WriteBehindQueue, type WriteBehindStats } from './write-behind-queue.js';
+
+/** Isolation levels a transaction may ask for. */
+export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
+
+const BEGIN: Record<IsolationLevel, string> = {
+  'read committed': 'BEGIN ISOLATION LEVEL READ COMMITTED',
+  'repeatable read': 'BEGIN ISOLATION LEVEL REPEATABLE READ',
+  serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
+};
+
+/** Hooks a store runs after writes commit (cache invalidation, change events). */
+export interface ObjectStoreHooks {
+  /** A read-through cache for load(). */
+  cache?: RecordCache;
+  /** Called after each committed write (`version` null for a delete). Must not throw. */
+  afterWrite?: (tenantId: string, type: string, id: string, version: number | null) => void;
+}
+
+interface StoreCore {
+  readonly db: CairnDb;
+  readonly options: ResolvedObjectStoreOptions;
+  readonly queue: WriteBehindQueue | undefined;
+  readonly hooks: ObjectStoreHooks;
+  closing: boolean;
+  closed: Promise<void> | undefined;
+}
+
+/**
+ * A transaction on one pooled connection (node-postgres `BEGIN` ... `COMMIT`). Collections and
+ * entity repositories bound with `tx.collection(c)` / `tx.entities(r)` run on it; `tx.client` (or
+ * `tx.query`) runs any other SQL on it, e.g. the checkpointer's tables, so that everything commits or
+ * rolls back together. Reads in `update()` / `patch()` lock the row (FOR UPDATE).
+ */
+export class ObjectTransaction {
+  /** The transaction's connection. Do not release it or end the transaction yourself. */
+  readonly client: pg.PoolClient;
+  /** The tenant of the store that opened the transaction. */
+  readonly tenantId: string;
+  readonly #core: StoreCore;
+  readonly #executor: Queryable;
+  /** Writes to announce after COMMIT (a cache must not be invalidated before the data is visible). */
+  readonly written: Array<[tenantId: string, type: string, id: string, version: number | null]> = [];
+  #open = true;
+
+  /** @internal */
+  constructor(client: pg.PoolClient, tenantId: string, core: StoreCore) {
+    this.client = client;
+    this.tenantId = tenantId;
+    this.#core = core;
+    this.#executor = {
+      query: <R extends pg.QueryResultRow>(config: pg.QueryConfig) => {
+        if (!this.#open) return Promise.reject(new ObjectsError('TRANSACTION_CLOSED', 'The transaction has ended; use its collections only inside the callback'));
+        return client.query<R>(config);
+      },
+    };
+  }
+
+  /** `collection`, bound to this transaction (always synchronous, whatever the store's mode). */
+  collection<T, I>(collection: Collection<T, I, PersistenceMode>): Collection<T, I, 'sync'> {
+    return collection[BIND](this.#context(collection.tenantId));
+  }
+
+  /** `repository`, bound to this transaction. */
+  entities<T extends Persistable<D>, D>(repository: EntityRepository<T, D, PersistenceMode>): EntityRepository<T, D, 'sync'> {
+    return repository[BIND](this.#context(repository.collection.tenantId));
+  }
+
+  /** Runs SQL in the transaction. Pass values as parameters; never build SQL from input. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.#executor.query<R>({ text, values });
+  }
+
+  /** @internal */
+  end(): void {
+    this.#open = false;
+  }
+
+  #context(tenantId: string): CollectionContext {
+    const { options } = this.#core;
+    return {
+      tenantId,
+      executor: this.#executor,
+      queue: undefined,
+      inTransaction: true,
+      retry: options.conflictRetry,
+      keepVersions: options.keepVersions,
+      onWrite: (type, id, version) => {
+        this.written.push([tenantId, type, id, version]);
+      },
+      cache: undefined,
+      assertOpen: () => {
+        if (!this.#open) throw new ObjectsError('TRANSACTION_CLOSED', 'The transaction has ended; use its collections only inside the callback');
+      },
+    };
+  }
+}
+
+/** Options of ObjectStore.transaction(). */
+export interface TransactionOptions {
+  /** @defaultValue 'read committed' */
+  isolationLevel?: IsolationLevel;
+}
+
+/**
+ * Typed object persistence for one tenant. Create it with `createObjectStore(db, options)` (or
+ * `new ObjectStore(db, options)`); `forTenant(id)` gives a view on another tenant sharing the same
+ * queue. The store does not own `db`: close the store first, then the database.
+ */
+export class ObjectStore<M extends PersistenceMode = 'sync'> {
+  /** The tenant every operation of this store is scoped to. */
+  readonly tenantId: string;
+  readonly #core: StoreCore;
+  readonly #context: CollectionContext;
+
+  constructor(db: CairnDb, options?: ObjectStoreOptions, hooks?: ObjectStoreHooks);
+  /** @internal */
+  constructor(core: StoreCore, tenantId: string);
+  constructor(dbOrCore: CairnDb | StoreCore, optionsOrTenant?: ObjectStoreOptions | string, hooks: ObjectStoreHooks = {}) {
+    if (typeof optionsOrTenant === 'string') {
+      this.#core = dbOrCore as StoreCore;
+      this.tenantId = optionsOrTenant;
+    } else {
+      const db = dbOrCore as CairnDb;
+      const options = parseInput(ObjectStoreOptionsSchema, optionsOrTenant ?? {}, 'object store options');
+      this.#core = {
+        db,
+        options,
+        queue: options.persistence.mode === 'write-behind' ? new WriteBehindQueue(db.pool, options.persistence) : undefined,
+        hooks,
+        closing: false,
+        closed: undefined,
+      };
+      this.tenantId = options.tenantId;
+    }
+    const core = this.#core;
+    const tenantId = this.tenantId;
+    this.#context = {
+      tenantId,
+      executor: core.db.pool,
+      queue: core.queue,
+      inTransaction: false,
+      retry: core.options.conflictRetry,
+      keepVersions: core.options.keepVersions,
+      onWrite: core.hooks.afterWrite ? (type, id, version) => core.hooks.afterWrite?.(tenantId, type, id, version) : undefined,
+      cache: core.hooks.cache,
+      assertOpen: () => {
+        if (core.closing) throw new StoreClosedError();
+      },
+    };
+  }
+
+  /** How writes are persisted: 'sync' (durable on return) or 'write-behind' (queued). */
+  get persistence(): M {
+    return this.#core.options.persistence.mode as M;
+  }
+
+  /** A view of this store scoped to another tenant (same database, options and queue). */
+  forTenant(tenantId: string): ObjectStore<M> {
+    return new ObjectStore<M>(this.#core, parseInput(TenantIdSchema, tenantId, 'tenant id'));
+  }
+
+  /**
+   * The typed repository of objects of `type`, validated by `schema` on every write and read.
+   * Cheap: call it once per type and keep the result.
+   */
+  collection<S extends z.ZodType>(type: string, schema: S, options?: CollectionOptions): Collection<z.output<S>, z.input<S>, M> {
+    const name = parseInput(TypeNameSchema, type, 'object type');
+    const opts = parseInput(CollectionOptionsSchema, options ?? {}, 'collection options');
+    return new Collection<z.output<S>, z.input<S>, M>(this.#context, name, schema as z.ZodType<z.output<S>, z.input<S>>, {
+      keepVersions: opts.keepVersions,
+      retry: opts.conflictRetry,
+    });
+  }
+
+  /**
+   * A repository of class instances (`toData()` / `static fromData()`) stored as `type`. Without a
+   * schema, data is only checked to be JSON.
+   */
+  entities<T extends Persistable<D>, D = ReturnType<T['toData']>>(
+    type: string,
+    cls: PersistableClass<T, D>,
+    schema?: z.ZodType<D>,
+    options?: CollectionOptions,
+  ): EntityRepository<T, D, M> {
+    const collection = this.collection(type, (schema ?? JsonValueSchema) as z.ZodType<D, D>, options) as unknown as Collection<D, D, M>;
+    return new EntityRepository<T, D, M>(collection, cls);
+  }
+
+  /**
+   * Runs `fn` in one database transaction and commits if it resolves (rolls back if it throws).
+   * Bind collections with `tx.collection(c)`; run other SQL (e.g. checkpoints) with `tx.client`.
+   * In write-behind mode, queued writes are flushed first so the transaction sees them. Not
+   * retried automatically (`fn` may have side effects); serialization failures surface as errors.
+   */
+  async transaction<R>(fn: (tx: ObjectTransaction) => Promise<R>, options: TransactionOptions = {}): Promise<R> {
+    this.#context.assertOpen();
+    const begin = BEGIN[options.isolationLevel ?? 'read committed'];
+    if (!begin) throw new ObjectsError('INVALID_ISOLATION_LEVEL', `Unknown isolation level ${JSON.stringify(options.isolationLevel)}`);
+    await this.#core.queue?.flush();
+    const client = await this.#core.db.pool.connect();
+    let broken: Error | undefined;
+    const tx = new ObjectTransaction(client, this.tenantId, this.#core);
+    try {
+      await client.query(begin);
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      tx.end();
+      for (const [tenantId, type, id, version] of tx.written) this.#core.hooks.afterWrite?.(tenantId, type, id, version);
+      if (this.#core.hooks.cache) {
+        await Promise.all(tx.written.map(([tenantId, type, id]) => this.#core.hooks.cache!.invalidate(tenantId, type, id)));
+      }
+      return result;
+    } catch (error) {
+      tx.end();
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Exports every object of this tenant (or of `types`) with its history, as of one point in time
+   * (a REPEATABLE READ READ ONLY transaction). The result is plain JSON.
+   */
+  async exportSnapshot(options?: ExportOptions): Promise<ObjectSnapshot> {
+    this.#context.assertOpen();
+    await this.#core.queue?.flush();
+    return exportSnapshot(this.#core.db.pool, this.tenantId, options);
+  }
+
+  /**
+   * Imports a snapshot into this store's tenant (which may differ from the snapshot's), in one
+   * transaction, keeping versions, timestamps and history exactly.
+   */
+  async importSnapshot(snapshot: ObjectSnapshot | JsonValue, options?: ImportOptions): Promise<ImportResult> {
+    this.#context.assertOpen();
+    const written: ImportResult = await this.transaction((tx) => importSnapshotInto(tx.client, this.tenantId, snapshot, options));
+    return written;
+  }
+
+  /** Resolves once every write queued so far is persisted (immediately in sync mode). */
+  async flush(): Promise<void> {
+    await this.#core.queue?.flush();
+  }
+
+  /** Write-behind queue counters (null in sync mode). */
+  stats(): WriteBehindStats | null {
+    return this.#core.queue?.stats() ?? null;
+  }
+
+  /**
+   * Stops accepting operations and, in write-behind mode, persists what is queued (up to
+   * `closeTimeoutMs`, then FlushTimeoutError). Closes every tenant view of the store. Idempotent.
+   * Does not close the database handle.
+   */
+  close(): Promise<void> {
+    const core = this.#core;
+    core.closed ??= (async () => {
+      core.closing = true;
+      await core.queue?.close();
+    })();
+    return core.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Keeps the database handle out of logs. */
+  toJSON(): Record<string, unknown> {
+    return { tenantId: this.tenantId, persistence: this.#core.options.persistence.mode };
+  }
+}
+
+/**
+ * Creates an object store on `db`. `persistence: { mode: 'write-behind', onError }` selects
+ * write-behind; the returned store's type then reflects it (save() returns a QueuedWrite).
+ */
+export function createObjectStore<const O extends ObjectStoreOptions>(db: CairnDb, options?: O, hooks?: ObjectStoreHooks): ObjectStore<PersistenceModeOf<O>> {
+  return new ObjectStore<PersistenceModeOf<O>>(db, options, hooks);
+}

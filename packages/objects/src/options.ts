@@ -1,0 +1,90 @@
+// Options of the object store and its collections, validated with zod. Defaults live here, in the
+// schemas, and nowhere else.
+import { z } from 'zod';
+import type { WriteBehindError } from './errors.js';
+import { TenantIdSchema } from './json.js';
+
+const fn = <F>(what: string) => z.custom<F>((v) => typeof v === 'function', `${what} must be a function`);
+
+/** How `update(fn)`, `upsert(fn)`, `patch()` and `restore()` retry after a version conflict. */
+export const ConflictRetrySchema = z
+  .object({
+    /** Attempts in all (the first try included) before VersionConflictError is raised. @defaultValue 20 */
+    maxAttempts: z.number().int().min(1).max(1000).default(20),
+    /** First backoff ceiling in milliseconds; doubles each attempt, with full jitter. @defaultValue 2 */
+    baseDelayMs: z.number().min(0).max(10_000).default(2),
+    /** Largest backoff ceiling in milliseconds. @defaultValue 100 */
+    maxDelayMs: z.number().min(0).max(60_000).default(100),
+  })
+  .strict();
+
+/** Write-behind persistence: writes return once queued and a background worker persists them in order. */
+export const WriteBehindOptionsSchema = z
+  .object({
+    mode: z.literal('write-behind'),
+    /** Writes queued (not yet persisted) before back-pressure applies. @defaultValue 1000 */
+    maxPending: z.number().int().min(1).max(1_000_000).default(1000),
+    /** Writes persisted per transaction by the worker. @defaultValue 100 */
+    batchSize: z.number().int().min(1).max(10_000).default(100),
+    /**
+     * What save()/delete() do when `maxPending` writes are queued: `wait` until the worker makes room
+     * (back-pressure), or `reject` with WriteQueueFullError. @defaultValue 'wait'
+     */
+    whenFull: z.enum(['wait', 'reject']).default('wait'),
+    /** First retry delay after a failed batch, in milliseconds; doubles up to `retryMaxDelayMs`. @defaultValue 50 */
+    retryBaseDelayMs: z.number().min(0).max(60_000).default(50),
+    /** Largest retry delay, in milliseconds. @defaultValue 5000 */
+    retryMaxDelayMs: z.number().min(0).max(3_600_000).default(5_000),
+    /**
+     * Attempts per batch before its writes are dropped (reported with `dropped: true`); 0 retries
+     * forever (the queue then stalls, with back-pressure, until the database accepts the batch). @defaultValue 0
+     */
+    maxAttempts: z.number().int().min(0).default(0),
+    /** How long close() waits for the queue to drain, in milliseconds. @defaultValue 30000 */
+    closeTimeoutMs: z.number().int().min(0).default(30_000),
+    /** Called for every failed batch (and every dropped one). Required: failures must go somewhere. */
+    onError: fn<(error: WriteBehindError) => void>('onError'),
+  })
+  .strict();
+
+/** Synchronous persistence (the default): a write returns once it is committed. */
+export const SyncPersistenceSchema = z.object({ mode: z.literal('sync') }).strict();
+
+export const ObjectStoreOptionsSchema = z
+  .object({
+    /** Tenant every query of this store is scoped to. @defaultValue 'default' */
+    tenantId: TenantIdSchema.default('default'),
+    /** `{ mode: 'sync' }` (default) or write-behind settings. */
+    persistence: z.discriminatedUnion('mode', [SyncPersistenceSchema, WriteBehindOptionsSchema]).default({ mode: 'sync' }),
+    /** Versions of history kept per object, newest first; null keeps every version. @defaultValue null */
+    keepVersions: z.number().int().min(1).nullable().default(null),
+    conflictRetry: ConflictRetrySchema.default(ConflictRetrySchema.parse({})),
+  })
+  .strict();
+
+export const CollectionOptionsSchema = z
+  .object({
+    /** Versions of history kept per object in this collection; overrides the store's `keepVersions`. */
+    keepVersions: z.number().int().min(1).nullable().optional(),
+    /** Overrides the store's conflict retry policy for this collection. */
+    conflictRetry: ConflictRetrySchema.partial().optional(),
+  })
+  .strict();
+
+/** Options of createObjectStore(). */
+export type ObjectStoreOptions = z.input<typeof ObjectStoreOptionsSchema>;
+export type ResolvedObjectStoreOptions = z.output<typeof ObjectStoreOptionsSchema>;
+/** Write-behind settings (`persistence` of createObjectStore()). */
+export type WriteBehindOptions = z.input<typeof WriteBehindOptionsSchema>;
+export type ResolvedWriteBehindOptions = z.output<typeof WriteBehindOptionsSchema>;
+/** Conflict retry policy. */
+export type ConflictRetryOptions = z.input<typeof ConflictRetrySchema>;
+export type ResolvedConflictRetry = z.output<typeof ConflictRetrySchema>;
+/** Options of ObjectStore.collection(). */
+export type CollectionOptions = z.input<typeof CollectionOptionsSchema>;
+
+/** `sync` or `write-behind`, as chosen by the options' `persistence.mode`. */
+export type PersistenceMode = 'sync' | 'write-behind';
+
+/** The persistence mode a literal options object selects. */
+export type PersistenceModeOf<O> = O extends { persistence: { mode: 'write-behind' } } ? 'write-behind' : 'sync';

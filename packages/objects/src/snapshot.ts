@@ -1,0 +1,264 @@
+// Snapshots: every object of a tenant (or of some types) with its history, read in one
+// REPEATABLE READ transaction so the export is a consistent point in time, and imported elsewhere
+// in one transaction with versions and timestamps preserved, so export → import → export is exact.
+import { z } from 'zod';
+import type pg from 'pg';
+import { parseInput } from '@cairn/core';
+import { SnapshotConflictError } from './errors.js';
+import { IdSchema, JsonValueSchema, TypeNameSchema, type JsonValue } from './json.js';
+
+/** Format tag written into every snapshot. */
+export const SNAPSHOT_FORMAT = 'cairn.objects.snapshot/v1';
+
+/** One version in a snapshot's history. */
+export interface SnapshotVersion {
+  version: number;
+  operation: string;
+  /** ISO 8601 (UTC, milliseconds). */
+  createdAt: string;
+  data: JsonValue;
+}
+
+/** One object in a snapshot. */
+export interface SnapshotObject {
+  type: string;
+  id: string;
+  version: number;
+  data: JsonValue;
+  createdAt: string;
+  updatedAt: string;
+  /** Oldest first. Absent when the snapshot was taken without history. */
+  history?: SnapshotVersion[];
+}
+
+/** A point-in-time export of objects: plain JSON, safe to JSON.stringify and store anywhere. */
+export interface ObjectSnapshot {
+  format: typeof SNAPSHOT_FORMAT;
+  /** The tenant it was taken from. */
+  tenantId: string;
+  /** The database's clock at the snapshot's point in time. */
+  takenAt: string;
+  /** The types exported, or null for all of the tenant's objects. */
+  types: string[] | null;
+  /** Ordered by type, then id. */
+  objects: SnapshotObject[];
+}
+
+const Timestamp = z.iso.datetime({ offset: true });
+const SnapshotVersionSchema = z
+  .object({ version: z.number().int().min(1), operation: z.string().min(1).max(64), createdAt: Timestamp, data: JsonValueSchema })
+  .strict();
+const SnapshotObjectSchema = z
+  .object({
+    type: TypeNameSchema,
+    id: IdSchema,
+    version: z.number().int().min(1),
+    data: JsonValueSchema,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    history: z.array(SnapshotVersionSchema).optional(),
+  })
+  .strict();
+
+/** zod schema of a snapshot, used by importSnapshot(). */
+export const ObjectSnapshotSchema = z
+  .object({
+    format: z.literal(SNAPSHOT_FORMAT),
+    tenantId: z.string().min(1).max(128),
+    takenAt: Timestamp,
+    types: z.array(TypeNameSchema).nullable(),
+    objects: z.array(SnapshotObjectSchema),
+  })
+  .strict()
+  .superRefine((snapshot, ctx) => {
+    const seen = new Set<string>();
+    snapshot.objects.forEach((object, i) => {
+      const key = `${object.type}\u0000${object.id}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['objects', i], message: `duplicate object ${object.type} ${JSON.stringify(object.id)}` });
+      seen.add(key);
+      const versions = new Set<number>();
+      for (const entry of object.history ?? []) {
+        if (versions.has(entry.version)) ctx.addIssue({ code: 'custom', path: ['objects', i, 'history'], message: `duplicate version ${entry.version}` });
+        versions.add(entry.version);
+      }
+    });
+  });
+
+export const ExportOptionsSchema = z
+  .object({
+    /** Only these types; all of the tenant's objects when absent. */
+    types: z.array(TypeNameSchema).min(1).optional(),
+    /** Include every object's history. @defaultValue true */
+    includeHistory: z.boolean().default(true),
+  })
+  .strict();
+
+export const ImportOptionsSchema = z
+  .object({
+    /**
+     * When an object already exists in the target tenant: `error` (import nothing), `skip` it,
+     * or `overwrite` it (its current data and history are replaced). @defaultValue 'error'
+     */
+    onConflict: z.enum(['error', 'skip', 'overwrite']).default('error'),
+  })
+  .strict();
+
+/** Options of exportSnapshot(). */
+export type ExportOptions = z.input<typeof ExportOptionsSchema>;
+/** Options of importSnapshot(). */
+export type ImportOptions = z.input<typeof ImportOptionsSchema>;
+
+/** What importSnapshot() did. */
+export interface ImportResult {
+  imported: number;
+  skipped: number;
+  versions: number;
+}
+
+const PAGE = 1000;
+
+interface ObjectExportRow {
+  type: string;
+  id: string;
+  version: number;
+  data: JsonValue;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface VersionExportRow {
+  type: string;
+  object_id: string;
+  version: number;
+  data: JsonValue;
+  operation: string;
+  created_at: Date;
+}
+
+/** @internal */
+export async function exportSnapshot(pool: pg.Pool, tenantId: string, options: ExportOptions = {}): Promise<ObjectSnapshot> {
+  const opts = parseInput(ExportOptionsSchema, options, 'export options');
+  const types = opts.types ?? null;
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    // REPEATABLE READ: every page below reads the same snapshot, whatever commits meanwhile.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows: clock } = await client.query<{ now: Date }>('SELECT now() AS now');
+    const objects: SnapshotObject[] = [];
+    const byKey = new Map<string, SnapshotObject>();
+    let after: [string, string] | null = null;
+    for (;;) {
+      const { rows } = await client.query<ObjectExportRow>({
+        text: `SELECT type, id, version, data, created_at, updated_at FROM objects
+          WHERE tenant_id = $1 AND ($2::text[] IS NULL OR type = ANY($2::text[])) AND ($3::text IS NULL OR (type, id) > ($3, $4))
+          ORDER BY type, id LIMIT ${PAGE}`,
+        values: [tenantId, types, after?.[0] ?? null, after?.[1] ?? null],
+      });
+      for (const row of rows) {
+        const object: SnapshotObject = {
+          type: row.type,
+          id: row.id,
+          version: row.version,
+          data: row.data,
+          createdAt: row.created_at.toISOString(),
+          updatedAt: row.updated_at.toISOString(),
+          ...(opts.includeHistory ? { history: [] } : {}),
+        };
+        objects.push(object);
+        byKey.set(`${row.type}\u0000${row.id}`, object);
+      }
+      if (rows.length < PAGE) break;
+      const last: ObjectExportRow = rows.at(-1)!;
+      after = [last.type, last.id];
+    }
+    if (opts.includeHistory) {
+      let cursor: [string, string, number] | null = null;
+      for (;;) {
+        const { rows } = await client.query<VersionExportRow>({
+            text: `SELECT type, object_id, version, data, operation, created_at FROM object_versions
+              WHERE tenant_id = $1 AND ($2::text[] IS NULL OR type = ANY($2::text[])) AND ($3::text IS NULL OR (type, object_id, version) > ($3, $4, $5::int))
+              ORDER BY type, object_id, version LIMIT ${PAGE}`,
+            values: [tenantId, types, cursor?.[0] ?? null, cursor?.[1] ?? null, cursor?.[2] ?? null],
+          });
+        for (const row of rows) {
+          byKey.get(`${row.type}\u0000${row.object_id}`)?.history?.push({
+            version: row.version,
+            operation: row.operation,
+            createdAt: row.created_at.toISOString(),
+            data: row.data,
+          });
+        }
+        if (rows.length < PAGE) break;
+        const last: VersionExportRow = rows.at(-1)!;
+        cursor = [last.type, last.object_id, last.version];
+      }
+    }
+    await client.query('COMMIT');
+    return { format: SNAPSHOT_FORMAT, tenantId, takenAt: clock[0]!.now.toISOString(), types, objects };
+  } catch (error) {
+    await client.query('ROLLBACK').catch((e: Error) => {
+      broken = e;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** @internal Imports into `client`'s open transaction (the caller commits or rolls back). */
+export async function importSnapshotInto(client: pg.ClientBase, tenantId: string, snapshot: unknown, options: ImportOptions = {}): Promise<ImportResult> {
+  const parsed = parseInput(ObjectSnapshotSchema, snapshot, 'snapshot');
+  const opts = parseInput(ImportOptionsSchema, options, 'import options');
+  const result: ImportResult = { imported: 0, skipped: 0, versions: 0 };
+  for (let start = 0; start < parsed.objects.length; start += PAGE) {
+    const chunk = parsed.objects.slice(start, start + PAGE);
+    if (opts.onConflict === 'overwrite') {
+      await client.query({
+        text: `DELETE FROM objects WHERE tenant_id = $1 AND (type, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+        values: [tenantId, chunk.map((o) => o.type), chunk.map((o) => o.id)],
+      });
+    }
+    const { rows } = await client.query<{ type: string; id: string }>({
+      text: `INSERT INTO objects (tenant_id, type, id, data, version, created_at, updated_at)
+        SELECT $1, x.type, x.id, x.data, x.version, x.created_at, x.updated_at
+        FROM jsonb_to_recordset($2::jsonb) AS x(type text, id text, data jsonb, version int, created_at timestamptz, updated_at timestamptz)
+        ON CONFLICT (tenant_id, type, id) DO NOTHING
+        RETURNING type, id`,
+      values: [
+        tenantId,
+        JSON.stringify(chunk.map((o) => ({ type: o.type, id: o.id, data: o.data, version: o.version, created_at: o.createdAt, updated_at: o.updatedAt }))),
+      ],
+    });
+    const inserted = new Set(rows.map((r) => `${r.type}\u0000${r.id}`));
+    const fresh = chunk.filter((o) => inserted.has(`${o.type}\u0000${o.id}`));
+    if (fresh.length < chunk.length) {
+      const existing = chunk.find((o) => !inserted.has(`${o.type}\u0000${o.id}`))!;
+      if (opts.onConflict === 'error') throw new SnapshotConflictError(existing.type, existing.id);
+      result.skipped += chunk.length - fresh.length;
+    }
+    result.imported += fresh.length;
+    // An object exported without history still gets the version row every stored object has.
+    const history = fresh.flatMap((o) =>
+      (o.history ?? [{ version: o.version, operation: 'import', createdAt: o.updatedAt, data: o.data }]).map((v) => ({
+        type: o.type,
+        object_id: o.id,
+        version: v.version,
+        data: v.data,
+        operation: v.operation,
+        created_at: v.createdAt,
+      })),
+    );
+    for (let h = 0; h < history.length; h += PAGE) {
+      const part = history.slice(h, h + PAGE);
+      await client.query({
+        text: `INSERT INTO object_versions (tenant_id, type, object_id, version, data, operation, created_at)
+          SELECT $1, x.type, x.object_id, x.version, x.data, x.operation, x.created_at
+          FROM jsonb_to_recordset($2::jsonb) AS x(type text, object_id text, version int, data jsonb, operation text, created_at timestamptz)`,
+        values: [tenantId, JSON.stringify(part)],
+      });
+      result.versions += part.length;
+    }
+  }
+  return result;
+}
