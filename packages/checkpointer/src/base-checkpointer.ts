@@ -1,0 +1,582 @@
+// What every backend shares: input validation, serialization and compression, metrics, the
+// change listeners and the retention timer. Backends implement the storage primitives (`store*`),
+// which receive validated, packed rows and must be atomic per call.
+import { CairnError, parseInput, type Serializer, JsonSerializer } from '@cairn/core';
+import type { Registry } from 'prom-client';
+import { v7 as uuidv7 } from 'uuid';
+import { CheckpointNotFoundError, CheckpointerClosedError } from './errors.js';
+import { CheckpointerMetrics } from './metrics.js';
+import type { ResolvedRetentionPolicy } from './retention.js';
+import {
+  CheckpointerOptionsSchema,
+  ForkOptionsSchema,
+  GetOptionsSchema,
+  HistoryOptionsSchema,
+  IdSchema,
+  ListOptionsSchema,
+  ListThreadIdsSchema,
+  PruneInputSchema,
+  PutManySchema,
+  PutOptionsSchema,
+  PutWritesOptionsSchema,
+  RawListQuerySchema,
+  RawPutOptionsSchema,
+  RawPutSchema,
+  RawWritesSchema,
+  WritesSchema,
+  type CheckpointerOptions,
+  type ResolvedCheckpointerOptions,
+} from './schemas.js';
+import { StateCodec, type StoredBytes } from './state-codec.js';
+import type {
+  Checkpoint,
+  CheckpointEvent,
+  Checkpointer,
+  CheckpointerHealth,
+  EncodedValue,
+  ForkOptions,
+  ForkResult,
+  GetOptions,
+  HistoryOptions,
+  ListOptions,
+  Metadata,
+  PendingWrite,
+  PruneResult,
+  PutManyItem,
+  PutOptions,
+  PutWritesOptions,
+  RawCheckpoint,
+  RawListQuery,
+  RawPutItem,
+  RawPutOptions,
+  RetentionPolicy,
+  WriteConflictMode,
+  WriteInput,
+} from './types.js';
+
+/** A fresh, time-ordered checkpoint id (UUIDv7; monotonic within the process). */
+export function newCheckpointId(): string {
+  return uuidv7();
+}
+
+/** A write as backends store it. */
+export interface StoredWrite {
+  taskId: string;
+  taskPath: string;
+  idx: number;
+  channel: string;
+  value: StoredBytes;
+}
+
+/** A checkpoint as backends return it (state still packed). */
+export interface StoredRow {
+  threadId: string;
+  namespace: string;
+  checkpointId: string;
+  parentId: string | null;
+  step: number;
+  state: StoredBytes;
+  metadata: Metadata;
+  createdAt: Date;
+  writes: StoredWrite[];
+}
+
+/**
+ * Where a new row's parent and step come from. Parents inside the same batch are resolved here;
+ * `latest` and `id` are resolved by the backend, inside its atomic write.
+ */
+export type ParentRef = { kind: 'root' } | { kind: 'latest' } | { kind: 'id'; id: string } | { kind: 'batch'; id: string };
+
+/** A row to insert. `step` is known, or is `stepBase`'s step + 1 + `stepOffset`. */
+export interface NewRow {
+  threadId: string;
+  namespace: string;
+  checkpointId: string;
+  /** The id was given by the caller (conflicts are possible). */
+  explicitId: boolean;
+  parent: ParentRef;
+  step: number | undefined;
+  stepBase: ParentRef;
+  stepOffset: number;
+  state: StoredBytes;
+  metadata: Metadata;
+  createdAt: Date | undefined;
+  writes: StoredWrite[];
+}
+
+/** Flags of an insert. */
+export interface InsertFlags {
+  ifExists: 'error' | 'replace';
+  requireParent: boolean;
+  /** For single puts with optimistic concurrency: the latest id the caller expects (null: none). */
+  expectedLatestId?: string | null | undefined;
+}
+
+/** A resolved list query. */
+export interface StoreListQuery {
+  threadId?: string | undefined;
+  namespace?: string | undefined;
+  checkpointId?: string | undefined;
+  before?: string | undefined;
+  after?: string | undefined;
+  metadata?: Metadata | undefined;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+const PAGE_SIZE = 100;
+
+/** Shared implementation of Checkpointer; see PostgresCheckpointer and MemoryCheckpointer. */
+export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
+  readonly tenantId: string;
+  protected readonly options: ResolvedCheckpointerOptions;
+  protected readonly codec: StateCodec;
+  protected readonly metrics: CheckpointerMetrics;
+  readonly #listeners = new Map<string, Set<(event: CheckpointEvent) => void>>();
+  #retentionTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  protected constructor(
+    protected readonly backend: 'postgres' | 'memory',
+    options: CheckpointerOptions,
+  ) {
+    this.options = parseInput(CheckpointerOptionsSchema, options, 'checkpointer options');
+    this.tenantId = this.options.tenantId;
+    this.codec = new StateCodec(this.options.serializer ?? new JsonSerializer(), this.options.readSerializers as Serializer[], this.options.compression);
+    this.metrics = new CheckpointerMetrics(backend, { registry: this.options.metrics.registry, prefix: this.options.metrics.prefix });
+    const retention = this.options.retention;
+    if (retention?.intervalMs !== undefined) {
+      this.#retentionTimer = setInterval(() => {
+        this.prune().catch((error: unknown) => this.reportBackgroundError(error));
+      }, retention.intervalMs);
+      // Retention must never keep a process alive.
+      this.#retentionTimer.unref();
+    }
+  }
+
+  get metricsRegistry(): Registry {
+    return this.metrics.registry;
+  }
+
+  /** The serializer new states are written with. */
+  get serializer(): Serializer {
+    return this.codec.serializer;
+  }
+
+  // ---- storage primitives --------------------------------------------------------------------
+
+  /** Inserts rows atomically; returns nothing (ids are already known). */
+  protected abstract storeInsert(rows: NewRow[], flags: InsertFlags): Promise<void>;
+  protected abstract storeGet(threadId: string, namespace: string, checkpointId: string | undefined): Promise<StoredRow | undefined>;
+  protected abstract storeList(query: StoreListQuery): Promise<StoredRow[]>;
+  protected abstract storeHistory(threadId: string, namespace: string, checkpointId: string | undefined, limit: number): Promise<StoredRow[]>;
+  protected abstract storeDelete(threadId: string, namespace: string, checkpointId: string): Promise<boolean>;
+  protected abstract storeDeleteThread(threadId: string): Promise<number>;
+  /** Copies the source row into `newThreadId` with `newId`; false when the source is missing. Throws ConflictError when the target has checkpoints. */
+  protected abstract storeFork(threadId: string, namespace: string, checkpointId: string, newThreadId: string, newId: string, metadata: Metadata | undefined): Promise<boolean>;
+  /** Stores writes; false when `requireCheckpoint` and the checkpoint is missing (nothing written). */
+  protected abstract storeWrites(
+    threadId: string,
+    namespace: string,
+    checkpointId: string,
+    writes: StoredWrite[],
+    mode: WriteConflictMode,
+    requireCheckpoint: boolean,
+  ): Promise<boolean>;
+  protected abstract storeThreadIds(after: string | undefined, limit: number): Promise<string[]>;
+  protected abstract storePrune(policy: ResolvedRetentionPolicy, threadId: string | undefined): Promise<PruneResult>;
+  abstract healthCheck(): Promise<CheckpointerHealth>;
+
+  // ---- writes ---------------------------------------------------------------------------------
+
+  async put(threadId: string, state: S, options: PutOptions = {}): Promise<string> {
+    this.ensureOpen();
+    return this.metrics.track('put', async () => {
+      const id = parseInput(IdSchema, threadId, 'thread id');
+      const opts = parseInput(PutOptionsSchema, options, 'put options');
+      const { expectedLatestId, ...rest } = opts;
+      const rows = this.#prepare([{ ...rest, threadId: id, state: this.codec.encode(state), pendingWrites: this.#encodeWrites(opts.pendingWrites) }]);
+      await this.storeInsert(rows, { ifExists: 'error', requireParent: true, expectedLatestId });
+      this.#afterInsert(rows);
+      return rows[0]!.checkpointId;
+    });
+  }
+
+  async putMany(items: readonly PutManyItem<S>[]): Promise<string[]> {
+    this.ensureOpen();
+    return this.metrics.track('putMany', async () => {
+      const parsed = parseInput(PutManySchema, items, 'putMany items');
+      // Serialize everything before touching storage: one bad item fails the call with nothing written.
+      const rows = this.#prepare(parsed.map((item) => ({ ...item, state: this.codec.encode(item.state), pendingWrites: this.#encodeWrites(item.pendingWrites) })));
+      if (rows.length > 0) await this.storeInsert(rows, { ifExists: 'error', requireParent: true });
+      this.#afterInsert(rows);
+      return rows.map((row) => row.checkpointId);
+    });
+  }
+
+  async putRaw(items: readonly RawPutItem[], options: RawPutOptions = {}): Promise<string[]> {
+    this.ensureOpen();
+    return this.metrics.track('putRaw', async () => {
+      const parsed = parseInput(RawPutSchema, items, 'putRaw items');
+      const flags = parseInput(RawPutOptionsSchema, options, 'putRaw options');
+      const rows = this.#prepare(parsed);
+      if (rows.length > 0) await this.storeInsert(rows, flags);
+      this.#afterInsert(rows);
+      return rows.map((row) => row.checkpointId);
+    });
+  }
+
+  #encodeWrites(writes: readonly WriteInput[] | undefined): WriteInput<EncodedValue>[] | undefined {
+    return writes?.map((w) => ({ ...w, value: this.codec.encode(w.value) }));
+  }
+
+  /** Packs states, assigns ids and resolves parents and steps inside the batch. */
+  #prepare(items: readonly (Omit<RawPutItem, 'createdAt'> & { createdAt?: Date | undefined })[]): NewRow[] {
+    const rows: NewRow[] = [];
+    const lastInBatch = new Map<string, NewRow>();
+    const byId = new Map<string, NewRow>();
+    for (const item of items) {
+      const namespace = item.namespace ?? '';
+      const key = JSON.stringify([item.threadId, namespace]);
+      const checkpointId = item.checkpointId ?? newCheckpointId();
+      let parent: ParentRef;
+      if (item.parentId === null) parent = { kind: 'root' };
+      else if (item.parentId === undefined) {
+        const previous = lastInBatch.get(key);
+        parent = previous ? { kind: 'batch', id: previous.checkpointId } : { kind: 'latest' };
+      } else {
+        const inBatch = byId.get(JSON.stringify([item.threadId, namespace, item.parentId]));
+        parent = inBatch ? { kind: 'batch', id: inBatch.checkpointId } : { kind: 'id', id: item.parentId };
+      }
+      let step = item.step;
+      let stepBase: ParentRef = parent;
+      let stepOffset = 0;
+      if (parent.kind === 'root') step ??= 0;
+      else if (parent.kind === 'batch') {
+        const p = byId.get(JSON.stringify([item.threadId, namespace, parent.id]))!;
+        if (step === undefined && p.step !== undefined) step = p.step + 1;
+        stepBase = p.stepBase;
+        stepOffset = p.stepOffset + 1;
+      }
+      const state = this.codec.pack(item.state);
+      this.metrics.stateBytes(state.bytes.byteLength);
+      const writes = (item.pendingWrites ?? []).map((w, i) => ({
+        taskId: w.taskId,
+        taskPath: w.taskPath ?? '',
+        idx: w.idx ?? i,
+        channel: w.channel,
+        value: this.codec.pack(w.value),
+      }));
+      const row: NewRow = {
+        threadId: item.threadId,
+        namespace,
+        checkpointId,
+        explicitId: item.checkpointId !== undefined,
+        parent,
+        step,
+        stepBase,
+        stepOffset,
+        state,
+        metadata: item.metadata ?? {},
+        createdAt: item.createdAt,
+        writes,
+      };
+      rows.push(row);
+      lastInBatch.set(key, row);
+      byId.set(JSON.stringify([item.threadId, namespace, checkpointId]), row);
+    }
+    return rows;
+  }
+
+  #afterInsert(rows: readonly NewRow[]): void {
+    for (const row of rows) {
+      this.emit({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: row.threadId, namespace: row.namespace, checkpointId: row.checkpointId });
+    }
+  }
+
+  async putWrites(
+    threadId: string,
+    checkpointId: string,
+    taskId: string,
+    writes: readonly { channel: string; value: unknown; idx?: number }[],
+    options: PutWritesOptions = {},
+  ): Promise<void> {
+    this.ensureOpen();
+    await this.metrics.track('putWrites', async () => {
+      const task = parseInput(IdSchema, taskId, 'task id');
+      const list = parseInput(WritesSchema, writes, 'writes');
+      const encoded = list.map((w) => ({ channel: w.channel, idx: w.idx, taskId: task, value: this.codec.encode(w.value) }));
+      await this.#putWrites(threadId, checkpointId, encoded, options);
+    });
+  }
+
+  async putWritesRaw(threadId: string, checkpointId: string, writes: readonly WriteInput<EncodedValue>[], options: PutWritesOptions = {}): Promise<void> {
+    this.ensureOpen();
+    await this.metrics.track('putWritesRaw', async () => {
+      await this.#putWrites(threadId, checkpointId, parseInput(RawWritesSchema, writes, 'writes'), options);
+    });
+  }
+
+  async #putWrites(threadId: string, checkpointId: string, writes: readonly WriteInput<EncodedValue>[], options: PutWritesOptions): Promise<void> {
+    const thread = parseInput(IdSchema, threadId, 'thread id');
+    const id = parseInput(IdSchema, checkpointId, 'checkpoint id');
+    const opts = parseInput(PutWritesOptionsSchema, options, 'putWrites options');
+    const stored = writes.map((w, i) => ({
+      taskId: w.taskId,
+      taskPath: w.taskPath ?? opts.taskPath,
+      idx: w.idx ?? i,
+      channel: w.channel,
+      value: this.codec.pack(w.value),
+    }));
+    if (stored.length === 0) return;
+    const found = await this.storeWrites(thread, opts.namespace, id, stored, opts.onConflict, opts.requireCheckpoint);
+    if (!found) {
+      throw new CheckpointNotFoundError(thread, opts.namespace, id);
+    }
+    this.emit({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: thread, namespace: opts.namespace, checkpointId: id });
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  async get(threadId: string, checkpointId?: string, options: GetOptions = {}): Promise<Checkpoint<S> | undefined> {
+    this.ensureOpen();
+    return this.metrics.track('get', async () => {
+      const raw = await this.#getRaw(threadId, checkpointId, options);
+      return raw && this.#decode(raw);
+    });
+  }
+
+  async getRaw(threadId: string, checkpointId?: string, options: GetOptions = {}): Promise<RawCheckpoint | undefined> {
+    this.ensureOpen();
+    return this.metrics.track('getRaw', () => this.#getRaw(threadId, checkpointId, options));
+  }
+
+  async #getRaw(threadId: string, checkpointId: string | undefined, options: GetOptions): Promise<RawCheckpoint | undefined> {
+    const thread = parseInput(IdSchema, threadId, 'thread id');
+    const id = checkpointId === undefined ? undefined : parseInput(IdSchema, checkpointId, 'checkpoint id');
+    const { namespace } = parseInput(GetOptionsSchema, options, 'get options');
+    const row = await this.storeGet(thread, namespace, id);
+    return row && this.#unpack(row);
+  }
+
+  async list(threadId: string, options: ListOptions = {}): Promise<Checkpoint<S>[]> {
+    this.ensureOpen();
+    return this.metrics.track('list', async () => {
+      const thread = parseInput(IdSchema, threadId, 'thread id');
+      const opts = parseInput(ListOptionsSchema, options, 'list options');
+      const rows = await this.storeList({
+        threadId: thread,
+        namespace: opts.allNamespaces ? undefined : opts.namespace,
+        before: opts.before,
+        after: opts.after,
+        metadata: opts.metadata,
+        limit: opts.limit,
+        order: 'desc',
+      });
+      return rows.map((row) => this.#decode(this.#unpack(row)));
+    });
+  }
+
+  async *listRaw(query: RawListQuery = {}): AsyncIterable<RawCheckpoint> {
+    this.ensureOpen();
+    const q = parseInput(RawListQuerySchema, query, 'list query');
+    // Ids are unique within one thread namespace, so paging by id is exact there; a listing across
+    // threads or namespaces is read in one query.
+    if (q.threadId === undefined || q.namespace === undefined) {
+      const rows = await this.metrics.track('listRaw', () => this.storeList({ ...q, limit: q.limit ?? Number.MAX_SAFE_INTEGER }));
+      for (const row of rows) yield this.#unpack(row);
+      return;
+    }
+    let remaining = q.limit ?? Number.POSITIVE_INFINITY;
+    let cursor = q.order === 'desc' ? q.before : q.after;
+    while (remaining > 0) {
+      const pageSize = Math.min(PAGE_SIZE, remaining);
+      const page = await this.metrics.track('listRaw', () =>
+        this.storeList({ ...q, ...(q.order === 'desc' ? { before: cursor } : { after: cursor }), limit: pageSize }),
+      );
+      for (const row of page) yield this.#unpack(row);
+      remaining -= page.length;
+      if (page.length < pageSize) return;
+      cursor = page[page.length - 1]!.checkpointId;
+    }
+  }
+
+  async history(threadId: string, checkpointId?: string, options: HistoryOptions = {}): Promise<Checkpoint<S>[]> {
+    this.ensureOpen();
+    return this.metrics.track('history', async () => (await this.#historyRaw(threadId, checkpointId, options)).map((raw) => this.#decode(raw)));
+  }
+
+  async historyRaw(threadId: string, checkpointId?: string, options: HistoryOptions = {}): Promise<RawCheckpoint[]> {
+    this.ensureOpen();
+    return this.metrics.track('historyRaw', () => this.#historyRaw(threadId, checkpointId, options));
+  }
+
+  async #historyRaw(threadId: string, checkpointId: string | undefined, options: HistoryOptions): Promise<RawCheckpoint[]> {
+    const thread = parseInput(IdSchema, threadId, 'thread id');
+    const id = checkpointId === undefined ? undefined : parseInput(IdSchema, checkpointId, 'checkpoint id');
+    const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    const rows = await this.storeHistory(thread, opts.namespace, id, opts.limit);
+    if (rows.length === 0 && id !== undefined) {
+      throw new CheckpointNotFoundError(thread, opts.namespace, id);
+    }
+    return rows.map((row) => this.#unpack(row));
+  }
+
+  async listThreadIds(options: { after?: string; limit?: number } = {}): Promise<string[]> {
+    this.ensureOpen();
+    return this.metrics.track('listThreadIds', async () => {
+      const opts = parseInput(ListThreadIdsSchema, options, 'listThreadIds options');
+      return this.storeThreadIds(opts.after, opts.limit);
+    });
+  }
+
+  decode(value: EncodedValue): unknown {
+    return this.codec.decode(value);
+  }
+
+  #unpack(row: StoredRow): RawCheckpoint {
+    return {
+      threadId: row.threadId,
+      namespace: row.namespace,
+      checkpointId: row.checkpointId,
+      parentId: row.parentId,
+      step: row.step,
+      state: this.codec.unpack(row.state),
+      metadata: row.metadata,
+      createdAt: row.createdAt,
+      pendingWrites: row.writes.map((w) => ({ taskId: w.taskId, taskPath: w.taskPath, idx: w.idx, channel: w.channel, value: this.codec.unpack(w.value) })),
+    };
+  }
+
+  #decode(raw: RawCheckpoint): Checkpoint<S> {
+    return {
+      ...raw,
+      state: this.codec.decode(raw.state) as S,
+      pendingWrites: raw.pendingWrites.map((w): PendingWrite => ({ ...w, value: this.codec.decode(w.value) })),
+    };
+  }
+
+  // ---- deletes, forks, retention --------------------------------------------------------------
+
+  async delete(threadId: string, checkpointId: string, options: GetOptions = {}): Promise<boolean> {
+    this.ensureOpen();
+    return this.metrics.track('delete', async () => {
+      const thread = parseInput(IdSchema, threadId, 'thread id');
+      const id = parseInput(IdSchema, checkpointId, 'checkpoint id');
+      const { namespace } = parseInput(GetOptionsSchema, options, 'delete options');
+      const deleted = await this.storeDelete(thread, namespace, id);
+      if (deleted) this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId: thread, checkpointId: id });
+      return deleted;
+    });
+  }
+
+  async deleteThread(threadId: string): Promise<number> {
+    this.ensureOpen();
+    return this.metrics.track('deleteThread', async () => {
+      const thread = parseInput(IdSchema, threadId, 'thread id');
+      const count = await this.storeDeleteThread(thread);
+      this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId: thread });
+      return count;
+    });
+  }
+
+  async fork(threadId: string, checkpointId: string, options: ForkOptions = {}): Promise<ForkResult> {
+    this.ensureOpen();
+    return this.metrics.track('fork', async () => {
+      const thread = parseInput(IdSchema, threadId, 'thread id');
+      const id = parseInput(IdSchema, checkpointId, 'checkpoint id');
+      const opts = parseInput(ForkOptionsSchema, options, 'fork options');
+      const newThreadId = opts.newThreadId ?? newCheckpointId();
+      const newId = newCheckpointId();
+      const found = await this.storeFork(thread, opts.namespace, id, newThreadId, newId, opts.metadata);
+      if (!found) {
+          throw new CheckpointNotFoundError(thread, opts.namespace, id);
+      }
+      this.emit({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: newThreadId, namespace: opts.namespace, checkpointId: newId });
+      return { threadId: newThreadId, checkpointId: newId };
+    });
+  }
+
+  async prune(policy?: RetentionPolicy & { threadId?: string }): Promise<PruneResult> {
+    this.ensureOpen();
+    return this.metrics.track('prune', async () => {
+      const { intervalMs: _interval, ...configured } = this.options.retention ?? {};
+      const input = parseInput(PruneInputSchema, policy ?? configured, 'retention policy');
+      const result = await this.storePrune(input, input.threadId);
+      this.metrics.pruned(result.deleted);
+      for (const threadId of Object.keys(result.threads)) this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId });
+      return result;
+    });
+  }
+
+  // ---- change feed ----------------------------------------------------------------------------
+
+  async subscribe(threadId: string, listener: (event: CheckpointEvent) => void): Promise<() => Promise<void>> {
+    this.ensureOpen();
+    const thread = parseInput(IdSchema, threadId, 'thread id');
+    let set = this.#listeners.get(thread);
+    if (!set) this.#listeners.set(thread, (set = new Set()));
+    set.add(listener);
+    return async () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(thread);
+    };
+  }
+
+  /** Delivers an event of this instance to local listeners and to other instances. */
+  protected emit(event: CheckpointEvent): void {
+    this.deliver(event);
+    this.onLocalChange(event);
+  }
+
+  /** Delivers an event (local or from another instance) to this instance's listeners. */
+  protected deliver(event: CheckpointEvent): void {
+    const set = this.#listeners.get(event.threadId);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's bug must not fail the write that triggered it.
+        this.reportBackgroundError(error);
+      }
+    }
+  }
+
+  /** Hook for backends that propagate changes (cache invalidation, pub/sub). */
+  protected onLocalChange(_event: CheckpointEvent): void {}
+
+  protected reportBackgroundError(error: unknown): void {
+    this.options.onBackgroundError?.(error);
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  protected ensureOpen(): void {
+    if (this.#closed) throw new CheckpointerClosedError();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#retentionTimer) clearInterval(this.#retentionTimer);
+    this.#listeners.clear();
+    await this.closeStorage();
+  }
+
+  /** Releases backend resources; called once by close(). */
+  protected abstract closeStorage(): Promise<void>;
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** True when `error` is one of Cairn's typed errors (passed through untouched by backends). */
+export function isCairnError(error: unknown): error is CairnError {
+  return error instanceof CairnError;
+}

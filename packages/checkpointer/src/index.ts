@@ -1,0 +1,48 @@
+// @cairn/checkpointer: durable, time-travelling workflow checkpoints on PostgreSQL (or memory),
+// and a LangGraph checkpoint saver on top of them.
+export type {
+  Checkpointer,
+  Checkpoint,
+  RawCheckpoint,
+  EncodedValue,
+  PendingWrite,
+  WriteInput,
+  JsonValue,
+  Metadata,
+  PutOptions,
+  PutManyItem,
+  RawPutItem,
+  RawPutOptions,
+  GetOptions,
+  ListOptions,
+  RawListQuery,
+  HistoryOptions,
+  ForkOptions,
+  ForkResult,
+  PutWritesOptions,
+  WriteConflictMode,
+  RetentionPolicy,
+  PruneResult,
+  CheckpointEvent,
+  CheckpointerHealth,
+} from './types.js';
+export { CheckpointerOptionsSchema, RetentionPolicySchema, type CheckpointerOptions } from './schemas.js';
+export { BaseCheckpointer, newCheckpointId } from './base-checkpointer.js';
+export { MemoryCheckpointer } from './memory-checkpointer.js';
+export { PostgresCheckpointer, type PostgresCheckpointerOptions } from './postgres-checkpointer.js';
+export { exportThreads, importThreads, type ImportOptions, type ImportSummary } from './export-import.js';
+export { StateCodec, unpackStored, type CompressionSettings } from './state-codec.js';
+export { isTransientError, backoffDelay, type RetrySettings } from './retry.js';
+export { selectPrunable, type RetentionRow, type ResolvedRetentionPolicy } from './retention.js';
+export { jsonContains } from './json-contains.js';
+export {
+  CheckpointerError,
+  CheckpointNotFoundError,
+  ConflictError,
+  StorageError,
+  StorageUnavailableError,
+  CheckpointerClosedError,
+  ImportFormatError,
+} from './errors.js';
+// Re-exported so callers can catch every error this package throws from one import.
+export { ValidationError, SerializationError, JsonSerializer, type Serializer } from '@cairn/core';

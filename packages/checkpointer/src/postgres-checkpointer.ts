@@ -1,0 +1,337 @@
+// The PostgreSQL Checkpointer. Hot paths are single parameterised statements on the shared pg
+// pool (see postgres-sql.ts); transient failures are retried with backoff and jitter, and a
+// retried write recognises its own earlier attempt so nothing is written twice.
+import { CairnError, parseInput } from '@cairn/core';
+import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
+import type pg from 'pg';
+import { BaseCheckpointer, type InsertFlags, type NewRow, type StoreListQuery, type StoredRow, type StoredWrite } from './base-checkpointer.js';
+import { CheckpointNotFoundError, ConflictError, StorageError, StorageUnavailableError } from './errors.js';
+import {
+  DELETE_SQL,
+  DELETE_THREAD_SQL,
+  FORK_SQL,
+  PRUNE_SQL,
+  THREAD_IDS_SQL,
+  getSql,
+  historySql,
+  insertSql,
+  listSql,
+  writesSql,
+} from './postgres-sql.js';
+import type { ResolvedRetentionPolicy } from './retention.js';
+import { RetryExhausted, isConnectionError, withRetry } from './retry.js';
+import { CheckpointerOptionsSchema, type CheckpointerOptions } from './schemas.js';
+import type { CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
+
+/** Options of PostgresCheckpointer. */
+export type PostgresCheckpointerOptions = CheckpointerOptions;
+
+interface RowShape {
+  thread_id: string;
+  checkpoint_ns: string;
+  checkpoint_id: string;
+  parent_checkpoint_id: string | null;
+  step: number;
+  state: Buffer;
+  state_format: string;
+  metadata: Metadata;
+  created_at: Date;
+  task_ids: string[] | null;
+  task_paths: string[] | null;
+  idxs: number[] | null;
+  channels: string[] | null;
+  vals: Buffer[] | null;
+  formats: string[] | null;
+}
+
+interface InsertResult {
+  conflicts: number;
+  missing: number;
+  moved: boolean;
+  conflict_id: string | null;
+  conflict_thread: string | null;
+  missing_id: string | null;
+  missing_thread: string | null;
+  missing_ns: string | null;
+  latest_id: string | null;
+  inserted: number;
+}
+
+function toRow(r: RowShape): StoredRow {
+  const writes: StoredWrite[] = [];
+  for (let i = 0; i < (r.task_ids?.length ?? 0); i += 1) {
+    writes.push({
+      taskId: r.task_ids![i]!,
+      taskPath: r.task_paths![i]!,
+      idx: r.idxs![i]!,
+      channel: r.channels![i]!,
+      value: { bytes: r.vals![i]!, format: r.formats![i]! },
+    });
+  }
+  return {
+    threadId: r.thread_id,
+    namespace: r.checkpoint_ns,
+    checkpointId: r.checkpoint_id,
+    parentId: r.parent_checkpoint_id,
+    step: r.step,
+    state: { bytes: r.state, format: r.state_format },
+    metadata: r.metadata,
+    createdAt: r.created_at,
+    writes,
+  };
+}
+
+function buf(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Checkpointer on PostgreSQL (the `checkpoints` and `checkpoint_writes` tables of the Cairn schema).
+ * Takes a CairnDb it does not own; `fromUrl` creates (and owns) one.
+ */
+export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
+  readonly db: CairnDb;
+  readonly #ownsDb: boolean;
+
+  constructor(db: CairnDb, options: PostgresCheckpointerOptions = {}) {
+    super('postgres', options);
+    this.db = db;
+    this.#ownsDb = false;
+  }
+
+  /** Connects to `url` (a CairnDb the checkpointer owns and closes). */
+  static async fromUrl<S = unknown>(url: string, options: PostgresCheckpointerOptions & { db?: Omit<DbOptions, 'url'> } = {}): Promise<PostgresCheckpointer<S>> {
+    const { db: dbOptions, ...rest } = options;
+    // Validate before connecting, so a typo does not leave a pool open.
+    parseInput(CheckpointerOptionsSchema, rest, 'checkpointer options');
+    const db = await createDb({ ...dbOptions, url });
+    const checkpointer = new PostgresCheckpointer<S>(db, rest);
+    checkpointer.#owned = true;
+    return checkpointer;
+  }
+
+  #owned = false;
+
+  /** Runs one statement with retries; maps driver errors to Cairn errors. */
+  async #query<R extends pg.QueryResultRow>(operation: string, statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+    return (await this.#run(operation, () => this.db.pool.query<R>({ ...statement, values }))).rows;
+  }
+
+  async #run<T>(operation: string, fn: (attempt: number) => Promise<T>): Promise<T> {
+    this.ensureOpen();
+    try {
+      return (await withRetry(fn, this.options.retry, () => this.metrics.retry(operation))).value;
+    } catch (caught) {
+      const { error, attempts } = caught instanceof RetryExhausted ? caught : { error: caught, attempts: 1 };
+      throw this.#mapError(error, attempts);
+    }
+  }
+
+  #mapError(error: unknown, attempts: number): Error {
+    if (error instanceof CairnError) return error;
+    const code = (error as { code?: unknown }).code;
+    const message = (error as Error).message ?? String(error);
+    if (isConnectionError(error) || /pool after calling end|Cannot use a pool/i.test(message)) {
+      return new StorageUnavailableError(`PostgreSQL is unavailable${attempts > 1 ? ` (after ${attempts} attempts)` : ''}: ${message}`, { cause: error, attempts });
+    }
+    if (code === '23505') return new ConflictError(`A checkpoint with this id already exists: ${message}`, { cause: error });
+    if (code === '42P01') {
+      return new StorageError('The checkpoints tables are missing: run the Cairn migrations (`pnpm db:deploy`, or createDb({ migrate: true })).', { cause: error, code: 'SCHEMA_MISSING' });
+    }
+    return new StorageError(`PostgreSQL error${typeof code === 'string' ? ` ${code}` : ''}: ${message}`, { cause: error });
+  }
+
+  protected async storeInsert(rows: NewRow[], flags: InsertFlags): Promise<void> {
+    const single = rows.length === 1 && rows[0]!.writes.length === 0;
+    const withWrites = rows.some((r) => r.writes.length > 0);
+    const cas = flags.expectedLatestId !== undefined;
+    const statement = insertSql({ single, replace: flags.ifExists === 'replace', withWrites, cas });
+    const perRow = (r: NewRow) => [
+      r.threadId,
+      r.namespace,
+      r.checkpointId,
+      r.parent.kind === 'id' || r.parent.kind === 'batch' ? r.parent.id : null,
+      r.parent.kind === 'latest',
+      r.stepBase.kind === 'latest',
+      r.stepBase.kind === 'id' ? r.stepBase.id : null,
+      r.step ?? null,
+      r.stepOffset,
+      buf(r.state.bytes),
+      r.state.format,
+      JSON.stringify(r.metadata),
+      r.createdAt ?? null,
+    ];
+    const values: unknown[] = [this.tenantId, flags.requireParent, flags.expectedLatestId ?? null];
+    if (single) values.push(...perRow(rows[0]!));
+    else {
+      const columns = rows.map(perRow);
+      for (let c = 0; c < 13; c += 1) values.push(columns.map((row) => row[c]));
+    }
+    if (withWrites) {
+      const writes = rows.flatMap((r) => r.writes.map((w) => ({ r, w })));
+      values.push(
+        writes.map(({ r }) => r.threadId),
+        writes.map(({ r }) => r.namespace),
+        writes.map(({ r }) => r.checkpointId),
+        writes.map(({ w }) => w.taskId),
+        writes.map(({ w }) => w.taskPath),
+        writes.map(({ w }) => w.idx),
+        writes.map(({ w }) => w.channel),
+        writes.map(({ w }) => buf(w.value.bytes)),
+        writes.map(({ w }) => w.value.format),
+      );
+    }
+    const result = await this.#run('insert', async (attempt) => {
+      const execute = async (client: pg.Pool | pg.PoolClient) => (await client.query<InsertResult>({ ...statement, values })).rows[0]!;
+      if (!cas) return { attempt, r: await execute(this.db.pool) };
+      // Optimistic concurrency needs the check and the insert to see the same latest: serialise
+      // writers of this thread namespace with a transaction-scoped advisory lock.
+      const client = await this.db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [JSON.stringify([this.tenantId, rows[0]!.threadId, rows[0]!.namespace])]);
+        const r = await execute(client);
+        await client.query('COMMIT');
+        return { attempt, r };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    });
+    const { r, attempt } = result;
+    if (r.conflicts > 0) {
+      // A retry that finds every row already there is our own earlier attempt, which committed
+      // before its connection dropped.
+      if (attempt > 1 && r.conflicts === rows.length) return;
+      throw new ConflictError(`Checkpoint ${r.conflict_id} already exists in thread ${JSON.stringify(r.conflict_thread)}`, {
+        details: { threadId: r.conflict_thread, checkpointId: r.conflict_id },
+      });
+    }
+    if (r.missing > 0) throw new CheckpointNotFoundError(r.missing_thread ?? '', r.missing_ns ?? '', r.missing_id ?? undefined, { details: { role: 'parent' } });
+    if (r.moved) {
+      throw new ConflictError(`Thread ${JSON.stringify(rows[0]!.threadId)} moved on: latest is ${r.latest_id}, expected ${flags.expectedLatestId}`, {
+        details: { threadId: rows[0]!.threadId, expectedLatestId: flags.expectedLatestId, actualLatestId: r.latest_id },
+      });
+    }
+  }
+
+  protected async storeGet(threadId: string, namespace: string, checkpointId: string | undefined): Promise<StoredRow | undefined> {
+    const values = checkpointId === undefined ? [this.tenantId, threadId, namespace] : [this.tenantId, threadId, namespace, checkpointId];
+    const rows = await this.#query<RowShape>('get', getSql(checkpointId !== undefined), values);
+    return rows[0] && toRow(rows[0]);
+  }
+
+  protected async storeList(query: StoreListQuery): Promise<StoredRow[]> {
+    const statement = listSql({
+      thread: query.threadId !== undefined,
+      namespace: query.namespace !== undefined,
+      checkpointId: query.checkpointId !== undefined,
+      before: query.before !== undefined,
+      after: query.after !== undefined,
+      metadata: query.metadata !== undefined,
+      order: query.order,
+    });
+    const values: unknown[] = [this.tenantId];
+    for (const v of [query.threadId, query.namespace, query.checkpointId, query.before, query.after]) if (v !== undefined) values.push(v);
+    if (query.metadata !== undefined) values.push(JSON.stringify(query.metadata));
+    values.push(Math.min(query.limit, Number.MAX_SAFE_INTEGER));
+    return (await this.#query<RowShape>('list', statement, values)).map(toRow);
+  }
+
+  protected async storeHistory(threadId: string, namespace: string, checkpointId: string | undefined, limit: number): Promise<StoredRow[]> {
+    const values: unknown[] = [this.tenantId, threadId, namespace, limit];
+    if (checkpointId !== undefined) values.push(checkpointId);
+    return (await this.#query<RowShape>('history', historySql(checkpointId !== undefined), values)).map(toRow);
+  }
+
+  protected async storeDelete(threadId: string, namespace: string, checkpointId: string): Promise<boolean> {
+    const rows = await this.#query<{ deleted: number }>('delete', DELETE_SQL, [this.tenantId, threadId, namespace, checkpointId]);
+    return (rows[0]?.deleted ?? 0) > 0;
+  }
+
+  protected async storeDeleteThread(threadId: string): Promise<number> {
+    const rows = await this.#query<{ deleted: number }>('deleteThread', DELETE_THREAD_SQL, [this.tenantId, threadId]);
+    return rows[0]?.deleted ?? 0;
+  }
+
+  protected async storeFork(threadId: string, namespace: string, checkpointId: string, newThreadId: string, newId: string, metadata: Metadata | undefined): Promise<boolean> {
+    const rows = await this.#query<{ found: number; busy: boolean }>('fork', FORK_SQL, [
+      this.tenantId,
+      threadId,
+      namespace,
+      checkpointId,
+      newThreadId,
+      newId,
+      metadata === undefined ? null : JSON.stringify(metadata),
+    ]);
+    const r = rows[0]!;
+    if (r.found === 0) return false;
+    if (r.busy) throw new ConflictError(`Cannot fork into thread ${JSON.stringify(newThreadId)}: it already has checkpoints`, { details: { threadId: newThreadId } });
+    return true;
+  }
+
+  protected async storeWrites(
+    threadId: string,
+    namespace: string,
+    checkpointId: string,
+    writes: StoredWrite[],
+    mode: WriteConflictMode,
+    requireCheckpoint: boolean,
+  ): Promise<boolean> {
+    const rows = await this.#query<{ found: boolean }>('putWrites', writesSql(mode), [
+      this.tenantId,
+      threadId,
+      namespace,
+      checkpointId,
+      requireCheckpoint,
+      writes.map((w) => w.taskId),
+      writes.map((w) => w.taskPath),
+      writes.map((w) => w.idx),
+      writes.map((w) => w.channel),
+      writes.map((w) => buf(w.value.bytes)),
+      writes.map((w) => w.value.format),
+    ]);
+    return rows[0]!.found || !requireCheckpoint;
+  }
+
+  protected async storeThreadIds(after: string | undefined, limit: number): Promise<string[]> {
+    const rows = await this.#query<{ thread_id: string }>('listThreadIds', THREAD_IDS_SQL, [this.tenantId, after ?? null, limit]);
+    return rows.map((r) => r.thread_id);
+  }
+
+  protected async storePrune(policy: ResolvedRetentionPolicy, threadId: string | undefined): Promise<PruneResult> {
+    if (policy.keepLast === undefined && policy.maxAgeDays === undefined) return { deleted: 0, threads: {} };
+    const rows = await this.#query<{ thread_id: string; deleted: number }>('prune', PRUNE_SQL, [
+      this.tenantId,
+      threadId ?? null,
+      policy.keepLast ?? null,
+      policy.maxAgeDays === undefined ? null : policy.maxAgeDays * 86_400,
+      policy.keepAncestors,
+    ]);
+    const threads: Record<string, number> = {};
+    let deleted = 0;
+    for (const r of rows) {
+      threads[r.thread_id] = r.deleted;
+      deleted += r.deleted;
+    }
+    return { deleted, threads };
+  }
+
+  async healthCheck(): Promise<CheckpointerHealth> {
+    const started = performance.now();
+    if (this.closed) return { ok: false, backend: 'postgres', latencyMs: 0, error: 'closed' };
+    try {
+      // Touches the table too, so a database without the Cairn migrations reports unhealthy.
+      await this.db.pool.query({ name: 'cairn_cp_health', text: 'SELECT 1 FROM checkpoints WHERE tenant_id = $1 LIMIT 1', values: [this.tenantId] });
+      return { ok: true, backend: 'postgres', latencyMs: performance.now() - started };
+    } catch (error) {
+      return { ok: false, backend: 'postgres', latencyMs: performance.now() - started, error: (error as Error).message };
+    }
+  }
+
+  protected async closeStorage(): Promise<void> {
+    if (this.#owned || this.#ownsDb) await this.db.close();
+  }
+}

@@ -1,0 +1,297 @@
+// The SQL of PostgresCheckpointer. Each operation is one statement (one round trip), sent as a
+// named prepared statement so PostgreSQL parses and plans it once per connection. Statement text
+// is assembled only from the fixed fragments below, never from input; values are always `$n`
+// parameters, and every statement filters by tenant_id first.
+
+/** Columns of a checkpoint row plus its pending writes as parallel arrays, in replay order. */
+const ROW_COLUMNS = `c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.step, c.state, c.state_format, c.metadata, c.created_at,
+  w.task_ids, w.task_paths, w.idxs, w.channels, w.vals, w.formats`;
+
+// Writes replay in (task_path, task_id, idx) order by code point: COLLATE "C" whatever the database collation.
+const WRITES_LATERAL = `LEFT JOIN LATERAL (
+  SELECT array_agg(x.task_id ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS task_ids,
+         array_agg(x.task_path ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS task_paths,
+         array_agg(x.idx ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS idxs,
+         array_agg(x.channel ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS channels,
+         array_agg(x.value ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS vals,
+         array_agg(x.value_format ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS formats
+  FROM checkpoint_writes x
+  WHERE x.tenant_id = c.tenant_id AND x.thread_id = c.thread_id AND x.checkpoint_ns = c.checkpoint_ns AND x.checkpoint_id = c.checkpoint_id
+) w ON true`;
+
+/** get: latest (no id) or by id. $1 tenant, $2 thread, $3 namespace, [$4 id]. */
+export function getSql(byId: boolean): { name: string; text: string } {
+  return {
+    name: byId ? 'cairn_cp_get_id' : 'cairn_cp_get_latest',
+    text: `SELECT ${ROW_COLUMNS}
+FROM checkpoints c ${WRITES_LATERAL}
+WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3${byId ? ' AND c.checkpoint_id = $4' : ''}
+ORDER BY c.checkpoint_id DESC LIMIT 1`,
+  };
+}
+
+/** Which optional filters a list query has; each combination is its own prepared statement. */
+export interface ListShape {
+  thread: boolean;
+  namespace: boolean;
+  checkpointId: boolean;
+  before: boolean;
+  after: boolean;
+  metadata: boolean;
+  order: 'asc' | 'desc';
+}
+
+/** list: $1 tenant, then the present filters in ListShape order, then the limit. */
+export function listSql(shape: ListShape): { name: string; text: string } {
+  const where = ['c.tenant_id = $1'];
+  let n = 1;
+  const add = (present: boolean, clause: (p: string) => string) => {
+    if (present) where.push(clause(`$${++n}`));
+  };
+  add(shape.thread, (p) => `c.thread_id = ${p}`);
+  add(shape.namespace, (p) => `c.checkpoint_ns = ${p}`);
+  add(shape.checkpointId, (p) => `c.checkpoint_id = ${p}`);
+  add(shape.before, (p) => `c.checkpoint_id < ${p}`);
+  add(shape.after, (p) => `c.checkpoint_id > ${p}`);
+  add(shape.metadata, (p) => `c.metadata @> ${p}::jsonb`);
+  const flags = [shape.thread, shape.namespace, shape.checkpointId, shape.before, shape.after, shape.metadata].map((f) => (f ? '1' : '0')).join('');
+  const dir = shape.order === 'desc' ? 'DESC' : 'ASC';
+  // Across namespaces or threads, ties on the id are broken so the order is stable.
+  const order = shape.thread && shape.namespace ? `c.checkpoint_id ${dir}` : `c.checkpoint_id ${dir}, c.thread_id, c.checkpoint_ns`;
+  return {
+    name: `cairn_cp_list_${flags}_${shape.order}`,
+    text: `SELECT ${ROW_COLUMNS}
+FROM (SELECT * FROM checkpoints c WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${n + 1}) c ${WRITES_LATERAL}
+ORDER BY ${order}`,
+  };
+}
+
+/** The shape of an insert. */
+export interface InsertShape {
+  /** One row with scalar parameters (binary bytea, no arrays) vs. unnest over arrays. */
+  single: boolean;
+  replace: boolean;
+  withWrites: boolean;
+  cas: boolean;
+}
+
+/**
+ * put / putMany / putRaw in one statement: resolves each row's parent (the thread's latest, or a
+ * named one) and step, checks for existing ids and missing parents, and inserts the rows and their
+ * writes only when there is no problem, so a batch is written whole or not at all.
+ *
+ * Parameters: $1 tenant, $2 require_parent, $3 cas expected latest id, then per row (arrays unless
+ * single): $4 thread, $5 namespace, $6 id, $7 parent id, $8 parent is latest, $9 step base is latest,
+ * $10 step base id, $11 step, $12 step offset, $13 state, $14 state format, $15 metadata (json text),
+ * $16 created_at; with writes, $17.. thread, namespace, checkpoint id, task, path, idx, channel, value, format arrays.
+ */
+export function insertSql(shape: InsertShape): { name: string; text: string } {
+  const name = `cairn_cp_insert_${shape.single ? 's' : 'm'}${shape.replace ? 'r' : 'e'}${shape.withWrites ? 'w' : ''}${shape.cas ? 'c' : ''}`;
+  const input = shape.single
+    ? `SELECT $4::text AS thread_id, $5::text AS checkpoint_ns, $6::text AS checkpoint_id, $7::text AS parent_id, $8::bool AS parent_latest,
+        $9::bool AS base_latest, $10::text AS base_id, $11::int AS step, $12::int AS step_offset, $13::bytea AS state, $14::text AS state_format,
+        $15::jsonb AS metadata, $16::timestamptz AS created_at, 1::bigint AS ord`
+    : `SELECT * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::bool[], $10::text[], $11::int[], $12::int[],
+        $13::bytea[], $14::text[], $15::jsonb[], $16::timestamptz[])
+        WITH ORDINALITY AS t(thread_id, checkpoint_ns, checkpoint_id, parent_id, parent_latest, base_latest, base_id, step, step_offset, state, state_format, metadata, created_at, ord)`;
+  const exists = shape.replace
+    ? 'false AS exists_already'
+    : `EXISTS (SELECT 1 FROM checkpoints e WHERE e.tenant_id = $1 AND e.thread_id = i.thread_id AND e.checkpoint_ns = i.checkpoint_ns AND e.checkpoint_id = i.checkpoint_id) AS exists_already`;
+  const onConflict = shape.replace
+    ? `ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id,
+        step = EXCLUDED.step, state = EXCLUDED.state, state_format = EXCLUDED.state_format, metadata = EXCLUDED.metadata`
+    : '';
+  const writes = shape.withWrites
+    ? `, wins AS (
+  INSERT INTO checkpoint_writes (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, value, value_format)
+  SELECT $1, w.* FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int[], $23::text[], $24::bytea[], $25::text[])
+    AS w(thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, value, value_format), problems p
+  WHERE p.conflicts = 0 AND p.missing = 0 AND NOT p.moved
+  ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET task_path = EXCLUDED.task_path,
+    channel = EXCLUDED.channel, value = EXCLUDED.value, value_format = EXCLUDED.value_format
+)`
+    : '';
+  const text = `WITH input AS (${input}),
+resolved AS (
+  SELECT i.*,
+    CASE WHEN i.parent_latest THEN lat.checkpoint_id ELSE i.parent_id END AS parent,
+    COALESCE(i.step, COALESCE(CASE WHEN i.base_latest THEN lat.step ELSE bid.step END + 1, 0) + i.step_offset) AS final_step,
+    (i.base_id IS NOT NULL AND bid.checkpoint_id IS NULL) AS missing_parent,
+    ${shape.cas ? '(i.ord = 1 AND lat.checkpoint_id IS DISTINCT FROM $3::text)' : '($3::text IS NOT NULL AND false)'} AS moved,
+    lat.checkpoint_id AS latest_id,
+    ${exists}
+  FROM input i
+  LEFT JOIN LATERAL (
+    SELECT l.checkpoint_id, l.step FROM checkpoints l
+    WHERE l.tenant_id = $1 AND l.thread_id = i.thread_id AND l.checkpoint_ns = i.checkpoint_ns
+    ORDER BY l.checkpoint_id DESC LIMIT 1
+  ) lat ON i.parent_latest OR i.base_latest${shape.cas ? ' OR i.ord = 1' : ''}
+  LEFT JOIN LATERAL (
+    SELECT b.checkpoint_id, b.step FROM checkpoints b
+    WHERE b.tenant_id = $1 AND b.thread_id = i.thread_id AND b.checkpoint_ns = i.checkpoint_ns AND b.checkpoint_id = i.base_id
+  ) bid ON i.base_id IS NOT NULL
+),
+problems AS (
+  SELECT count(*) FILTER (WHERE exists_already) AS conflicts,
+         count(*) FILTER (WHERE missing_parent AND $2::bool) AS missing,
+         coalesce(bool_or(moved), false) AS moved,
+         (array_agg(checkpoint_id) FILTER (WHERE exists_already))[1] AS conflict_id,
+         (array_agg(thread_id) FILTER (WHERE exists_already))[1] AS conflict_thread,
+         (array_agg(base_id) FILTER (WHERE missing_parent AND $2::bool))[1] AS missing_id,
+         (array_agg(thread_id) FILTER (WHERE missing_parent AND $2::bool))[1] AS missing_thread,
+         (array_agg(checkpoint_ns) FILTER (WHERE missing_parent AND $2::bool))[1] AS missing_ns,
+         (array_agg(latest_id) FILTER (WHERE ord = 1))[1] AS latest_id
+  FROM resolved
+),
+ins AS (
+  INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, step, state, state_format, metadata, created_at)
+  SELECT $1, r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.parent, r.final_step, r.state, r.state_format, r.metadata, COALESCE(r.created_at, now())
+  FROM resolved r, problems p
+  WHERE p.conflicts = 0 AND p.missing = 0 AND NOT p.moved
+  ${onConflict}
+  RETURNING 1
+)${writes}
+SELECT p.conflicts::int AS conflicts, p.missing::int AS missing, p.moved, p.conflict_id, p.conflict_thread, p.missing_id, p.missing_thread, p.missing_ns,
+       p.latest_id, (SELECT count(*) FROM ins)::int AS inserted
+FROM problems p`;
+  return { name, text };
+}
+
+/**
+ * putWrites: $1 tenant, $2 thread, $3 namespace, $4 checkpoint id, $5 require checkpoint,
+ * $6.. task, path, idx, channel, value, format arrays. Returns whether the checkpoint exists.
+ */
+export function writesSql(mode: 'replace' | 'ignore' | 'upsert'): { name: string; text: string } {
+  const conflict =
+    mode === 'ignore'
+      ? 'DO NOTHING'
+      : 'DO UPDATE SET task_path = EXCLUDED.task_path, channel = EXCLUDED.channel, value = EXCLUDED.value, value_format = EXCLUDED.value_format';
+  const del =
+    mode === 'replace'
+      ? `, del AS (
+  DELETE FROM checkpoint_writes x USING target t
+  WHERE x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = $3 AND x.checkpoint_id = $4 AND (t.found OR NOT $5::bool)
+    AND x.task_id = ANY($6::text[]) AND NOT EXISTS (SELECT 1 FROM input i WHERE i.task_id = x.task_id AND i.idx = x.idx)
+)`
+      : '';
+  return {
+    name: `cairn_cp_writes_${mode}`,
+    text: `WITH target AS (
+  SELECT EXISTS (SELECT 1 FROM checkpoints c WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3 AND c.checkpoint_id = $4) AS found
+),
+input AS (
+  SELECT * FROM unnest($6::text[], $7::text[], $8::int[], $9::text[], $10::bytea[], $11::text[]) AS w(task_id, task_path, idx, channel, value, value_format)
+)${del},
+ins AS (
+  INSERT INTO checkpoint_writes (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, value, value_format)
+  SELECT $1, $2, $3, $4, i.task_id, i.task_path, i.idx, i.channel, i.value, i.value_format FROM input i, target t WHERE t.found OR NOT $5::bool
+  ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}
+)
+SELECT found FROM target`,
+  };
+}
+
+/** history: $1 tenant, $2 thread, $3 namespace, $4 limit, [$5 id]. Follows forks into their source thread. */
+export function historySql(byId: boolean): { name: string; text: string } {
+  const forked = `ch.metadata->'forkedFrom'->>'checkpointId' = ch.parent_checkpoint_id`;
+  return {
+    name: byId ? 'cairn_cp_history_id' : 'cairn_cp_history_latest',
+    text: `WITH RECURSIVE chain AS (
+  SELECT s.*, 1 AS depth FROM (
+    SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.metadata FROM checkpoints c
+    WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3${byId ? ' AND c.checkpoint_id = $5' : ''}
+    ORDER BY c.checkpoint_id DESC LIMIT 1
+  ) s
+  UNION ALL
+  SELECT p.thread_id, p.checkpoint_ns, p.checkpoint_id, p.parent_checkpoint_id, p.metadata, ch.depth + 1
+  FROM chain ch JOIN checkpoints p ON p.tenant_id = $1
+    AND p.thread_id = CASE WHEN ${forked} THEN ch.metadata->'forkedFrom'->>'threadId' ELSE ch.thread_id END
+    AND p.checkpoint_ns = CASE WHEN ${forked} THEN ch.metadata->'forkedFrom'->>'namespace' ELSE ch.checkpoint_ns END
+    AND p.checkpoint_id = ch.parent_checkpoint_id
+  WHERE ch.depth < $4
+)
+SELECT ${ROW_COLUMNS}
+FROM chain ch
+JOIN checkpoints c ON c.tenant_id = $1 AND c.thread_id = ch.thread_id AND c.checkpoint_ns = ch.checkpoint_ns AND c.checkpoint_id = ch.checkpoint_id
+${WRITES_LATERAL}
+ORDER BY ch.depth`,
+  };
+}
+
+/** delete one: $1 tenant, $2 thread, $3 namespace, $4 id. */
+export const DELETE_SQL = {
+  name: 'cairn_cp_delete',
+  text: `WITH w AS (
+  DELETE FROM checkpoint_writes WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_ns = $3 AND checkpoint_id = $4
+), c AS (
+  DELETE FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_ns = $3 AND checkpoint_id = $4 RETURNING 1
+)
+SELECT count(*)::int AS deleted FROM c`,
+};
+
+/** delete a thread: $1 tenant, $2 thread. */
+export const DELETE_THREAD_SQL = {
+  name: 'cairn_cp_delete_thread',
+  text: `WITH w AS (
+  DELETE FROM checkpoint_writes WHERE tenant_id = $1 AND thread_id = $2
+), c AS (
+  DELETE FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 RETURNING 1
+)
+SELECT count(*)::int AS deleted FROM c`,
+};
+
+/** fork: $1 tenant, $2 thread, $3 namespace, $4 id, $5 new thread, $6 new id, $7 metadata or null. */
+export const FORK_SQL = {
+  name: 'cairn_cp_fork',
+  text: `WITH src AS (
+  SELECT * FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_ns = $3 AND checkpoint_id = $4
+), busy AS (
+  SELECT EXISTS (SELECT 1 FROM checkpoints WHERE tenant_id = $1 AND thread_id = $5) AS busy
+), ins AS (
+  INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, step, state, state_format, metadata)
+  SELECT $1, $5, s.checkpoint_ns, $6, s.checkpoint_id, s.step + 1, s.state, s.state_format,
+    COALESCE($7::jsonb, s.metadata) || jsonb_build_object('forkedFrom', jsonb_build_object('threadId', $2::text, 'namespace', $3::text, 'checkpointId', $4::text))
+  FROM src s, busy b WHERE NOT b.busy
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM src)::int AS found, (SELECT busy FROM busy) AS busy`,
+};
+
+/** thread ids: $1 tenant, $2 after (or null), $3 limit. */
+export const THREAD_IDS_SQL = {
+  name: 'cairn_cp_thread_ids',
+  text: `SELECT DISTINCT thread_id FROM checkpoints WHERE tenant_id = $1 AND ($2::text IS NULL OR thread_id > $2) ORDER BY thread_id LIMIT $3`,
+};
+
+/**
+ * retention: $1 tenant, $2 thread (or null: all), $3 keepLast (or null), $4 max age in seconds (or
+ * null), $5 keep ancestors. Deletes what `selectPrunable` (retention.ts) selects, with the writes.
+ */
+export const PRUNE_SQL = {
+  name: 'cairn_cp_prune',
+  text: `WITH RECURSIVE ranked AS (
+  SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, created_at,
+         row_number() OVER (PARTITION BY thread_id, checkpoint_ns ORDER BY checkpoint_id DESC) AS rn
+  FROM checkpoints WHERE tenant_id = $1 AND ($2::text IS NULL OR thread_id = $2)
+), kept AS (
+  SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id FROM ranked
+  WHERE rn = 1 OR NOT (($3::int IS NOT NULL AND rn > $3::int) OR ($4::float8 IS NOT NULL AND created_at < now() - make_interval(secs => $4::float8)))
+), protected AS (
+  SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id FROM kept
+  UNION
+  SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id
+  FROM protected p JOIN checkpoints c ON c.tenant_id = $1 AND c.thread_id = p.thread_id AND c.checkpoint_ns = p.checkpoint_ns AND c.checkpoint_id = p.parent_checkpoint_id
+  WHERE $5::bool
+), doomed AS (
+  SELECT r.thread_id, r.checkpoint_ns, r.checkpoint_id FROM ranked r
+  WHERE NOT EXISTS (SELECT 1 FROM protected p WHERE p.thread_id = r.thread_id AND p.checkpoint_ns = r.checkpoint_ns AND p.checkpoint_id = r.checkpoint_id)
+), dw AS (
+  DELETE FROM checkpoint_writes w USING doomed d
+  WHERE w.tenant_id = $1 AND w.thread_id = d.thread_id AND w.checkpoint_ns = d.checkpoint_ns AND w.checkpoint_id = d.checkpoint_id
+), dc AS (
+  DELETE FROM checkpoints c USING doomed d
+  WHERE c.tenant_id = $1 AND c.thread_id = d.thread_id AND c.checkpoint_ns = d.checkpoint_ns AND c.checkpoint_id = d.checkpoint_id
+  RETURNING c.thread_id
+)
+SELECT thread_id, count(*)::int AS deleted FROM dc GROUP BY thread_id`,
+};

@@ -1,0 +1,222 @@
+// zod schemas for every public input. Defaults live here and nowhere else; `parseInput` turns a
+// failure into a ValidationError that lists every problem.
+import { z } from 'zod';
+import type { Serializer } from '@cairn/core';
+import type { Registry } from 'prom-client';
+
+const MAX_ID_LENGTH = 512;
+const NUL = '\u0000';
+
+/** Thread, checkpoint and task ids: 1-512 characters, no NUL (PostgreSQL text cannot hold it). */
+export const IdSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  .refine((s) => !s.includes(NUL), 'must not contain NUL characters');
+
+/** Namespaces may be empty (the root graph). */
+export const NamespaceSchema = z
+  .string({ error: 'must be a string' })
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  .refine((s) => !s.includes(NUL), 'must not contain NUL characters');
+
+const StepSchema = z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1);
+
+/** Walks a value and reports what jsonb cannot store (NaN, Infinity, NUL, non-plain objects, cycles). */
+function checkJson(value: unknown, path: (string | number)[], ctx: z.RefinementCtx, seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+      if (value.includes(NUL)) ctx.addIssue({ code: 'custom', path, message: 'strings must not contain NUL characters' });
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) ctx.addIssue({ code: 'custom', path, message: `${value} is not a JSON number` });
+      return;
+    case 'boolean':
+      return;
+    case 'object':
+      break;
+    default:
+      ctx.addIssue({ code: 'custom', path, message: `a ${typeof value} is not JSON` });
+      return;
+  }
+  if (value === null) return;
+  if (seen.has(value)) {
+    ctx.addIssue({ code: 'custom', path, message: 'circular reference' });
+    return;
+  }
+  seen.add(value);
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkJson(item, [...path, i], ctx, seen));
+  } else {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      ctx.addIssue({ code: 'custom', path, message: 'must be a plain JSON object' });
+    } else {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes(NUL)) ctx.addIssue({ code: 'custom', path, message: 'keys must not contain NUL characters' });
+        checkJson(v, [...path, k], ctx, seen);
+      }
+    }
+  }
+  seen.delete(value);
+}
+
+/** Metadata: a plain JSON object (stored as jsonb). */
+export const MetadataSchema = z.custom<Record<string, never>>().superRefine((value, ctx) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+    return;
+  }
+  checkJson(value, [], ctx, new Set());
+});
+
+const WriteSchema = z.object({ channel: IdSchema, value: z.unknown(), idx: StepSchema.optional() });
+const WriteInputSchema = WriteSchema.extend({ taskId: IdSchema, taskPath: NamespaceSchema.optional() });
+
+const putOptionFields = {
+  namespace: NamespaceSchema.default(''),
+  parentId: IdSchema.nullable().optional(),
+  metadata: MetadataSchema.optional(),
+  checkpointId: IdSchema.optional(),
+  step: StepSchema.optional(),
+  pendingWrites: z.array(WriteInputSchema).optional(),
+};
+
+export const PutOptionsSchema = z.object({ ...putOptionFields, expectedLatestId: IdSchema.nullable().optional() }).strict();
+
+export const PutManyItemSchema = z.object({ ...putOptionFields, threadId: IdSchema, state: z.unknown() }).strict();
+export const PutManySchema = z.array(PutManyItemSchema).max(10_000, 'at most 10000 items per call');
+
+const EncodedValueSchema = z.object({ format: z.string().min(1).max(100), data: z.instanceof(Uint8Array) });
+
+export const RawPutItemSchema = z
+  .object({
+    ...putOptionFields,
+    threadId: IdSchema,
+    state: EncodedValueSchema,
+    pendingWrites: z.array(WriteInputSchema.extend({ value: EncodedValueSchema })).optional(),
+    createdAt: z.date().optional(),
+  })
+  .strict();
+export const RawPutSchema = z.array(RawPutItemSchema).max(10_000, 'at most 10000 items per call');
+export const RawPutOptionsSchema = z
+  .object({ ifExists: z.enum(['error', 'replace']).default('error'), requireParent: z.boolean().default(true) })
+  .strict();
+
+export const GetOptionsSchema = z.object({ namespace: NamespaceSchema.default('') }).strict();
+
+const LimitSchema = z.number().int().min(1).max(100_000);
+
+export const ListOptionsSchema = z
+  .object({
+    namespace: NamespaceSchema.default(''),
+    allNamespaces: z.boolean().default(false),
+    limit: LimitSchema.default(100),
+    before: IdSchema.optional(),
+    after: IdSchema.optional(),
+    metadata: MetadataSchema.optional(),
+  })
+  .strict();
+
+export const RawListQuerySchema = z
+  .object({
+    threadId: IdSchema.optional(),
+    namespace: NamespaceSchema.optional(),
+    checkpointId: IdSchema.optional(),
+    before: IdSchema.optional(),
+    after: IdSchema.optional(),
+    metadata: MetadataSchema.optional(),
+    limit: LimitSchema.optional(),
+    order: z.enum(['asc', 'desc']).default('desc'),
+  })
+  .strict();
+
+export const HistoryOptionsSchema = z
+  .object({ namespace: NamespaceSchema.default(''), limit: LimitSchema.default(1000) })
+  .strict();
+
+export const ForkOptionsSchema = z
+  .object({ namespace: NamespaceSchema.default(''), newThreadId: IdSchema.optional(), metadata: MetadataSchema.optional() })
+  .strict();
+
+export const PutWritesOptionsSchema = z
+  .object({
+    namespace: NamespaceSchema.default(''),
+    taskPath: NamespaceSchema.default(''),
+    onConflict: z.enum(['replace', 'ignore', 'upsert']).default('replace'),
+    requireCheckpoint: z.boolean().default(true),
+  })
+  .strict();
+export const WritesSchema = z.array(WriteSchema).max(10_000);
+export const RawWritesSchema = z.array(WriteInputSchema.extend({ value: EncodedValueSchema })).max(10_000);
+
+export const RetentionPolicySchema = z
+  .object({
+    /** Keep the newest N checkpoints of each thread namespace. */
+    keepLast: z.number().int().min(1).optional(),
+    /** Delete checkpoints older than this many days (fractions allowed). */
+    maxAgeDays: z.number().positive().finite().optional(),
+    /** Keep every ancestor of a kept checkpoint. @defaultValue true */
+    keepAncestors: z.boolean().default(true),
+  })
+  .strict();
+
+export const PruneInputSchema = RetentionPolicySchema.extend({ threadId: IdSchema.optional() }).strict();
+
+export const ListThreadIdsSchema = z.object({ after: IdSchema.optional(), limit: LimitSchema.default(1000) }).strict();
+
+/** Options every checkpointer takes. */
+export const CheckpointerOptionsSchema = z
+  .object({
+    /** Tenant every call is scoped to. @defaultValue 'default' */
+    tenantId: IdSchema.default('default'),
+    /** Serializer for new states and writes. @defaultValue new JsonSerializer() (format 'json-v1') */
+    serializer: z.custom<Serializer>((s) => typeof s === 'object' && s !== null && typeof (s as Serializer).serialize === 'function').optional(),
+    /** More serializers able to read older formats (picked by the stored format name). @defaultValue [] */
+    readSerializers: z.array(z.custom<Serializer>()).default([]),
+    compression: z
+      .object({
+        /** @defaultValue 'gzip' */
+        algorithm: z.enum(['gzip', 'brotli', 'none']).default('gzip'),
+        /** Serialized states and writes at least this big (bytes) are compressed. @defaultValue 16384 */
+        thresholdBytes: z.number().int().min(0).default(16_384),
+        /** zlib level (gzip 1-9, default 6) or brotli quality (0-11, default 4). */
+        level: z.number().int().min(0).max(11).optional(),
+      })
+      .strict()
+      .default({ algorithm: 'gzip', thresholdBytes: 16_384 }),
+    retry: z
+      .object({
+        /** Attempts in all, first included; 1 disables retries. @defaultValue 4 */
+        maxAttempts: z.number().int().min(1).max(20).default(4),
+        /** Delay before the first retry, in ms (doubles each time, full jitter). @defaultValue 25 */
+        initialDelayMs: z.number().min(0).default(25),
+        /** Ceiling of one delay, in ms. @defaultValue 1000 */
+        maxDelayMs: z.number().min(0).default(1000),
+      })
+      .strict()
+      .default({ maxAttempts: 4, initialDelayMs: 25, maxDelayMs: 1000 }),
+    /** Default policy of `prune()`; with `intervalMs`, also applied to the whole tenant on that interval. */
+    retention: RetentionPolicySchema.extend({
+      /** Run `prune()` every this many ms (timer is unref'd). */
+      intervalMs: z.number().int().min(1000).optional(),
+    })
+      .strict()
+      .optional(),
+    metrics: z
+      .object({
+        /** Registry to register metrics on (share one to scrape several components). @defaultValue a new Registry */
+        registry: z.custom<Registry>((r) => typeof r === 'object' && r !== null && typeof (r as Registry).metrics === 'function').optional(),
+        /** Metric name prefix. @defaultValue 'cairn_checkpointer_' */
+        prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).default('cairn_checkpointer_'),
+      })
+      .strict()
+      .default({ prefix: 'cairn_checkpointer_' }),
+    /** Called with errors of background work (interval retention, cache maintenance). */
+    onBackgroundError: z.custom<(error: unknown) => void>((f) => typeof f === 'function').optional(),
+  })
+  .strict();
+
+/** Options of PostgresCheckpointer and MemoryCheckpointer. */
+export type CheckpointerOptions = z.input<typeof CheckpointerOptionsSchema>;
+export type ResolvedCheckpointerOptions = z.output<typeof CheckpointerOptionsSchema>;
