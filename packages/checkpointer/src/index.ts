@@ -46,3 +46,4 @@ export {
 } from './errors.js';
 // Re-exported so callers can catch every error this package throws from one import.
 export { ValidationError, SerializationError, JsonSerializer, type Serializer } from '@cairn/core';
+export { CairnSaver } from './cairn-saver.js';
