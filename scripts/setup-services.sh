@@ -71,4 +71,14 @@ if ! redis_ping; then
 fi
 redis_ping || { log "Redis is not reachable on port $REDIS_PORT"; exit 1; }
 
+# Chromium for the demo's browser test (playwright-core drives Debian's build; Playwright's own
+# browser download cannot run offline). Installed only when missing.
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Chromium for the browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium >/dev/null
+  [ -x /usr/bin/chromium ] || { log "Chromium install failed"; exit 1; }
+fi
+
 log "PostgreSQL $(psql_q 'SHOW server_version') with pgvector available; Redis on $REDIS_PORT"
