@@ -10,8 +10,12 @@ export function encodeCursor(order: string, value: string | null, id: string): s
   return Buffer.from(JSON.stringify([order, value, id]), 'utf8').toString('base64url');
 }
 
-/** Decodes a cursor made by encodeCursor for the same `order`; throws ValidationError otherwise. */
+/**
+ * Decodes a cursor made by encodeCursor for the same `order`; throws ValidationError otherwise.
+ * Orders on a timestamp need a valid timestamp value; orders on the id alone carry none.
+ */
 export function decodeCursor(cursor: string, order: string): { value: string | null; id: string } {
+  const byId = order.startsWith('id:');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -24,7 +28,7 @@ export function decodeCursor(cursor: string, order: string): { value: string | n
   if (cursorOrder !== order) {
     throw new ValidationError('cursor', [{ path: 'cursor', message: `was made for ordering ${cursorOrder}, not ${order}` }]);
   }
-  if (value !== null && order !== 'id:asc' && order !== 'id:desc' && Number.isNaN(Date.parse(value))) {
+  if (!byId && (value === null || Number.isNaN(Date.parse(value)))) {
     throw new ValidationError('cursor', [{ path: 'cursor', message: 'holds an invalid timestamp' }]);
   }
   return { value, id };

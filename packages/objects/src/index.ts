@@ -44,6 +44,22 @@ export {
 } from './options.js';
 export { JsonValueSchema, JsonObjectSchema, TenantIdSchema, TypeNameSchema, IdSchema, type JsonValue, type JsonObject, type JsonPrimitive } from './json.js';
 export {
+  SessionManager,
+  SessionManagerOptionsSchema,
+  type SessionManagerOptions,
+  type SessionRecord,
+  type CreateSessionInput,
+  type UpdateSessionInput,
+} from './session-manager.js';
+export {
+  ThreadManager,
+  ThreadManagerOptionsSchema,
+  type ThreadManagerOptions,
+  type ThreadRecord,
+  type CreateThreadInput,
+  type UpdateThreadInput,
+} from './thread-manager.js';
+export {
   ObjectsError,
   VersionConflictError,
   ObjectNotFoundError,

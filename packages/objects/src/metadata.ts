@@ -1,0 +1,30 @@
+// Validation of session and thread metadata: a zod schema of the application's choosing (plain
+// JSON objects by default), checked on write and on read like object data.
+import type { z } from 'zod';
+import { ValidationError, toValidationIssues } from '@cairn/core';
+import { StoredObjectInvalidError } from './errors.js';
+import { jsonIssues, type JsonObject } from './json.js';
+
+/** Validates metadata before it is written; returns the parsed value. */
+export function metadataForWrite<M extends JsonObject>(schema: z.ZodType<M>, value: unknown, what: string): M {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError(what, toValidationIssues(result.error).map((i) => ({ ...i, path: i.path ? `metadata.${i.path}` : 'metadata' })), { cause: result.error });
+  const issues = jsonIssues(result.data, 'metadata');
+  if (issues.length > 0) throw new ValidationError(what, issues);
+  return result.data;
+}
+
+/** Validates stored metadata on read; a row that no longer matches raises StoredObjectInvalidError. */
+export function metadataFromRow<M extends JsonObject>(schema: z.ZodType<M>, value: unknown, type: 'Session' | 'Thread', id: string): M {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issues = toValidationIssues(result.error).map((i) => ({ ...i, path: i.path ? `metadata.${i.path}` : 'metadata' }));
+    throw new StoredObjectInvalidError({ type, id, version: 0, issues }, { cause: result.error });
+  }
+  return result.data;
+}
+
+/** True for Prisma's "known request error" with this code (P2002 unique, P2003 foreign key, P2025 not found). */
+export function isPrismaError(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code && (error as { name?: unknown }).name === 'PrismaClientKnownRequestError';
+}

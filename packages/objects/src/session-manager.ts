@@ -1,0 +1,340 @@
+// Sessions: a user's conversation with an agent application, with metadata, last activity and an
+// optional expiry. Expired sessions are invisible to every read and removed by purgeExpired().
+// Deleting a session removes its threads (foreign key) and their checkpoints (same statement).
+// With a cache configured, get() reads through it and every write invalidates it.
+import { z } from 'zod';
+import { parseInput } from '@cairn/core';
+import type { CairnDb } from '@cairn/db';
+import { decodeCursor, encodeCursor, type Page } from './cursor.js';
+import { DuplicateIdError, SessionNotFoundError } from './errors.js';
+import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './json.js';
+import { isPrismaError, metadataForWrite, metadataFromRow } from './metadata.js';
+
+/** A session as stored. */
+export interface SessionRecord<M extends JsonObject = JsonObject> {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly userId: string;
+  readonly metadata: M;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly lastActivityAt: Date;
+  /** null: never expires. */
+  readonly expiresAt: Date | null;
+}
+
+/** @internal A read-through cache of session records (Redis in practice). Must never throw for outages. */
+export interface SessionCache {
+  getOrLoad(key: string, loader: () => Promise<SessionRecord<JsonObject> | null>, ttlSeconds: (value: SessionRecord<JsonObject>) => number): Promise<SessionRecord<JsonObject> | null>;
+  invalidate(key: string): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export const SessionManagerOptionsSchema = z
+  .object({
+    /** Tenant every query is scoped to. @defaultValue 'default' */
+    tenantId: TenantIdSchema.default('default'),
+    /** Lifetime of new sessions in seconds; null: sessions never expire unless told. @defaultValue null */
+    defaultTtlSeconds: z.number().int().min(1).nullable().default(null),
+    /** touch() also pushes the expiry to now + the session's TTL (defaultTtlSeconds). @defaultValue false */
+    slidingExpiration: z.boolean().default(false),
+    /** Validates metadata on write and read. @defaultValue any JSON object */
+    metadataSchema: z.custom<z.ZodType<JsonObject>>((v) => typeof v === 'object' && v !== null && 'safeParse' in v, 'must be a zod schema').optional(),
+    /** Longest time a session stays cached, in seconds (never beyond its expiry). @defaultValue 300 */
+    cacheTtlSeconds: z.number().int().min(1).default(300),
+  })
+  .strict();
+
+/** Options of SessionManager. */
+export type SessionManagerOptions<M extends JsonObject = JsonObject> = Omit<z.input<typeof SessionManagerOptionsSchema>, 'metadataSchema'> & {
+  metadataSchema?: z.ZodType<M>;
+};
+
+const CreateSchema = z
+  .object({
+    userId: IdSchema,
+    /** Your own id; a UUIDv7 is generated when absent. */
+    id: IdSchema.optional(),
+    metadata: z.unknown().optional(),
+    /** Lifetime in seconds (overrides defaultTtlSeconds; null: never expires). */
+    ttlSeconds: z.number().int().min(1).nullable().optional(),
+    /** Absolute expiry (overrides ttlSeconds). */
+    expiresAt: z.date().nullable().optional(),
+  })
+  .strict();
+
+const UpdateSchema = z
+  .object({
+    /** Replaces the metadata. */
+    metadata: z.unknown().optional(),
+    /** Shallow-merges into the metadata (after `metadata`, if both are given). */
+    mergeMetadata: z.record(z.string(), z.unknown()).optional(),
+    /** Sets last activity to now (and extends the expiry with slidingExpiration). */
+    touch: z.boolean().optional(),
+    expiresAt: z.date().nullable().optional(),
+    ttlSeconds: z.number().int().min(1).nullable().optional(),
+  })
+  .strict();
+
+const ListSchema = z.object({ limit: z.number().int().min(1).max(1000).default(50), cursor: z.string().max(4096).nullable().optional() }).strict();
+
+/** Input of SessionManager.create(). */
+export interface CreateSessionInput<M> {
+  userId: string;
+  id?: string;
+  metadata?: M;
+  ttlSeconds?: number | null;
+  expiresAt?: Date | null;
+}
+
+/** Input of SessionManager.update(). */
+export interface UpdateSessionInput<M> {
+  metadata?: M;
+  mergeMetadata?: Partial<M>;
+  touch?: boolean;
+  expiresAt?: Date | null;
+  ttlSeconds?: number | null;
+}
+
+interface SessionModel {
+  tenantId: string;
+  id: string;
+  userId: string;
+  metadata: unknown;
+  createdAt: Date;
+  updatedAt: Date;
+  lastActivityAt: Date;
+  expiresAt: Date | null;
+}
+
+interface SessionRow {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  metadata: unknown;
+  created_at: Date;
+  updated_at: Date;
+  last_activity_at: Date;
+  expires_at: Date | null;
+}
+
+/**
+ * Creates, reads, updates, lists and expires sessions of one tenant. Expiry uses the application's
+ * clock (expiresAt is computed here, compared here), so keep hosts' clocks in sync.
+ */
+export class SessionManager<M extends JsonObject = JsonObject> {
+  readonly tenantId: string;
+  readonly #db: CairnDb;
+  readonly #options: z.output<typeof SessionManagerOptionsSchema>;
+  readonly #schema: z.ZodType<M>;
+  readonly #cache: SessionCache | undefined;
+
+  constructor(db: CairnDb, options: SessionManagerOptions<M> = {}, cache?: SessionCache) {
+    this.#db = db;
+    this.#options = parseInput(SessionManagerOptionsSchema, options, 'session manager options');
+    this.#schema = (options.metadataSchema ?? JsonObjectSchema) as z.ZodType<M>;
+    this.tenantId = this.#options.tenantId;
+    this.#cache = cache;
+  }
+
+  /** The same manager scoped to another tenant. */
+  forTenant(tenantId: string): SessionManager<M> {
+    const tenant = parseInput(TenantIdSchema, tenantId, 'tenant id');
+    return new SessionManager<M>(this.#db, { ...this.#options, tenantId: tenant, metadataSchema: this.#schema }, this.#cache);
+  }
+
+  /** Creates a session. DuplicateIdError if `id` is taken in this tenant. */
+  async create(input: CreateSessionInput<M>): Promise<SessionRecord<M>> {
+    const opts = parseInput(CreateSchema, input, 'session');
+    const metadata = metadataForWrite(this.#schema, opts.metadata ?? {}, 'session metadata');
+    const ttl = opts.ttlSeconds === undefined ? this.#options.defaultTtlSeconds : opts.ttlSeconds;
+    const expiresAt = opts.expiresAt !== undefined ? opts.expiresAt : ttl === null ? null : new Date(Date.now() + ttl * 1000);
+    try {
+      const row = await this.#db.prisma.session.create({
+        data: { tenantId: this.tenantId, ...(opts.id ? { id: opts.id } : {}), userId: opts.userId, metadata, expiresAt },
+      });
+      // A cached "absent" cannot exist (misses are not cached), but a previous session with this id may have been cached.
+      await this.#cache?.invalidate(this.#key(row.id));
+      return this.#fromModel(row);
+    } catch (error) {
+      if (isPrismaError(error, 'P2002')) throw new DuplicateIdError('session', opts.id ?? '', { cause: error });
+      throw error;
+    }
+  }
+
+  /** The session, or null if it does not exist or has expired. */
+  async get(id: string): Promise<SessionRecord<M> | null> {
+    const sessionId = parseInput(IdSchema, id, 'session id');
+    const load = async () => {
+      const row = await this.#db.prisma.session.findFirst({ where: { tenantId: this.tenantId, id: sessionId, ...this.#live() } });
+      return row ? this.#toPlain(row) : null;
+    };
+    const plain = this.#cache
+      ? await this.#cache.getOrLoad(this.#key(sessionId), load, (s) => this.#cacheTtl(s))
+      : await load();
+    // A cached copy may outlive the expiry by up to a second of TTL rounding: check again.
+    if (!plain || (plain.expiresAt !== null && plain.expiresAt.getTime() <= Date.now())) return null;
+    return { ...plain, metadata: metadataFromRow(this.#schema, plain.metadata, 'Session', plain.id) };
+  }
+
+  /** The session; SessionNotFoundError if it does not exist or has expired. */
+  async require(id: string): Promise<SessionRecord<M>> {
+    const session = await this.get(id);
+    if (!session) throw new SessionNotFoundError(id);
+    return session;
+  }
+
+  /**
+   * Changes metadata (replace and/or shallow merge), last activity or expiry, atomically (the row
+   * is locked while the new metadata is validated). SessionNotFoundError if missing or expired.
+   */
+  async update(id: string, changes: UpdateSessionInput<M>): Promise<SessionRecord<M>> {
+    const sessionId = parseInput(IdSchema, id, 'session id');
+    const opts = parseInput(UpdateSchema, changes, 'session update');
+    const now = new Date();
+    const updated = await this.#db.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<SessionRow[]>`
+        SELECT * FROM sessions WHERE tenant_id = ${this.tenantId} AND id = ${sessionId}
+          AND (expires_at IS NULL OR expires_at > ${now}) FOR UPDATE`;
+      const row = rows[0];
+      if (!row) throw new SessionNotFoundError(sessionId);
+      let metadata = opts.metadata === undefined ? (row.metadata as JsonObject) : (opts.metadata as JsonObject);
+      if (opts.mergeMetadata) metadata = { ...metadata, ...(opts.mergeMetadata as JsonObject) };
+      const data: { metadata?: M; lastActivityAt?: Date; expiresAt?: Date | null } = {};
+      if (opts.metadata !== undefined || opts.mergeMetadata) data.metadata = metadataForWrite(this.#schema, metadata, 'session metadata');
+      if (opts.touch) {
+        data.lastActivityAt = now;
+        if (this.#options.slidingExpiration && this.#options.defaultTtlSeconds !== null && row.expires_at !== null) {
+          data.expiresAt = new Date(now.getTime() + this.#options.defaultTtlSeconds * 1000);
+        }
+      }
+      if (opts.ttlSeconds !== undefined) data.expiresAt = opts.ttlSeconds === null ? null : new Date(now.getTime() + opts.ttlSeconds * 1000);
+      if (opts.expiresAt !== undefined) data.expiresAt = opts.expiresAt;
+      return tx.session.update({ where: { tenantId_id: { tenantId: this.tenantId, id: sessionId } }, data });
+    });
+    await this.#cache?.invalidate(this.#key(sessionId));
+    return this.#fromModel(updated);
+  }
+
+  /** Records activity now (and extends the expiry when slidingExpiration is on). */
+  touch(id: string): Promise<SessionRecord<M>> {
+    return this.update(id, { touch: true });
+  }
+
+  /**
+   * Deletes the session, its threads and their checkpoints, in one statement. Returns false when
+   * there was no such session (expired sessions are deleted too).
+   */
+  async delete(id: string): Promise<boolean> {
+    const sessionId = parseInput(IdSchema, id, 'session id');
+    const rows = await this.#db.prisma.$queryRaw<Array<{ id: string }>>`
+      WITH doomed AS (
+        SELECT id FROM sessions WHERE tenant_id = ${this.tenantId} AND id = ${sessionId} FOR UPDATE
+      ), gone_threads AS (
+        SELECT t.id FROM threads t JOIN doomed d ON t.tenant_id = ${this.tenantId} AND t.session_id = d.id
+      ), w AS (
+        DELETE FROM checkpoint_writes WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM gone_threads)
+      ), c AS (
+        DELETE FROM checkpoints WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM gone_threads)
+      )
+      DELETE FROM sessions s USING doomed WHERE s.tenant_id = ${this.tenantId} AND s.id = doomed.id RETURNING s.id`;
+    await this.#cache?.invalidate(this.#key(sessionId));
+    return rows.length > 0;
+  }
+
+  /** The user's live sessions, newest first, one page at a time. */
+  async listByUser(userId: string, options: { limit?: number; cursor?: string | null } = {}): Promise<Page<SessionRecord<M>>> {
+    const user = parseInput(IdSchema, userId, 'user id');
+    const opts = parseInput(ListSchema, options, 'list options');
+    const after = opts.cursor ? decodeCursor(opts.cursor, 'session:createdAt:desc') : undefined;
+    const rows = await this.#db.prisma.session.findMany({
+      where: {
+        tenantId: this.tenantId,
+        userId: user,
+        ...this.#live(),
+        ...(after
+          ? { AND: [{ OR: [{ createdAt: { lt: new Date(after.value!) } }, { createdAt: new Date(after.value!), id: { lt: after.id } }] }] }
+          : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: opts.limit + 1,
+    });
+    const more = rows.length > opts.limit;
+    const items = (more ? rows.slice(0, opts.limit) : rows).map((r) => this.#fromModel(r));
+    const last = items.at(-1);
+    return { items, nextCursor: more && last ? encodeCursor('session:createdAt:desc', last.createdAt.toISOString(), last.id) : null };
+  }
+
+  /**
+   * Deletes every expired session of this tenant (with their threads and checkpoints), `batchSize`
+   * sessions per statement. Returns how many sessions were removed. Safe to run from several
+   * processes at once (rows being purged elsewhere are skipped).
+   */
+  async purgeExpired(options: { batchSize?: number } = {}): Promise<number> {
+    const { batchSize } = parseInput(z.object({ batchSize: z.number().int().min(1).max(100_000).default(1000) }).strict(), options, 'purge options');
+    let total = 0;
+    for (;;) {
+      const now = new Date();
+      const rows = await this.#db.prisma.$queryRaw<Array<{ id: string }>>`
+        WITH doomed AS (
+          SELECT id FROM sessions WHERE tenant_id = ${this.tenantId} AND expires_at <= ${now}
+          ORDER BY expires_at LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+        ), gone_threads AS (
+          SELECT t.id FROM threads t JOIN doomed d ON t.tenant_id = ${this.tenantId} AND t.session_id = d.id
+        ), w AS (
+          DELETE FROM checkpoint_writes WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM gone_threads)
+        ), c AS (
+          DELETE FROM checkpoints WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM gone_threads)
+        )
+        DELETE FROM sessions s USING doomed WHERE s.tenant_id = ${this.tenantId} AND s.id = doomed.id RETURNING s.id`;
+      total += rows.length;
+      await Promise.all(rows.map((r) => this.#cache?.invalidate(this.#key(r.id))));
+      if (rows.length < batchSize) return total;
+    }
+  }
+
+  /** Releases the cache's resources, if this manager created any. Does not close the database. */
+  async close(): Promise<void> {
+    await this.#cache?.close?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { tenantId: this.tenantId, cached: this.#cache !== undefined };
+  }
+
+  #live() {
+    return { OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] };
+  }
+
+  #key(id: string): string {
+    return `${this.tenantId}:${id}`;
+  }
+
+  #cacheTtl(session: SessionRecord<JsonObject>): number {
+    const max = this.#options.cacheTtlSeconds;
+    if (session.expiresAt === null) return max;
+    return Math.max(1, Math.min(max, Math.floor((session.expiresAt.getTime() - Date.now()) / 1000)));
+  }
+
+  #toPlain(row: SessionModel): SessionRecord<JsonObject> {
+    return {
+      tenantId: row.tenantId,
+      id: row.id,
+      userId: row.userId,
+      metadata: row.metadata as JsonObject,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      lastActivityAt: row.lastActivityAt,
+      expiresAt: row.expiresAt,
+    };
+  }
+
+  #fromModel(row: SessionModel): SessionRecord<M> {
+    const plain = this.#toPlain(row);
+    return { ...plain, metadata: metadataFromRow(this.#schema, plain.metadata, 'Session', plain.id) };
+  }
+}
