@@ -15,6 +15,7 @@ import {
   getSql,
   historySql,
   insertSql,
+  simpleInsertSql,
   listSql,
   writesSql,
 } from './postgres-sql.js';
@@ -142,6 +143,17 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   }
 
   protected async storeInsert(rows: NewRow[], flags: InsertFlags): Promise<void> {
+    const only = rows[0]!;
+    if (
+      rows.length === 1 &&
+      only.writes.length === 0 &&
+      flags.expectedLatestId === undefined &&
+      (flags.ifExists === 'replace' || !only.explicitId) &&
+      only.parent.kind !== 'batch'
+    ) {
+      await this.#insertSimple(only, flags);
+      return;
+    }
     const single = rows.length === 1 && rows[0]!.writes.length === 0;
     const withWrites = rows.some((r) => r.writes.length > 0);
     const cas = flags.expectedLatestId !== undefined;
@@ -217,10 +229,43 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     }
   }
 
+  /** One row through the lean statement (see simpleInsertSql). */
+  async #insertSimple(row: NewRow, flags: InsertFlags): Promise<void> {
+    const replace = flags.ifExists === 'replace';
+    const values = [
+      this.tenantId,
+      row.threadId,
+      row.namespace,
+      row.checkpointId,
+      row.parent.kind === 'latest',
+      row.parent.kind === 'id' ? row.parent.id : null,
+      row.step ?? null,
+      buf(row.state.bytes),
+      row.state.format,
+      JSON.stringify(row.metadata),
+      row.createdAt ?? null,
+      flags.requireParent,
+    ];
+    const inserted = await this.#run('insert', async (attempt) => {
+      try {
+        return (await this.db.pool.query<{ checkpoint_id: string }>({ ...simpleInsertSql(replace), values })).rowCount ?? 0;
+      } catch (error) {
+        // A fresh id already present on a retry is our own earlier attempt, which committed
+        // before its connection dropped.
+        if (attempt > 1 && (error as { code?: unknown }).code === '23505') return 1;
+        throw error;
+      }
+    });
+    if (inserted === 0 && row.parent.kind === 'id') throw new CheckpointNotFoundError(row.threadId, row.namespace, row.parent.id, { details: { role: 'parent' } });
+  }
+
   protected async storeGet(threadId: string, namespace: string, checkpointId: string | undefined): Promise<StoredRow | undefined> {
     const values = checkpointId === undefined ? [this.tenantId, threadId, namespace] : [this.tenantId, threadId, namespace, checkpointId];
     const rows = await this.#query<RowShape>('get', getSql(checkpointId !== undefined), values);
-    return rows[0] && toRow(rows[0]);
+    const row = rows[0];
+    // The by-id statement returns the greatest id <= the one asked for (see postgres-sql.ts).
+    if (!row || (checkpointId !== undefined && row.checkpoint_id !== checkpointId)) return undefined;
+    return toRow(row);
   }
 
   protected async storeList(query: StoreListQuery): Promise<StoredRow[]> {

@@ -2,6 +2,12 @@
 // named prepared statement so PostgreSQL parses and plans it once per connection. Statement text
 // is assembled only from the fixed fragments below, never from input; values are always `$n`
 // parameters, and every statement filters by tenant_id first.
+//
+// Lookups by primary key are written as "the greatest id <= x, then check it is x"
+// (`checkpoint_id <= $x ORDER BY checkpoint_id DESC LIMIT 1`): on a table without statistics yet
+// (a new deployment) the planner otherwise ties the primary key with the (tenant_id, thread_id,
+// checkpoint_ns, parent) index, and a generic plan cached per connection then filters a whole
+// thread on every put. Only the primary key can serve this form.
 
 /** Columns of a checkpoint row plus its pending writes as parallel arrays, in replay order. */
 const ROW_COLUMNS = `c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.step, c.state, c.state_format, c.metadata, c.created_at,
@@ -25,7 +31,7 @@ export function getSql(byId: boolean): { name: string; text: string } {
     name: byId ? 'cairn_cp_get_id' : 'cairn_cp_get_latest',
     text: `SELECT ${ROW_COLUMNS}
 FROM checkpoints c ${WRITES_LATERAL}
-WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3${byId ? ' AND c.checkpoint_id = $4' : ''}
+WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3${byId ? ' AND c.checkpoint_id <= $4' : ''}
 ORDER BY c.checkpoint_id DESC LIMIT 1`,
   };
 }
@@ -96,7 +102,8 @@ export function insertSql(shape: InsertShape): { name: string; text: string } {
         WITH ORDINALITY AS t(thread_id, checkpoint_ns, checkpoint_id, parent_id, parent_latest, base_latest, base_id, step, step_offset, state, state_format, metadata, created_at, ord)`;
   const exists = shape.replace
     ? 'false AS exists_already'
-    : `EXISTS (SELECT 1 FROM checkpoints e WHERE e.tenant_id = $1 AND e.thread_id = i.thread_id AND e.checkpoint_ns = i.checkpoint_ns AND e.checkpoint_id = i.checkpoint_id) AS exists_already`;
+    : `COALESCE((SELECT e.checkpoint_id FROM checkpoints e WHERE e.tenant_id = $1 AND e.thread_id = i.thread_id AND e.checkpoint_ns = i.checkpoint_ns
+        AND e.checkpoint_id <= i.checkpoint_id ORDER BY e.checkpoint_id DESC LIMIT 1) = i.checkpoint_id, false) AS exists_already`;
   const onConflict = shape.replace
     ? `ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id,
         step = EXCLUDED.step, state = EXCLUDED.state, state_format = EXCLUDED.state_format, metadata = EXCLUDED.metadata`
@@ -128,8 +135,10 @@ resolved AS (
   ) lat ON i.parent_latest OR i.base_latest${shape.cas ? ' OR i.ord = 1' : ''}
   LEFT JOIN LATERAL (
     SELECT b.checkpoint_id, b.step FROM checkpoints b
-    WHERE b.tenant_id = $1 AND b.thread_id = i.thread_id AND b.checkpoint_ns = i.checkpoint_ns AND b.checkpoint_id = i.base_id
-  ) bid ON i.base_id IS NOT NULL
+    WHERE b.tenant_id = $1 AND b.thread_id = i.thread_id AND b.checkpoint_ns = i.checkpoint_ns AND b.checkpoint_id <= i.base_id
+    ORDER BY b.checkpoint_id DESC LIMIT 1
+  ) bid0 ON i.base_id IS NOT NULL
+  CROSS JOIN LATERAL (SELECT CASE WHEN bid0.checkpoint_id = i.base_id THEN bid0.checkpoint_id END AS checkpoint_id, bid0.step) bid
 ),
 problems AS (
   SELECT count(*) FILTER (WHERE exists_already) AS conflicts,
@@ -177,7 +186,8 @@ export function writesSql(mode: 'replace' | 'ignore' | 'upsert'): { name: string
   return {
     name: `cairn_cp_writes_${mode}`,
     text: `WITH target AS (
-  SELECT EXISTS (SELECT 1 FROM checkpoints c WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3 AND c.checkpoint_id = $4) AS found
+  SELECT COALESCE((SELECT c.checkpoint_id FROM checkpoints c WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3 AND c.checkpoint_id <= $4
+    ORDER BY c.checkpoint_id DESC LIMIT 1) = $4, false) AS found
 ),
 input AS (
   SELECT * FROM unnest($6::text[], $7::text[], $8::int[], $9::text[], $10::bytea[], $11::text[]) AS w(task_id, task_path, idx, channel, value, value_format)
@@ -199,9 +209,9 @@ export function historySql(byId: boolean): { name: string; text: string } {
     text: `WITH RECURSIVE chain AS (
   SELECT s.*, 1 AS depth FROM (
     SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.metadata FROM checkpoints c
-    WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3${byId ? ' AND c.checkpoint_id = $5' : ''}
+    WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3${byId ? ' AND c.checkpoint_id <= $5' : ''}
     ORDER BY c.checkpoint_id DESC LIMIT 1
-  ) s
+  ) s${byId ? ' WHERE s.checkpoint_id = $5' : ''}
   UNION ALL
   SELECT p.thread_id, p.checkpoint_ns, p.checkpoint_id, p.parent_checkpoint_id, p.metadata, ch.depth + 1
   FROM chain ch JOIN checkpoints p ON p.tenant_id = $1
@@ -224,7 +234,10 @@ export const DELETE_SQL = {
   text: `WITH w AS (
   DELETE FROM checkpoint_writes WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_ns = $3 AND checkpoint_id = $4
 ), c AS (
-  DELETE FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_ns = $3 AND checkpoint_id = $4 RETURNING 1
+  DELETE FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_ns = $3 AND checkpoint_id = $4 AND ctid = (
+    SELECT k.ctid FROM checkpoints k WHERE k.tenant_id = $1 AND k.thread_id = $2 AND k.checkpoint_ns = $3 AND k.checkpoint_id <= $4
+    ORDER BY k.checkpoint_id DESC LIMIT 1)
+  RETURNING 1
 )
 SELECT count(*)::int AS deleted FROM c`,
 };
@@ -244,7 +257,8 @@ SELECT count(*)::int AS deleted FROM c`,
 export const FORK_SQL = {
   name: 'cairn_cp_fork',
   text: `WITH src AS (
-  SELECT * FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_ns = $3 AND checkpoint_id = $4
+  SELECT * FROM (SELECT * FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_ns = $3 AND checkpoint_id <= $4
+    ORDER BY checkpoint_id DESC LIMIT 1) k WHERE k.checkpoint_id = $4
 ), busy AS (
   SELECT EXISTS (SELECT 1 FROM checkpoints WHERE tenant_id = $1 AND thread_id = $5) AS busy
 ), ins AS (
@@ -295,3 +309,36 @@ export const PRUNE_SQL = {
 )
 SELECT thread_id, count(*)::int AS deleted FROM dc GROUP BY thread_id`,
 };
+
+/**
+ * The common single put, as lean as a plain INSERT: one row, no writes, no optimistic check, and
+ * either a fresh id (no conflict possible) or overwrite mode. The parent/step lookups only run
+ * when needed (their conditions are one-time filters). Returns the id, or no row when a required
+ * parent is missing.
+ *
+ * $1 tenant, $2 thread, $3 namespace, $4 id, $5 parent is latest, $6 parent id (explicit), $7 step,
+ * $8 state, $9 state format, $10 metadata, $11 created_at, $12 require parent.
+ */
+export function simpleInsertSql(replace: boolean): { name: string; text: string } {
+  return {
+    name: replace ? 'cairn_cp_put_replace' : 'cairn_cp_put',
+    text: `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, step, state, state_format, metadata, created_at)
+SELECT $1, $2, $3, $4, CASE WHEN $5::bool THEN l.checkpoint_id ELSE $6::text END,
+  COALESCE($7::int, COALESCE(CASE WHEN $5::bool THEN l.step ELSE b.step END + 1, 0)), $8, $9, $10::jsonb, COALESCE($11::timestamptz, now())
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+  SELECT x.checkpoint_id, x.step FROM checkpoints x
+  WHERE $5::bool AND x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = $3
+  ORDER BY x.checkpoint_id DESC LIMIT 1
+) l ON true
+LEFT JOIN LATERAL (
+  SELECT y.checkpoint_id, y.step FROM checkpoints y
+  WHERE $6::text IS NOT NULL AND ($7::int IS NULL OR $12::bool) AND y.tenant_id = $1 AND y.thread_id = $2 AND y.checkpoint_ns = $3 AND y.checkpoint_id <= $6
+  ORDER BY y.checkpoint_id DESC LIMIT 1
+) b ON b.checkpoint_id = $6
+WHERE NOT $12::bool OR $6::text IS NULL OR b.checkpoint_id IS NOT NULL
+${replace ? `ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id,
+  step = EXCLUDED.step, state = EXCLUDED.state, state_format = EXCLUDED.state_format, metadata = EXCLUDED.metadata` : ''}
+RETURNING checkpoint_id`,
+  };
+}
