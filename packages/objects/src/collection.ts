@@ -240,7 +240,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
         return this.#record(id, value, row);
       });
     }
-    if (queue) await queue.flush();
+    if (queue) await queue.drain();
     return this.#write(this.#ctx.executor, id, value, json, expectedVersion, 'save');
   }
 
@@ -267,7 +267,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
         return rows.length > 0;
       });
     }
-    if (queue) await queue.flush();
+    if (queue) await queue.drain();
     if (expectedVersion === undefined || expectedVersion === 0) {
       if (expectedVersion === 0) {
         const actual = await this.#currentVersion(this.#ctx.executor, id);
@@ -297,7 +297,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     this.#ctx.assertOpen();
     checkId(id, `${this.type} id`);
     const opts = options === undefined ? {} : parseInput(UpdateOptionsSchema, options, 'update options');
-    await this.#ctx.queue?.flush();
+    await this.#ctx.queue?.drain();
     return this.#retrying(id, opts.maxAttempts, async () => {
       const current = await this.#loadForWrite(id);
       if (!current) throw new ObjectNotFoundError(this.type, id);
@@ -314,7 +314,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     this.#ctx.assertOpen();
     checkId(id, `${this.type} id`);
     const opts = options === undefined ? {} : parseInput(UpdateOptionsSchema, options, 'upsert options');
-    await this.#ctx.queue?.flush();
+    await this.#ctx.queue?.drain();
     return this.#retrying(id, opts.maxAttempts, async () => {
       const current = await this.#loadForWrite(id);
       const next = await fn(current?.data, current);
@@ -333,7 +333,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const ops = parseInput(PatchSchema, operations, 'JSON Patch');
     const opts = options === undefined ? {} : parseInput(ConditionalOptionsSchema, options, 'patch options');
-    await this.#ctx.queue?.flush();
+    await this.#ctx.queue?.drain();
     const attempts = opts.expectedVersion === undefined ? opts.maxAttempts : 1;
     return this.#retrying(id, attempts, async () => {
       const current = await this.#loadForWrite(id);
@@ -361,7 +361,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const n = parseInput(VersionNumberSchema, version, 'version');
     const opts = options === undefined ? {} : parseInput(ConditionalOptionsSchema, options, 'restore options');
-    await this.#ctx.queue?.flush();
+    await this.#ctx.queue?.drain();
     const old = await this.loadVersion(id, n);
     const { value, json } = this.#validateForWrite(id, old.data as unknown as I);
     return this.#retrying(id, opts.expectedVersion === undefined ? opts.maxAttempts : 1, async () => {
@@ -416,7 +416,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
   async find(options: FindOptions<T> = {}): Promise<Page<ObjectRecord<T>>> {
     this.#ctx.assertOpen();
     const opts = parseInput(ListOptionsSchema, options, 'find options');
-    await this.#ctx.queue?.flush();
+    await this.#ctx.queue?.drain();
     const field = opts.orderBy.field;
     const direction = opts.orderBy.direction ?? (field === 'id' ? 'asc' : 'desc');
     const orderKey = `${field}:${direction}`;
@@ -467,7 +467,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
   async count(options: { where?: Where<T>; equals?: Equals } = {}): Promise<number> {
     this.#ctx.assertOpen();
     const opts = parseInput(CountOptionsSchema, options, 'count options');
-    await this.#ctx.queue?.flush();
+    await this.#ctx.queue?.drain();
     const filter = compileFilter(this.schema, opts.where, opts.equals, 3);
     const conditions = ['tenant_id = $1', 'type = $2', ...filter.conditions];
     const { rows } = await this.#ctx.executor.query<{ count: string }>({
@@ -484,7 +484,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     this.#ctx.assertOpen();
     checkId(id, `${this.type} id`);
     const opts = parseInput(VersionsOptionsSchema, options, 'versions options');
-    await this.#ctx.queue?.flush();
+    await this.#ctx.queue?.drain();
     const { rows } = await this.#ctx.executor.query<{ version: number; operation: string; created_at: Date }>({
       ...VERSIONS_SQL,
       values: [this.#ctx.tenantId, this.type, id, opts.beforeVersion ?? 2_147_483_647, opts.limit],
@@ -500,7 +500,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     this.#ctx.assertOpen();
     checkId(id, `${this.type} id`);
     const n = parseInput(VersionNumberSchema, version, 'version');
-    await this.#ctx.queue?.flush();
+    await this.#ctx.queue?.drain();
     const { rows } = await this.#ctx.executor.query<{ version: number; data: unknown; operation: string; created_at: Date }>({
       ...LOAD_VERSION_SQL,
       values: [this.#ctx.tenantId, this.type, id, n],

@@ -219,7 +219,7 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
     this.#context.assertOpen();
     const begin = BEGIN[options.isolationLevel ?? 'read committed'];
     if (!begin) throw new ObjectsError('INVALID_ISOLATION_LEVEL', `Unknown isolation level ${JSON.stringify(options.isolationLevel)}`);
-    await this.#core.queue?.flush();
+    await this.#core.queue?.drain();
     const client = await this.#core.db.pool.connect();
     let broken: Error | undefined;
     const tx = new ObjectTransaction(client, this.tenantId, this.#core);
@@ -250,7 +250,7 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
    */
   async exportSnapshot(options?: ExportOptions): Promise<ObjectSnapshot> {
     this.#context.assertOpen();
-    await this.#core.queue?.flush();
+    await this.#core.queue?.drain();
     return exportSnapshot(this.#core.db.pool, this.tenantId, options);
   }
 

@@ -48,6 +48,8 @@ export interface QueuedWrite<R> {
 interface Waiter {
   target: number;
   floor: number;
+  /** flush() reports drops; internal ordering waits (drain) do not. */
+  reportDrops: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -131,7 +133,15 @@ export class WriteBehindQueue {
   /** Waits until every queued write to this object is processed (read-your-writes for load()). */
   async waitFor(tenantId: string, type: string, id: string): Promise<void> {
     const seq = this.#lastSeqByKey.get(`${tenantId}\u0000${type}\u0000${id}`);
-    if (seq !== undefined) await this.#waitUntil(seq);
+    if (seq !== undefined) await this.#waitUntil(seq, false);
+  }
+
+  /**
+   * Resolves once every write queued before the call is processed (persisted or dropped). Used to
+   * order synchronous operations after the queued ones; never rejects.
+   */
+  drain(): Promise<void> {
+    return this.#waitUntil(this.#seq, false);
   }
 
   /**
@@ -139,13 +149,13 @@ export class WriteBehindQueue {
    * if one of them was dropped.
    */
   flush(): Promise<void> {
-    return this.#waitUntil(this.#seq);
+    return this.#waitUntil(this.#seq, true);
   }
 
-  #waitUntil(target: number): Promise<void> {
+  #waitUntil(target: number, reportDrops: boolean): Promise<void> {
     if (target <= this.#processed) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.#waiters.push({ target, floor: this.#processed, resolve, reject });
+      this.#waiters.push({ target, floor: this.#processed, reportDrops, resolve, reject });
     });
   }
 
@@ -267,7 +277,7 @@ export class WriteBehindQueue {
         remaining.push(waiter);
         continue;
       }
-      const dropped = this.#dropped.find((d) => d.sequence > waiter.floor && d.sequence <= waiter.target);
+      const dropped = waiter.reportDrops ? this.#dropped.find((d) => d.sequence > waiter.floor && d.sequence <= waiter.target) : undefined;
       if (dropped === undefined) waiter.resolve();
       else waiter.reject(dropped.error);
     }
