@@ -1,0 +1,102 @@
+// Maps the typed errors of the Cairn packages to HTTP answers. Errors carry stable codes, so the
+// mapping branches on `code` (never on message text) and the body repeats the code for clients.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { CairnError, ValidationError } from 'cairn';
+
+/** The JSON body of every error answer. */
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+  issues?: readonly { path: string; message: string }[];
+}
+
+/** An error raised by the demo's own routes, with its HTTP status. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A 404 for a missing resource. */
+export function notFound(what: string, id: string): HttpError {
+  return new HttpError(404, 'NOT_FOUND', `${what} ${JSON.stringify(id)} does not exist`);
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  VALIDATION_FAILED: 400,
+  INVALID_DATABASE_URL: 400,
+  PATCH_INVALID: 400,
+  PATCH_TEST_FAILED: 409,
+  NOTHING_TO_RESUME: 409,
+  CONFLICT: 409,
+  VERSION_CONFLICT: 409,
+  DUPLICATE_ID: 409,
+  SNAPSHOT_CONFLICT: 409,
+  DATABASE_UNAVAILABLE: 503,
+  STORAGE_UNAVAILABLE: 503,
+  MODEL_FAILED: 502,
+};
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+function statusFor(code: string): number {
+  if (STATUS_BY_CODE[code] !== undefined) return STATUS_BY_CODE[code];
+  if (code.endsWith('_NOT_FOUND')) return 404;
+  if (code.endsWith('_CLOSED')) return 503;
+  return 500;
+}
+
+function body(statusCode: number, code: string, message: string, issues?: ErrorBody['issues']): ErrorBody {
+  return { statusCode, code, error: REASONS[statusCode] ?? 'Error', message, ...(issues ? { issues } : {}) };
+}
+
+/** Turns any thrown value into an ErrorBody (and logs the unexpected ones). */
+export function toErrorBody(error: unknown, request?: FastifyRequest): ErrorBody {
+  if (error instanceof HttpError) return body(error.statusCode, error.code, error.message);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const issues = error.validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replaceAll('/', '.'), message: v.message ?? 'invalid' }));
+    const where = error.validationContext ?? 'request';
+    return body(400, 'VALIDATION_FAILED', `Invalid ${where}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, issues);
+  }
+  if (error instanceof ValidationError) return body(400, error.code, error.message, error.issues);
+  if (isResponseSerializationError(error)) {
+    request?.log.error({ err: error }, 'response did not match its schema');
+    return body(500, 'RESPONSE_INVALID', 'The server produced an invalid response');
+  }
+  // Cairn's errors, and the demo's own (workflow, model), carry an upper-case `code`.
+  const code = error instanceof CairnError ? error.code : error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code)) {
+    const status = statusFor(code);
+    if (status >= 500) request?.log.error({ err: error }, 'request failed');
+    return body(status, code, (error as Error).message);
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
+    return body(fastifyError.statusCode, fastifyError.code ?? 'BAD_REQUEST', fastifyError.message ?? 'Bad request');
+  }
+  request?.log.error({ err: error }, 'request failed');
+  return body(500, 'INTERNAL', 'Internal server error');
+}
+
+/** Fastify error handler built on toErrorBody. */
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const payload = toErrorBody(error, request);
+  void reply.status(payload.statusCode).send(payload);
+}

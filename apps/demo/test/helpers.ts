@@ -1,0 +1,85 @@
+// Starts the demo server in-process on a free port, over a fresh PostgreSQL test database and
+// (optionally) the test Redis under a key prefix of its own.
+import { createTestDatabase, testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { createCairn, type Cairn } from 'cairn';
+import { buildServer, listen, type DemoServer } from '../src/server.js';
+import { seedDemo } from '../src/seed.js';
+
+export interface RunningServer extends DemoServer {
+  url: string;
+  cairn: Cairn;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: { redis?: boolean; seed?: boolean } = {}): Promise<RunningServer> {
+  const database = await createTestDatabase();
+  let cairn: Cairn | undefined;
+  try {
+    cairn = await createCairn({
+      databaseUrl: database.url,
+      ...(options.redis ? { redisUrl: testRedisUrl(), redis: { keyPrefix: uniqueKeyPrefix('demo') } } : {}),
+      db: { pool: { max: 6 } },
+    });
+    if (options.seed) await seedDemo(cairn);
+    const server = await buildServer(cairn);
+    const url = await listen(server.app, { host: '127.0.0.1', port: 0 });
+    const opened = cairn;
+    return {
+      ...server,
+      url,
+      cairn: opened,
+      async close() {
+        await server.app.close();
+        await opened.close();
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    await cairn?.close();
+    await database.drop();
+    throw error;
+  }
+}
+
+/** JSON over real HTTP; returns the status and the parsed body. */
+export async function http<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    if (typeof body === 'string' || body instanceof Uint8Array) init.body = body;
+    else {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    }
+  }
+  const response = await fetch(new URL(path, base), init);
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Reads server-sent events from a streaming response until `until` says stop. */
+export async function readEvents(
+  response: Response,
+  until: (events: { event: string; data: any }[]) => boolean,
+): Promise<{ event: string; data: any }[]> {
+  const events: { event: string; data: any }[] = [];
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  try {
+    while (!until(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data) events.push({ event, data: JSON.parse(data) });
+      }
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return events;
+}

@@ -1,0 +1,211 @@
+// createCairn(): one call that opens the database (or the embedded one), Redis when configured,
+// and builds every component on them — checkpointer, objects, sessions, threads, RAG — sharing one
+// pool, one Redis connection, one change feed and one metrics registry. The Cairn instance owns
+// all of it: close() shuts everything down in reverse order.
+import { Registry } from 'prom-client';
+import { parseInput } from '@cairn/core';
+import { createDb, type CairnDb } from '@cairn/db';
+import { PostgresCheckpointer } from '@cairn/checkpointer';
+import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
+import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
+import { CairnClosedError, CairnCloseError, CairnStartError } from './errors.js';
+import { CairnOptionsSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
+
+/** What `health()` reports. Never throws; `ok` is false only when PostgreSQL or pgvector is down. */
+export interface CairnHealth {
+  /** PostgreSQL answers and pgvector is installed (Redis being down only degrades). */
+  ok: boolean;
+  /** `degraded`: Redis is configured but unreachable (caches off, PostgreSQL serves everything). */
+  status: 'ok' | 'degraded' | 'down';
+  tenantId: string;
+  postgres: { ok: boolean; latencyMs: number; version: string | null; embedded: boolean; error?: string };
+  pgvector: { ok: boolean; version: string | null; error?: string };
+  redis: { configured: boolean; ok: boolean; latencyMs?: number; state?: string; error?: string };
+  notifications: { transport: 'redis' | 'postgres' | 'off' };
+  checkedAt: Date;
+}
+
+/** The components of one tenant's view. */
+interface CairnParts {
+  tenantId: string;
+  checkpointer: PostgresCheckpointer;
+  objects: ObjectStore;
+  sessions: SessionManager;
+  threads: ThreadManager;
+  rag: Rag;
+  embedder: Embedder;
+}
+
+/** Everything one `createCairn()` call opened; shared by the tenant views of `forTenant()`. */
+interface Resources {
+  readonly options: ResolvedCairnOptions;
+  readonly db: CairnDb;
+  readonly metricsRegistry: Registry;
+  /** Closers in the order they were opened; close() runs them backwards. */
+  readonly closers: { name: string; close: () => Promise<void> }[];
+  closing: Promise<void> | undefined;
+}
+
+/**
+ * The wired Cairn stack for one tenant. Created by `createCairn()`; `forTenant()` gives views of
+ * other tenants on the same connections. Close the instance `createCairn()` returned (views
+ * share its connections and need no closing of their own).
+ */
+export class Cairn implements AsyncDisposable {
+  /** Tenant every component of this instance is scoped to. */
+  readonly tenantId: string;
+  /** The database handle (Prisma client, pg pool, health). */
+  readonly db: CairnDb;
+  /** Durable, time-travelling workflow checkpoints (PostgreSQL). */
+  readonly checkpointer: PostgresCheckpointer;
+  /** Typed objects with versions, history, JSON Patch and snapshots. */
+  readonly objects: ObjectStore;
+  /** Sessions of users. */
+  readonly sessions: SessionManager;
+  /** Threads inside sessions; deleting one deletes its checkpoints. */
+  readonly threads: ThreadManager;
+  /** Document collections with vector, filtered and hybrid search. */
+  readonly rag: Rag;
+  /** The embedder `rag` collections use unless they name their own. */
+  readonly embedder: Embedder;
+  readonly #resources: Resources;
+  readonly #root: boolean;
+
+  /** @internal use createCairn(). */
+  constructor(resources: Resources, parts: CairnParts, root: boolean) {
+    this.#resources = resources;
+    this.#root = root;
+    this.tenantId = parts.tenantId;
+    this.db = resources.db;
+    this.checkpointer = parts.checkpointer;
+    this.objects = parts.objects;
+    this.sessions = parts.sessions;
+    this.threads = parts.threads;
+    this.rag = parts.rag;
+    this.embedder = parts.embedder;
+  }
+
+  /** The Prometheus registry every component reports to; scrape it with `registry.metrics()`. */
+  get metricsRegistry(): Registry {
+    return this.#resources.metricsRegistry;
+  }
+
+  /** Checks PostgreSQL, pgvector and Redis. Never throws. */
+  async health(): Promise<CairnHealth> {
+    const db = await this.db.healthCheck();
+    const postgres = {
+      ok: db.ok,
+      latencyMs: db.latencyMs,
+      version: db.serverVersion ?? null,
+      embedded: db.embedded,
+      ...(db.error ? { error: db.error } : {}),
+    };
+    const pgvectorVersion = db.pgvectorVersion ?? null;
+    const pgvector = {
+      ok: db.ok && pgvectorVersion !== null,
+      version: pgvectorVersion,
+      ...(!db.ok ? { error: 'PostgreSQL is unreachable' } : pgvectorVersion === null ? { error: 'the vector extension is not installed in this database' } : {}),
+    };
+    const redis: CairnHealth['redis'] = { configured: false, ok: false };
+    const status: CairnHealth['status'] = !postgres.ok || !pgvector.ok ? 'down' : redis.configured && !redis.ok ? 'degraded' : 'ok';
+    return {
+      ok: status !== 'down',
+      status,
+      tenantId: this.tenantId,
+      postgres,
+      pgvector,
+      redis,
+      notifications: { transport: 'off' },
+      checkedAt: new Date(),
+    };
+  }
+
+  /**
+   * Closes every component and connection (in reverse order of opening), once; later calls wait
+   * for the first. On a `forTenant()` view, closes the instance it came from.
+   */
+  close(): Promise<void> {
+    const resources = this.#resources;
+    resources.closing ??= (async () => {
+      const errors: unknown[] = [];
+      for (const closer of [...resources.closers].reverse()) {
+        try {
+          await closer.close();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      if (errors.length > 0) throw new CairnCloseError(errors);
+    })();
+    return resources.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#resources.closing !== undefined;
+  }
+
+  /** Keeps connections and credentials out of JSON.stringify and logs. */
+  toJSON(): Record<string, unknown> {
+    return { tenantId: this.tenantId, db: this.db.toJSON(), root: this.#root };
+  }
+
+  /** @internal */
+  assertOpen(): void {
+    if (this.closed) throw new CairnClosedError();
+  }
+}
+
+/** Runs `open`, turning a failure into a CairnStartError naming the component. */
+async function start<T>(component: string, open: () => Promise<T> | T): Promise<T> {
+  try {
+    return await open();
+  } catch (cause) {
+    throw new CairnStartError(component, { cause });
+  }
+}
+
+/**
+ * Opens PostgreSQL (or the embedded database when `databaseUrl` is absent), Redis when
+ * `redisUrl` is given, and wires every Cairn component on them. If any part fails to start,
+ * whatever had started is closed again before the error is thrown.
+ */
+export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
+  const opts = parseInput(CairnOptionsSchema, options, 'Cairn options');
+  const closers: Resources['closers'] = [];
+  try {
+    const db = await start('database', () => createDb({ ...opts.db, ...(opts.databaseUrl !== undefined ? { url: opts.databaseUrl } : {}) }));
+    closers.push({ name: 'database', close: () => db.close() });
+    const metricsRegistry = new Registry();
+    const resources: Resources = { options: opts, db, metricsRegistry, closers, closing: undefined };
+
+    const checkpointer = await start(
+      'checkpointer',
+      () =>
+        new PostgresCheckpointer(db, {
+          ...opts.checkpointer,
+          tenantId: opts.tenantId,
+          metrics: { ...opts.checkpointer?.metrics, registry: metricsRegistry },
+        }),
+    );
+    closers.push({ name: 'checkpointer', close: () => checkpointer.close() });
+    const objects = await start('object store', () => new ObjectStore(db, { ...opts.objects, tenantId: opts.tenantId }));
+    closers.push({ name: 'object store', close: () => objects.close() });
+    const sessions = await start('session manager', () => new SessionManager(db, { ...opts.sessions, tenantId: opts.tenantId }));
+    closers.push({ name: 'session manager', close: () => sessions.close() });
+    const threads = await start('thread manager', () => new ThreadManager(db, { tenantId: opts.tenantId }));
+    // The local embedder needs no network and matches the documents column (384 dimensions).
+    const embedder = opts.embedder ?? new LocalHashEmbedder();
+    const rag = await start('RAG store', () => createRag(db, { tenantId: opts.tenantId, embedder }));
+    closers.push({ name: 'RAG store', close: () => rag.close() });
+
+    return new Cairn(resources, { tenantId: opts.tenantId, checkpointer, objects, sessions, threads, rag, embedder }, true);
+  } catch (error) {
+    for (const closer of closers.reverse()) await closer.close().catch(() => undefined);
+    throw error;
+  }
+}

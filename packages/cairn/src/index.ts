@@ -1,0 +1,59 @@
+// cairn: the umbrella package. createCairn() wires @cairn/db, @cairn/redis, @cairn/checkpointer,
+// @cairn/objects and @cairn/rag together; the re-exports below let an application import what it
+// needs from one place.
+export { createCairn, Cairn, type CairnHealth } from './create-cairn.js';
+export { CairnOptionsSchema, NOTIFICATION_TRANSPORTS, type CairnOptions, type ResolvedCairnOptions } from './options.js';
+export { CairnSetupError, CairnStartError, CairnCloseError, CairnClosedError } from './errors.js';
+
+// The building blocks, for typing and for catching errors.
+export { CairnError, ValidationError, SerializationError, parseInput, JsonSerializer, type Serializer, type ValidationIssue } from '@cairn/core';
+export { createDb, CairnDb, DatabaseUnavailableError, ExtensionMissingError, type DbOptions, type DbHealth } from '@cairn/db';
+export {
+  PostgresCheckpointer,
+  MemoryCheckpointer,
+  CairnSaver,
+  CheckpointNotFoundError,
+  ConflictError,
+  StorageUnavailableError,
+  type Checkpointer,
+  type Checkpoint,
+  type CheckpointEvent,
+  type Metadata,
+  type PutOptions,
+  type ListOptions,
+  type ForkResult,
+} from '@cairn/checkpointer';
+export {
+  ObjectStore,
+  Collection,
+  SessionManager,
+  ThreadManager,
+  VersionConflictError,
+  ObjectNotFoundError,
+  SessionNotFoundError,
+  ThreadNotFoundError,
+  type ObjectRecord,
+  type SessionRecord,
+  type ThreadRecord,
+  type JsonObject,
+  type JsonValue,
+} from '@cairn/objects';
+export {
+  createRag,
+  Rag,
+  PgVectorCollection,
+  LocalHashEmbedder,
+  RagError,
+  DimensionMismatchError,
+  InvalidFilterError,
+  EmptyTextError,
+  type Embedder,
+  type SearchResult,
+  type HybridSearchResult,
+  type StoredDocument,
+  type DocumentInput,
+  type MetadataFilter,
+  type CollectionOptions,
+  type SearchOptions,
+  type HybridSearchOptions,
+} from '@cairn/rag';

@@ -1,0 +1,76 @@
+// Options of createCairn(), validated with zod. Defaults live here, in the schema, and nowhere else.
+// Component options are passed through to their packages, which validate them again in full.
+import { z } from 'zod';
+import type { DbOptions } from '@cairn/db';
+import type { CheckpointerOptions } from '@cairn/checkpointer';
+import type { ObjectStoreOptions, SessionManagerOptions } from '@cairn/objects';
+import type { Embedder } from '@cairn/rag';
+
+const TenantId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, 'must be 1-128 characters: letters, digits, _ . : @ - (starting with a letter or digit)');
+
+const plainObject = <T>(what: string) =>
+  z.custom<T>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), `${what} must be an object`);
+
+/** Where change notifications travel. */
+export const NOTIFICATION_TRANSPORTS = ['auto', 'redis', 'postgres', 'off'] as const;
+
+export const CairnOptionsSchema = z
+  .object({
+    /**
+     * PostgreSQL URL (needs the `vector` extension). Absent: an embedded PostgreSQL (PGlite +
+     * pgvector) under `db.embedded.dataDir`, migrated on start.
+     */
+    databaseUrl: z.string().min(1, 'must not be empty').optional(),
+    /** Redis URL (`redis://` or `rediss://`). Absent: no caches; notifications over PostgreSQL. */
+    redisUrl: z
+      .string()
+      .min(1, 'must not be empty')
+      .refine((url) => /^rediss?:\/\//.test(url), 'must start with redis:// or rediss://')
+      .optional(),
+    /**
+     * Turns text into vectors for `rag` collections. @defaultValue the RAG package's local
+     * deterministic embedder (lexical, not semantic; no network), at 384 dimensions
+     */
+    embedder: z
+      .custom<Embedder>(
+        (value) =>
+          typeof value === 'object' &&
+          value !== null &&
+          typeof (value as Partial<Embedder>).dimensions === 'number' &&
+          typeof (value as Partial<Embedder>).embedDocuments === 'function' &&
+          typeof (value as Partial<Embedder>).embedQuery === 'function',
+        'must implement Embedder (dimensions, embedDocuments, embedQuery)',
+      )
+      .optional(),
+    /** Tenant every component is scoped to; `forTenant()` gives views of others. @defaultValue 'default' */
+    tenantId: TenantId.default('default'),
+    /** Options of @cairn/db's createDb() besides the URL (pool, schema, embedded, migrate). */
+    db: plainObject<Omit<DbOptions, 'url'>>('db').optional(),
+    /** Redis settings besides the URL. */
+    redis: z
+      .object({
+        /** Prefix of every key and channel this instance uses. @defaultValue 'cairn:' */
+        keyPrefix: z.string().max(200).default('cairn:'),
+      })
+      .strict()
+      .default({ keyPrefix: 'cairn:' }),
+    /**
+     * Change notifications: `auto` uses Redis pub/sub when Redis is configured and PostgreSQL
+     * LISTEN/NOTIFY otherwise; `off` disables cross-instance notifications. @defaultValue 'auto'
+     */
+    notifications: z.enum(NOTIFICATION_TRANSPORTS).default('auto'),
+    /** Options of the PostgresCheckpointer besides the tenant. */
+    checkpointer: plainObject<Omit<CheckpointerOptions, 'tenantId'>>('checkpointer').optional(),
+    /** Options of the object store besides the tenant. */
+    objects: plainObject<Omit<ObjectStoreOptions, 'tenantId'>>('objects').optional(),
+    /** Options of the session manager besides the tenant. */
+    sessions: plainObject<Omit<SessionManagerOptions, 'tenantId'>>('sessions').optional(),
+  })
+  .strict();
+
+/** Options of createCairn(). */
+export type CairnOptions = z.input<typeof CairnOptionsSchema>;
+/** Options after defaults. */
+export type ResolvedCairnOptions = z.output<typeof CairnOptionsSchema>;
