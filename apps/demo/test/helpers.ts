@@ -45,7 +45,8 @@ export async function startTestServer(options: { redis?: boolean; seed?: boolean
 export async function http<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
-    if (typeof body === 'string' || body instanceof Uint8Array) init.body = body;
+    if (typeof body === 'string') init.body = body;
+    else if (body instanceof Uint8Array) init.body = new Uint8Array(body);
     else {
       init.body = JSON.stringify(body);
       (init.headers as Record<string, string>)['content-type'] = 'application/json';
