@@ -92,12 +92,12 @@ function buf(bytes: Uint8Array): Buffer {
  */
 export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   readonly db: CairnDb;
-  readonly #ownsDb: boolean;
+  /** Created by fromUrl: close() closes the database too. */
+  #ownsDb = false;
 
   constructor(db: CairnDb, options: PostgresCheckpointerOptions = {}) {
     super('postgres', options);
     this.db = db;
-    this.#ownsDb = false;
   }
 
   /** Connects to `url` (a CairnDb the checkpointer owns and closes). */
@@ -107,11 +107,9 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     parseInput(CheckpointerOptionsSchema, rest, 'checkpointer options');
     const db = await createDb({ ...dbOptions, url });
     const checkpointer = new PostgresCheckpointer<S>(db, rest);
-    checkpointer.#owned = true;
+    checkpointer.#ownsDb = true;
     return checkpointer;
   }
-
-  #owned = false;
 
   /** Runs one statement with retries; maps driver errors to Cairn errors. */
   async #query<R extends pg.QueryResultRow>(operation: string, statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
@@ -132,7 +130,8 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     if (error instanceof CairnError) return error;
     const code = (error as { code?: unknown }).code;
     const message = (error as Error).message ?? String(error);
-    if (isConnectionError(error) || /pool after calling end|Cannot use a pool/i.test(message)) {
+    // 3D000: the database itself is gone (dropped, or the URL names another one).
+    if (isConnectionError(error) || code === '3D000' || /pool after calling end|Cannot use a pool/i.test(message)) {
       return new StorageUnavailableError(`PostgreSQL is unavailable${attempts > 1 ? ` (after ${attempts} attempts)` : ''}: ${message}`, { cause: error, attempts });
     }
     if (code === '23505') return new ConflictError(`A checkpoint with this id already exists: ${message}`, { cause: error });
@@ -377,6 +376,6 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   }
 
   protected async closeStorage(): Promise<void> {
-    if (this.#owned || this.#ownsDb) await this.db.close();
+    if (this.#ownsDb) await this.db.close();
   }
 }

@@ -15,14 +15,13 @@ const ROW_COLUMNS = `c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_che
 
 // Writes replay in (task_path, task_id, idx) order by code point: COLLATE "C" whatever the database collation.
 const WRITES_LATERAL = `LEFT JOIN LATERAL (
-  SELECT array_agg(x.task_id ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS task_ids,
-         array_agg(x.task_path ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS task_paths,
-         array_agg(x.idx ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS idxs,
-         array_agg(x.channel ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS channels,
-         array_agg(x.value ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS vals,
-         array_agg(x.value_format ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx) AS formats
-  FROM checkpoint_writes x
-  WHERE x.tenant_id = c.tenant_id AND x.thread_id = c.thread_id AND x.checkpoint_ns = c.checkpoint_ns AND x.checkpoint_id = c.checkpoint_id
+  SELECT array_agg(x.task_id) AS task_ids, array_agg(x.task_path) AS task_paths, array_agg(x.idx) AS idxs,
+         array_agg(x.channel) AS channels, array_agg(x.value) AS vals, array_agg(x.value_format) AS formats
+  FROM (
+    SELECT x.task_id, x.task_path, x.idx, x.channel, x.value, x.value_format FROM checkpoint_writes x
+    WHERE x.tenant_id = c.tenant_id AND x.thread_id = c.thread_id AND x.checkpoint_ns = c.checkpoint_ns AND x.checkpoint_id = c.checkpoint_id
+    ORDER BY x.task_path COLLATE "C", x.task_id COLLATE "C", x.idx
+  ) x
 ) w ON true`;
 
 /** get: latest (no id) or by id. $1 tenant, $2 thread, $3 namespace, [$4 id]. */

@@ -1,0 +1,17 @@
+import pg from 'pg';
+import { insertSql } from '../src/postgres-sql.js';
+const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
+await admin.connect();
+const tpl = (await admin.query(`select datname from pg_database where datname like 'cairn_tpl_%' limit 1`)).rows[0].datname;
+await admin.query(`drop database if exists micro_c with (force)`); await admin.query(`create database micro_c template "${tpl}"`);
+const c = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/micro_c' }); await c.connect();
+const s = insertSql({ single: true, replace: false, withWrites: false, cas: false });
+const vals = () => ['default', true, null, 't3', '', crypto.randomUUID(), null, true, true, null, null, 0, Buffer.from('{}'), 'json-v1', '{}', null];
+for (let i = 0; i < 2000; i++) await c.query({ ...s, values: vals() });
+let t = performance.now(); for (let i = 0; i < 200; i++) await c.query({ ...s, values: vals() }); console.log('named', ((performance.now() - t) / 200 * 1000).toFixed(0));
+t = performance.now(); for (let i = 0; i < 200; i++) await c.query({ text: s.text, values: vals() }); console.log('unnamed', ((performance.now() - t) / 200 * 1000).toFixed(0));
+await c.query(`PREPARE ins(text, bool, text, text, text, text, text, bool, bool, text, int, int, bytea, text, jsonb, timestamptz) AS ${s.text.replace(/\$(\d+)::(\w+)/g, '$$$1')}`);
+await c.query('SET plan_cache_mode = force_generic_plan');
+const r = await c.query(`EXPLAIN (ANALYZE) EXECUTE ins('default', true, null, 't3', '', '${crypto.randomUUID()}', null, true, true, null, null, 0, '\\x7b7d', 'json-v1', '{}', null)`);
+console.log(r.rows.map((x) => x['QUERY PLAN']).filter((l) => /Scan|Execution|Cond|Filter/.test(l)).join('\n'));
+await c.end(); await admin.query('drop database micro_c with (force)'); await admin.end();

@@ -1,0 +1,262 @@
+// Benchmark: Cairn (native API and CairnSaver) vs LangGraph's PostgresSaver vs raw `pg`, same
+// PostgreSQL, same process, one client at a time, then 64 concurrent threads.
+//
+//   pnpm --filter @cairn/checkpointer bench
+//   BENCH_ADMIN_URL=postgresql://postgres@127.0.0.1:5432/postgres BENCH_OPS=1000 BENCH_THREAD_SIZE=1000 pnpm ... bench
+//
+// A fresh database is created (Cairn migrations applied; PostgresSaver's tables in schema
+// `langgraph`) and dropped at the end. The raw `pg` baseline writes hand-written single statements
+// into the same `checkpoints` table (tenant 'raw'), so it pays for the same indexes.
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import { uuid6, type Checkpoint as LgCheckpoint } from '@langchain/langgraph-checkpoint';
+import { createDb, type CairnDb } from '@cairn/db';
+import { CairnSaver, PostgresCheckpointer } from '../src/index.js';
+
+const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const THREAD_SIZE = Number(process.env.BENCH_THREAD_SIZE ?? 1000);
+const READ_OPS = Number(process.env.BENCH_OPS ?? 500);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const CONCURRENT_PUTS = Number(process.env.BENCH_CONCURRENT_PUTS ?? 30);
+const SIZES = (process.env.BENCH_SIZES ?? '1024,102400').split(',').map(Number);
+
+type Impl = 'cairn' | 'saver' | 'pgsaver' | 'raw';
+const IMPLS: Impl[] = ['cairn', 'saver', 'pgsaver', 'raw'];
+const LABEL: Record<Impl, string> = { cairn: 'Cairn API', saver: 'CairnSaver', pgsaver: 'PostgresSaver', raw: 'raw pg' };
+
+interface Result {
+  opsPerSec: number;
+  p50: number;
+  p99: number;
+}
+
+const WORDS = 'agent tool call memory plan step observe retry state thread message user assistant system result value graph node edge'.split(' ');
+function text(bytes: number, seed: number): string {
+  let s = '';
+  let x = seed + 1;
+  while (s.length < bytes) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    s += `${WORDS[x % WORDS.length]} `;
+  }
+  return s.slice(0, bytes);
+}
+
+/**
+ * Runs each implementation's operation `ops` times, interleaved in rounds (a slice of each in
+ * turn), so a change in machine load affects all of them alike. Returns ops/s and latency
+ * percentiles per implementation.
+ */
+async function compare(ops: number, fns: Partial<Record<Impl, (i: number) => Promise<unknown>>>, rounds = 10): Promise<Partial<Record<Impl, Result>>> {
+  const entries = Object.entries(fns) as [Impl, (i: number) => Promise<unknown>][];
+  const times = new Map<Impl, number[]>(entries.map(([k]) => [k, []]));
+  const totals = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
+  for (const [, fn] of entries) for (let i = 0; i < Math.min(10, ops); i += 1) await fn(-1 - i);
+  const slice = Math.max(1, Math.ceil(ops / rounds));
+  const done = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
+  for (let r = 0; r < rounds; r += 1) {
+    for (const [impl, fn] of entries) {
+      const from = done.get(impl)!;
+      const to = Math.min(ops, from + slice);
+      const started = performance.now();
+      for (let i = from; i < to; i += 1) {
+        const t = performance.now();
+        await fn(i);
+        times.get(impl)!.push(performance.now() - t);
+      }
+      totals.set(impl, totals.get(impl)! + performance.now() - started);
+      done.set(impl, to);
+    }
+  }
+  const out: Partial<Record<Impl, Result>> = {};
+  for (const [impl] of entries) {
+    const t = times.get(impl)!.sort((a, b) => a - b);
+    out[impl] = { opsPerSec: (t.length / totals.get(impl)!) * 1000, p50: t[Math.floor(t.length * 0.5)]!, p99: t[Math.min(t.length - 1, Math.floor(t.length * 0.99))]! };
+  }
+  return out;
+}
+
+function lgCheckpoint(payload: string, version: number): LgCheckpoint {
+  return {
+    v: 4,
+    id: uuid6(-1),
+    ts: new Date().toISOString(),
+    channel_values: { messages: payload, step: version },
+    channel_versions: { messages: version, step: version },
+    versions_seen: { agent: { messages: version - 1 } },
+  };
+}
+
+async function main(): Promise<void> {
+  const name = `cairn_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  let db: CairnDb | undefined;
+  let pgsaver: PostgresSaver | undefined;
+  const rawPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
+  try {
+    db = await createDb({ url: url.toString(), migrate: true, pool: { max: 16 } });
+    const cairn = new PostgresCheckpointer(db);
+    const saver = new CairnSaver(new PostgresCheckpointer(db, { tenantId: 'saver' }));
+    pgsaver = PostgresSaver.fromConnString(url.toString(), { schema: 'langgraph' });
+    await pgsaver.setup();
+
+    const rows: { op: string; size: number; results: Partial<Record<Impl, Result>> }[] = [];
+    const record = (op: string, size: number, results: Partial<Record<Impl, Result>>) => {
+      rows.push({ op, size, results });
+      process.stderr.write(`${op} ${size}: ${Object.entries(results).map(([k, r]) => `${k} ${Math.round(r.opsPerSec)}/s`).join(', ')}\n`);
+    };
+
+    for (const size of SIZES) {
+      const payloads = Array.from({ length: 16 }, (_, i) => text(size, i));
+      const thread = `bench-${size}`;
+      const ids: Record<Impl, string[]> = { cairn: [], saver: [], pgsaver: [], raw: [] };
+      const lgConfig = (i: number) => ({ configurable: { thread_id: thread, checkpoint_ns: '', ...(i > 0 ? { checkpoint_id: ids.saver.at(-1) } : {}) } });
+      const pgConfig = () => ({ configurable: { thread_id: thread, checkpoint_ns: '', ...(ids.pgsaver.length > 0 ? { checkpoint_id: ids.pgsaver.at(-1) } : {}) } });
+      const meta = (i: number) => ({ source: 'loop' as const, step: i, parents: {} });
+
+      // put: fills each thread with THREAD_SIZE checkpoints (the reads below run on them).
+      record('put', size, await compare(THREAD_SIZE, {
+        cairn: async (i) => {
+          ids.cairn.push(await cairn.put(thread, { messages: payloads[Math.abs(i) % 16], step: i }, { metadata: meta(i) }));
+        },
+        saver: async (i) => {
+          const cp = lgCheckpoint(payloads[Math.abs(i) % 16]!, ids.saver.length + 2);
+          await saver.put(lgConfig(ids.saver.length), cp, meta(i), { messages: ids.saver.length + 2, step: ids.saver.length + 2 });
+          ids.saver.push(cp.id);
+        },
+        pgsaver: async (i) => {
+          const cp = lgCheckpoint(payloads[Math.abs(i) % 16]!, ids.pgsaver.length + 2);
+          await pgsaver!.put(pgConfig(), cp, meta(i), { messages: ids.pgsaver.length + 2, step: ids.pgsaver.length + 2 });
+          ids.pgsaver.push(cp.id);
+        },
+        raw: async (i) => {
+          const id = uuid6(-1);
+          await rawPool.query({
+            name: 'raw_insert',
+            text: `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, state, metadata) VALUES ('raw', $1, '', $2, $3, $4, $5)`,
+            values: [thread, id, ids.raw.at(-1) ?? null, Buffer.from(JSON.stringify({ messages: payloads[Math.abs(i) % 16], step: i })), JSON.stringify(meta(i))],
+          });
+          ids.raw.push(id);
+        },
+      }));
+
+      const pick = (list: string[], i: number) => list[Math.floor(list.length / 2) + (Math.abs(i) % 100)]!;
+      record('get latest', size, await compare(READ_OPS, {
+        cairn: () => cairn.get(thread),
+        saver: () => saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } }),
+        pgsaver: () => pgsaver!.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } }),
+        raw: () =>
+          rawPool.query({ name: 'raw_latest', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`, values: [thread] }).then((r) => JSON.parse(r.rows[0].state.toString())),
+      }));
+      record('get by id', size, await compare(READ_OPS, {
+        cairn: (i) => cairn.get(thread, pick(ids.cairn, i)),
+        saver: (i) => saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '', checkpoint_id: pick(ids.saver, i) } }),
+        pgsaver: (i) => pgsaver!.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '', checkpoint_id: pick(ids.pgsaver, i) } }),
+        raw: (i) =>
+          rawPool.query({ name: 'raw_by_id', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' AND checkpoint_id = $2`, values: [thread, pick(ids.raw, i)] }).then((r) => JSON.parse(r.rows[0].state.toString())),
+      }));
+      const listOps = Math.max(20, Math.round(READ_OPS / (size > 10_000 ? 10 : 2)));
+      const drain = async (it: AsyncIterable<unknown>) => {
+        let n = 0;
+        for await (const _ of it) n += 1;
+        return n;
+      };
+      record('list(20)', size, await compare(listOps, {
+        cairn: () => cairn.list(thread, { limit: 20 }),
+        saver: () => drain(saver.list({ configurable: { thread_id: thread, checkpoint_ns: '' } }, { limit: 20 })),
+        pgsaver: () => drain(pgsaver!.list({ configurable: { thread_id: thread, checkpoint_ns: '' } }, { limit: 20 })),
+        raw: () =>
+          rawPool
+            .query({ name: 'raw_list', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 20`, values: [thread] })
+            .then((r) => r.rows.map((x) => JSON.parse(x.state.toString()))),
+      }));
+      // putMany(100): one call for Cairn and raw pg (unnest); PostgresSaver has no batch API, so 100 puts.
+      const batches = size > 10_000 ? 5 : 20;
+      const manyThread = `many-${size}`;
+      let pgPrev: string | undefined;
+      record('putMany(100)', size, await compare(batches, {
+        cairn: (b) => cairn.putMany(Array.from({ length: 100 }, (_, i) => ({ threadId: `${manyThread}-${b}`, state: { messages: payloads[i % 16], step: i } }))),
+        pgsaver: async () => {
+          for (let i = 0; i < 100; i += 1) {
+            const cp = lgCheckpoint(payloads[i % 16]!, i + 2);
+            await pgsaver!.put({ configurable: { thread_id: manyThread, checkpoint_ns: '', ...(pgPrev ? { checkpoint_id: pgPrev } : {}) } }, cp, meta(i), { messages: i + 2 });
+            pgPrev = cp.id;
+          }
+        },
+        raw: (b) =>
+          rawPool.query({
+            name: 'raw_many',
+            text: `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, state, metadata)
+              SELECT 'raw', t.thread_id, '', t.checkpoint_id, t.state, t.metadata FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[]) AS t(thread_id, checkpoint_id, state, metadata)`,
+            values: [
+              Array.from({ length: 100 }, () => `${manyThread}-${b}`),
+              Array.from({ length: 100 }, () => uuid6(-1)),
+              Array.from({ length: 100 }, (_, i) => Buffer.from(JSON.stringify({ messages: payloads[i % 16], step: i }))),
+              Array.from({ length: 100 }, (_, i) => JSON.stringify(meta(i))),
+            ],
+          }),
+      }, batches));
+
+      // 64 threads writing at once (each its own thread), checkpoints per second overall.
+      const concurrent = async (impl: Impl): Promise<Result> => {
+        const latencies: number[] = [];
+        const started = performance.now();
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async (_, t) => {
+            const threadId = `conc-${impl}-${size}-${t}`;
+            let prev: string | undefined;
+            for (let i = 0; i < CONCURRENT_PUTS; i += 1) {
+              const s = performance.now();
+              if (impl === 'cairn') await cairn.put(threadId, { messages: payloads[i % 16], step: i });
+              else {
+                const cp = lgCheckpoint(payloads[i % 16]!, i + 2);
+                const cfg = { configurable: { thread_id: threadId, checkpoint_ns: '', ...(prev ? { checkpoint_id: prev } : {}) } };
+                await (impl === 'saver' ? saver : pgsaver!).put(cfg, cp, meta(i), { messages: i + 2, step: i + 2 });
+                prev = cp.id;
+              }
+              latencies.push(performance.now() - s);
+            }
+          }),
+        );
+        const total = performance.now() - started;
+        latencies.sort((a, b) => a - b);
+        return { opsPerSec: (latencies.length / total) * 1000, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+      };
+      record(`${CONCURRENCY} threads put`, size, { cairn: await concurrent('cairn'), saver: await concurrent('saver'), pgsaver: await concurrent('pgsaver') });
+    }
+
+    // Report.
+    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    const { rows: ver } = await rawPool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
+    console.log(`\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, PostgreSQL ${ver[0]?.v} on loopback`);
+    console.log(`Thread of ${THREAD_SIZE} checkpoints per implementation; reads: ${READ_OPS} ops; pool max 16 connections.\n`);
+    const fmt = (r: Result | undefined) => (r ? `${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(7)} /s  p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms` : '—');
+    const ratio = (a: Result | undefined, b: Result | undefined) => (a && b ? `${(a.opsPerSec / b.opsPerSec).toFixed(2)}×` : '—');
+    const header = ['operation', 'state', ...IMPLS.map((i) => LABEL[i]), 'Cairn / PgSaver', 'CairnSaver / PgSaver', 'Cairn / raw pg'];
+    console.log(`| ${header.join(' | ')} |`);
+    console.log(`|${header.map(() => '---').join('|')}|`);
+    for (const { op, size, results } of rows) {
+      console.log(
+        `| ${op} | ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} | ${IMPLS.map((i) => fmt(results[i])).join(' | ')} | ${ratio(results.cairn, results.pgsaver)} | ${ratio(results.saver, results.pgsaver)} | ${ratio(results.cairn, results.raw)} |`,
+      );
+    }
+    await saver.checkpointer.close();
+    await cairn.close();
+  } finally {
+    await pgsaver?.end();
+    await rawPool.end();
+    await db?.close();
+    const left = await admin.query(`SELECT application_name, state, left(query, 80) AS q FROM pg_stat_activity WHERE datname = $1`, [name]);
+    if (left.rows.length > 0) console.error('still connected:', left.rows);
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+await main();

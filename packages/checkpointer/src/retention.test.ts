@@ -1,0 +1,43 @@
+import { describe, expect, it } from '@jest/globals';
+import { selectPrunable, type RetentionRow } from './retention.js';
+
+const now = new Date('2026-06-01T00:00:00Z');
+const day = 86_400_000;
+function row(id: string, parentId: string | null, ageDays = 0, threadId = 't', namespace = ''): RetentionRow {
+  return { threadId, namespace, checkpointId: id, parentId, createdAt: new Date(now.getTime() - ageDays * day) };
+}
+const ids = (rows: RetentionRow[]) => rows.map((r) => r.checkpointId).sort();
+
+describe('selectPrunable', () => {
+  const linear = [row('a', null, 5), row('b', 'a', 4), row('c', 'b', 3), row('d', 'c', 2)];
+
+  it('deletes nothing without a rule', () => {
+    expect(selectPrunable(linear, { keepAncestors: false }, now)).toEqual([]);
+  });
+
+  it('keeps the ancestors of kept checkpoints unless asked', () => {
+    expect(selectPrunable(linear, { keepLast: 1, keepAncestors: true }, now)).toEqual([]);
+    expect(ids(selectPrunable(linear, { keepLast: 2, keepAncestors: false }, now))).toEqual(['a', 'b']);
+  });
+
+  it('applies maxAgeDays but never deletes the latest', () => {
+    const old = [row('a', null, 30), row('b', 'a', 20)];
+    expect(ids(selectPrunable(old, { maxAgeDays: 7, keepAncestors: false }, now))).toEqual(['a']);
+    expect(ids(selectPrunable(linear, { maxAgeDays: 3.5, keepAncestors: false }, now))).toEqual(['a', 'b']);
+  });
+
+  it('deletes when any rule selects a checkpoint', () => {
+    expect(ids(selectPrunable(linear, { keepLast: 3, maxAgeDays: 2.5, keepAncestors: false }, now))).toEqual(['a', 'b', 'c']);
+  });
+
+  it('prunes dead branches while keeping the live chain', () => {
+    // a ← b ← e ← f is live; a ← c ← d was abandoned (ids sort in creation order).
+    const branched = [row('a', null), row('b', 'a'), row('c', 'a'), row('d', 'c'), row('e', 'b'), row('f', 'e')];
+    expect(ids(selectPrunable(branched, { keepLast: 2, keepAncestors: true }, now))).toEqual(['c', 'd']);
+  });
+
+  it('treats each thread namespace on its own', () => {
+    const rows = [row('a', null, 0, 't1'), row('b', 'a', 0, 't1'), row('a', null, 0, 't2'), row('s', null, 0, 't1', 'sub')];
+    expect(selectPrunable(rows, { keepLast: 1, keepAncestors: false }, now).map((r) => `${r.threadId}/${r.checkpointId}`)).toEqual(['t1/a']);
+  });
+});
