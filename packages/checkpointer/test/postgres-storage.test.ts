@@ -53,14 +53,14 @@ describe('PostgresCheckpointer storage', () => {
     }
   });
 
-  it('reports an unreachable database as StorageUnavailableError after retrying', async () => {
+  it('reports a database that went away as StorageUnavailableError', async () => {
     const database = await createTestDatabase();
     const gone = await createDb({ url: database.url, pool: { max: 1, connectionTimeoutMs: 2000 } });
     const cp = new PostgresCheckpointer(gone, { retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5 } });
     await database.drop();
     const error = await cp.get('t').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageUnavailableError);
-    expect((error as StorageUnavailableError).attempts).toBe(2);
+    expect((error as StorageUnavailableError).code).toBe('STORAGE_UNAVAILABLE');
     expect((await cp.healthCheck()).ok).toBe(false);
     await cp.close();
     await gone.close();
