@@ -1,0 +1,209 @@
+// A Redis cache with an explicit API: get/set/del with TTL and single-flight read-through.
+// Each entry is a hash { val, ver }. Every write or delete bumps `ver`; a read-through fill carries
+// the `ver` it saw before loading and lands only if no write happened meanwhile, so a slow loader
+// can never put back data older than a write (the stale-fill race). One key per entry, so every
+// script touches one key and works unchanged on Redis Cluster.
+import { z } from 'zod';
+import { JsonSerializer, parseInput, type Serializer } from '@cairn/core';
+import type { RedisClient, RedisConnection } from './connection.js';
+import { RedisUnavailableError } from './errors.js';
+
+const SET_SCRIPT = `
+local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('HSET', KEYS[1], 'val', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return ver`;
+
+// The entry keeps its version (without a value) long enough to outlive in-flight fills.
+const DEL_SCRIPT = `
+local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('HDEL', KEYS[1], 'val')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return ver`;
+
+const FILL_SCRIPT = `
+local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
+if ver ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'val', ARGV[2], 'ver', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+const ttlSeconds = z.number().positive().max(365 * 24 * 3600);
+export const CacheOptionsSchema = z
+  .object({
+    /** Names this cache's keys (`<keyPrefix>cache:<namespace>:<key>`). */
+    namespace: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits and _ . - only'),
+    /** TTL of entries when a call gives none, in seconds. @defaultValue 300 */
+    defaultTtlSeconds: ttlSeconds.default(300),
+    /** How long a deleted entry's version outlives it, in seconds. @defaultValue 60 */
+    tombstoneTtlSeconds: ttlSeconds.default(60),
+  })
+  .strict();
+export type CacheOptions = z.input<typeof CacheOptionsSchema> & {
+  /** How values become bytes. @defaultValue JsonSerializer (the checkpointer's) */
+  serializer?: Serializer;
+};
+
+const keySchema = z.string().min(1).max(1024);
+const setOptionsSchema = z.object({ ttlSeconds: ttlSeconds.optional() }).strict();
+export type CacheSetOptions = z.input<typeof setOptionsSchema>;
+
+type CacheClient = RedisClient & {
+  cairnCacheSet(key: string, value: Buffer, ttlMs: number): Promise<number>;
+  cairnCacheDel(key: string, tombstoneMs: number): Promise<number>;
+  cairnCacheFill(key: string, version: string, value: Buffer, ttlMs: number): Promise<number>;
+};
+
+function withScripts(client: RedisClient): CacheClient {
+  const c = client as CacheClient;
+  if (typeof c.cairnCacheSet !== 'function') {
+    client.defineCommand('cairnCacheSet', { numberOfKeys: 1, lua: SET_SCRIPT });
+    client.defineCommand('cairnCacheDel', { numberOfKeys: 1, lua: DEL_SCRIPT });
+    client.defineCommand('cairnCacheFill', { numberOfKeys: 1, lua: FILL_SCRIPT });
+  }
+  return c;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A namespaced cache on a RedisConnection. Never throws because Redis is down: a get is a miss,
+ * a set/del does nothing (both counted as errors), and getOrLoad calls the loader.
+ */
+export class RedisCache {
+  readonly namespace: string;
+  readonly #redis: RedisConnection;
+  readonly #serializer: Serializer;
+  readonly #defaultTtlMs: number;
+  readonly #tombstoneMs: number;
+  readonly #inflight = new Map<string, Promise<unknown>>();
+  readonly #unregister: () => void;
+
+  constructor(redis: RedisConnection, options: CacheOptions) {
+    const { serializer, ...rest } = options;
+    const opts = parseInput(CacheOptionsSchema, rest, 'cache options');
+    this.namespace = opts.namespace;
+    this.#redis = redis;
+    this.#serializer = serializer ?? new JsonSerializer();
+    this.#defaultTtlMs = Math.round(opts.defaultTtlSeconds * 1000);
+    this.#tombstoneMs = Math.round(Math.max(opts.tombstoneTtlSeconds, opts.defaultTtlSeconds) * 1000);
+    this.#unregister = redis.onRecovery(() => this.clear({ bypassBreaker: true }));
+  }
+
+  #key(key: string): string {
+    return this.#redis.key('cache', this.namespace, parseInput(keySchema, key, 'cache key'));
+  }
+
+  #ttlMs(options: CacheSetOptions | undefined): number {
+    const { ttlSeconds: ttl } = parseInput(setOptionsSchema, options ?? {}, 'cache set options');
+    return ttl === undefined ? this.#defaultTtlMs : Math.round(ttl * 1000);
+  }
+
+  /** The cached value, or undefined on a miss (or while Redis is unavailable). */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    const entry = await this.#read(this.#key(key));
+    return entry?.value as T | undefined;
+  }
+
+  /** Reads value and version; undefined when Redis is unavailable. */
+  async #read(fullKey: string): Promise<{ value?: unknown; version: string } | undefined> {
+    let raw: (Buffer | null)[];
+    try {
+      raw = await this.#redis.run((c) => c.hmgetBuffer(fullKey, 'val', 'ver'));
+    } catch (err) {
+      if (err instanceof RedisUnavailableError) {
+        this.#redis.count('misses');
+        return undefined;
+      }
+      throw err;
+    }
+    const [val, ver] = raw;
+    const version = ver ? ver.toString() : '0';
+    if (!val) {
+      this.#redis.count('misses');
+      return { version };
+    }
+    this.#redis.count('hits');
+    return { value: this.#serializer.deserialize(val), version };
+  }
+
+  /** Writes a value (a write: it always wins over in-flight read-through fills). */
+  async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
+    const fullKey = this.#key(key);
+    const ttlMs = this.#ttlMs(options);
+    const bytes = Buffer.from(this.#serializer.serialize(value));
+    await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheSet(fullKey, bytes, ttlMs)));
+  }
+
+  /** Removes entries; in-flight fills for them are refused. */
+  async del(...keys: string[]): Promise<void> {
+    const fullKeys = keys.map((k) => this.#key(k));
+    await this.#quietly(() => this.#redis.run((c) => Promise.all(fullKeys.map((k) => withScripts(c).cairnCacheDel(k, this.#tombstoneMs)))));
+  }
+
+  /**
+   * The cached value, or the loader's result cached with the version seen before loading.
+   * Concurrent misses for one key in this process share one loader call. A loader result of
+   * `undefined` is returned but not cached.
+   */
+  async getOrLoad<T>(key: string, loader: () => Promise<T>, options?: CacheSetOptions): Promise<T> {
+    const fullKey = this.#key(key);
+    const ttlMs = this.#ttlMs(options);
+    const pending = this.#inflight.get(fullKey);
+    if (pending) return pending as Promise<T>;
+    const load = (async () => {
+      const entry = await this.#read(fullKey);
+      if (entry && 'value' in entry) return entry.value as T;
+      const value = await loader();
+      if (entry && value !== undefined) {
+        const bytes = Buffer.from(this.#serializer.serialize(value));
+        const landed = await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheFill(fullKey, entry.version, bytes, ttlMs)));
+        if (landed === 0) this.#redis.count('staleFillsRejected');
+      }
+      return value;
+    })();
+    this.#inflight.set(fullKey, load);
+    try {
+      return await load;
+    } finally {
+      this.#inflight.delete(fullKey);
+    }
+  }
+
+  /**
+   * Empties this namespace (SCAN + UNLINK on every master; never KEYS). Runs automatically after
+   * an outage, before the cache serves again.
+   */
+  async clear(options: { bypassBreaker?: boolean } = {}): Promise<void> {
+    const pattern = `${escapeGlob(this.#redis.key('cache', this.namespace))}:*`;
+    const scanAll = async () => {
+      for (const node of this.#redis.scanTargets()) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          cursor = next;
+          // One key per UNLINK: keys of a namespace may sit in different cluster slots.
+          if (keys.length > 0) await Promise.all(keys.map((k) => node.unlink(k)));
+        } while (cursor !== '0');
+      }
+    };
+    if (options.bypassBreaker) await scanAll();
+    else await this.#quietly(() => this.#redis.run(scanAll));
+  }
+
+  /** Stops taking part in outage recovery. The connection itself belongs to the caller. */
+  close(): void {
+    this.#unregister();
+  }
+
+  async #quietly<T>(op: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof RedisUnavailableError) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,256 @@
+// createRedis(): one ioredis client (single node, Sentinel or Cluster) behind a circuit breaker,
+// with the counters and health the rest of Cairn reports.
+import { Redis, Cluster, type RedisOptions as IORedisOptions, type ClusterOptions } from 'ioredis';
+import { parseInput } from '@cairn/core';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
+import { RedisUnavailableError } from './errors.js';
+import { RedisOptionsSchema, type RedisOptions, type ResolvedRedisOptions } from './options.js';
+
+/** A Redis client of either kind. */
+export type RedisClient = Redis | Cluster;
+
+/** Counters since the connection was created. */
+export interface RedisStats {
+  hits: number;
+  misses: number;
+  /** Calls that failed because Redis was unreachable, timed out, or the breaker was open. */
+  errors: number;
+  /** Read-through fills refused because a newer write happened while loading. */
+  staleFillsRejected: number;
+  breaker: BreakerState;
+  /** True while the caches are being emptied after an outage (they serve nothing meanwhile). */
+  recovering: boolean;
+}
+
+export interface RedisHealth {
+  ok: boolean;
+  latencyMs: number;
+  breaker: BreakerState;
+  error?: string;
+}
+
+function backoff(attempt: number, baseMs: number, maxMs: number): number {
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
+  return Math.max(baseMs, Math.floor(Math.random() * cap));
+}
+
+function tlsOptions(tls: ResolvedRedisOptions['tls'], url: string | undefined): IORedisOptions['tls'] {
+  if (tls === false) return url?.startsWith('rediss://') ? {} : undefined;
+  if (tls === true) return {};
+  return { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.servername ? { servername: tls.servername } : {}) };
+}
+
+function buildClient(o: ResolvedRedisOptions): RedisClient {
+  const common: IORedisOptions = {
+    connectTimeout: o.connectTimeoutMs,
+    commandTimeout: o.commandTimeoutMs,
+    // Fail at once while disconnected: queued commands would each wait for the reconnect.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: o.enableAutoPipelining,
+    retryStrategy: (attempt) => backoff(attempt, o.retry.baseDelayMs, o.retry.maxDelayMs),
+    lazyConnect: false,
+    ...(o.username ? { username: o.username } : {}),
+    ...(o.password ? { password: o.password } : {}),
+  };
+  const tls = tlsOptions(o.tls, o.url);
+  if (tls) common.tls = tls;
+  if (o.cluster) {
+    const clusterOptions: ClusterOptions = {
+      redisOptions: common,
+      enableOfflineQueue: false,
+      enableAutoPipelining: o.enableAutoPipelining,
+      clusterRetryStrategy: (attempt) => backoff(attempt, o.retry.baseDelayMs, o.retry.maxDelayMs),
+    };
+    return new Cluster(o.cluster.nodes, clusterOptions);
+  }
+  if (o.sentinel) return new Redis({ ...common, sentinels: o.sentinel.sentinels, name: o.sentinel.name, db: o.db });
+  if (o.url) return new Redis(o.url, common);
+  return new Redis({ ...common, host: o.host, port: o.port, db: o.db });
+}
+
+/** A ReplyError is Redis answering "no" (wrong type, script error): not an outage. */
+function isOutage(err: unknown): boolean {
+  return !(err instanceof Error && err.name === 'ReplyError');
+}
+
+/**
+ * The connection every Redis-backed Cairn component shares. Calls go through `run()`, which
+ * refuses fast while the breaker is open and, after an outage, holds everything back until the
+ * registered recovery steps (cache flushes) have finished.
+ */
+export class RedisConnection {
+  readonly client: RedisClient;
+  readonly keyPrefix: string;
+  readonly breaker: CircuitBreaker;
+  readonly #options: ResolvedRedisOptions;
+  readonly #counters = { hits: 0, misses: 0, errors: 0, staleFillsRejected: 0 };
+  readonly #recoverySteps = new Set<() => Promise<void>>();
+  readonly #duplicates = new Set<RedisClient>();
+  #everReady = false;
+  #recovering: Promise<void> | undefined;
+  #probing: Promise<void> | undefined;
+  #closed = false;
+
+  /** @internal use createRedis(). */
+  constructor(options: ResolvedRedisOptions) {
+    this.#options = options;
+    this.keyPrefix = options.keyPrefix;
+    this.breaker = new CircuitBreaker(options.breaker);
+    this.client = buildClient(options);
+    // Without a listener ioredis prints every connection error; the breaker records them instead.
+    this.client.on('error', () => undefined);
+    this.client.on('close', () => {
+      if (this.#everReady) this.breaker.trip();
+    });
+    this.client.on('ready', () => {
+      if (!this.#everReady) {
+        this.#everReady = true;
+        return;
+      }
+      // Back after an outage: probe now rather than at the next call.
+      void this.#probe();
+    });
+    this.breaker.onTransition((from, to) => {
+      if (to === 'closed' && from !== 'closed') this.#startRecovery();
+    });
+  }
+
+  /** Resolves once connected; rejects with RedisUnavailableError after `timeoutMs`. */
+  async ready(timeoutMs = this.#options.connectTimeoutMs * 2): Promise<void> {
+    if (this.#everReady) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        reject(new RedisUnavailableError(`Redis did not become ready within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('ready', onReady);
+    });
+  }
+
+  /** Whether calls may reach Redis right now. */
+  get serving(): boolean {
+    return this.#everReady && !this.#closed && this.breaker.state === 'closed' && this.#recovering === undefined;
+  }
+
+  /** `keyPrefix` + parts joined by ':'. */
+  key(...parts: string[]): string {
+    return this.keyPrefix + parts.join(':');
+  }
+
+  /**
+   * Runs `op` against Redis. Throws RedisUnavailableError, without calling Redis, while the breaker
+   * is open or the caches are recovering; outages count as breaker failures, Redis' own replies
+   * (ReplyError) pass through untouched.
+   */
+  async run<T>(op: (client: RedisClient) => Promise<T>): Promise<T> {
+    if (!this.serving) {
+      this.#counters.errors += 1;
+      if (this.#everReady && !this.#closed && this.breaker.state === 'half-open') void this.#probe();
+      throw new RedisUnavailableError(this.#recovering ? 'Redis caches are being emptied after an outage' : 'Redis is unavailable (circuit open)');
+    }
+    try {
+      const result = await op(this.client);
+      this.breaker.recordSuccess();
+      return result;
+    } catch (err) {
+      if (!isOutage(err)) throw err;
+      this.#counters.errors += 1;
+      this.breaker.recordFailure();
+      throw new RedisUnavailableError(`Redis call failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Registers a step that must finish before anything is served again after an outage (a cache
+   * flush: while Redis was unreachable, writes went to PostgreSQL only, so cached values may be stale).
+   */
+  onRecovery(step: () => Promise<void>): () => void {
+    this.#recoverySteps.add(step);
+    return () => this.#recoverySteps.delete(step);
+  }
+
+  /** A second connection with the same settings (pub/sub needs one of its own). Closed with this one. */
+  duplicate(): RedisClient {
+    const copy = this.client.duplicate();
+    copy.on('error', () => undefined);
+    this.#duplicates.add(copy);
+    return copy;
+  }
+
+  /** @internal counters for the cache */
+  count(counter: 'hits' | 'misses' | 'staleFillsRejected', by = 1): void {
+    this.#counters[counter] += by;
+  }
+
+  stats(): RedisStats {
+    return { ...this.#counters, breaker: this.breaker.state, recovering: this.#recovering !== undefined };
+  }
+
+  /** PINGs Redis (bypassing the breaker). Never throws. */
+  async healthCheck(): Promise<RedisHealth> {
+    const started = performance.now();
+    try {
+      await this.client.ping();
+      return { ok: true, latencyMs: performance.now() - started, breaker: this.breaker.state };
+    } catch (err) {
+      return { ok: false, latencyMs: performance.now() - started, breaker: this.breaker.state, error: (err as Error).message };
+    }
+  }
+
+  /** Masters to SCAN (every master of a cluster, or the single client). */
+  scanTargets(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#duplicates, this.client].map((c) => (c.status === 'end' ? Promise.resolve() : c.quit().catch(() => c.disconnect()))));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { keyPrefix: this.keyPrefix, breaker: this.breaker.state };
+  }
+
+  #probe(): Promise<void> {
+    this.#probing ??= (async () => {
+      try {
+        await this.client.ping();
+        this.breaker.recordSuccess();
+      } catch {
+        this.breaker.recordFailure();
+      } finally {
+        this.#probing = undefined;
+      }
+    })();
+    return this.#probing;
+  }
+
+  #startRecovery(): void {
+    const run = (async () => {
+      const results = await Promise.allSettled([...this.#recoverySteps].map((step) => step()));
+      if (results.some((r) => r.status === 'rejected')) {
+        // Not safe to serve: stay down and try the whole recovery again at the next probe.
+        this.breaker.trip();
+      }
+    })();
+    this.#recovering = run;
+    void run.finally(() => {
+      if (this.#recovering === run) this.#recovering = undefined;
+    });
+  }
+}
+
+/** Creates the shared Redis connection. Connects in the background; `await redis.ready()` to wait. */
+export function createRedis(options: RedisOptions = {}): RedisConnection {
+  return new RedisConnection(parseInput(RedisOptionsSchema, options, 'Redis options'));
+}

@@ -1,0 +1,17 @@
+// @cairn/redis: the Redis layer: cache, TTL session storage, change notifications (Redis pub/sub or
+// PostgreSQL LISTEN/NOTIFY), all degrading gracefully when Redis is away.
+export { createRedis, RedisConnection, type RedisClient, type RedisStats, type RedisHealth } from './connection.js';
+export { RedisOptionsSchema, type RedisOptions } from './options.js';
+export { CircuitBreaker, type BreakerState, type BreakerOptions } from './circuit-breaker.js';
+export { RedisCache, CacheOptionsSchema, type CacheOptions, type CacheSetOptions } from './cache.js';
+export { RedisSessionStore, SessionStoreOptionsSchema, type SessionStoreOptions } from './session-store.js';
+export {
+  RedisNotifier,
+  PostgresNotifier,
+  MAX_NOTIFY_PAYLOAD_BYTES,
+  type ChangeNotifier,
+  type EventHandler,
+  type NotifierDatabase,
+} from './notifier.js';
+export { CairnEventSchema, type CairnEvent } from './events.js';
+export { RedisLayerError, RedisUnavailableError, NotificationError } from './errors.js';

@@ -1,0 +1,55 @@
+// Options of createRedis(), validated with zod. Defaults live in the schema.
+import { z } from 'zod';
+
+const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
+
+export const RedisOptionsSchema = z
+  .object({
+    /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. Overrides host/port/db/password. */
+    url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    /** @defaultValue '127.0.0.1' */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** @defaultValue 6379 */
+    port: z.number().int().min(1).max(65535).default(6379),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** Logical database (single node and Sentinel only). @defaultValue 0 */
+    db: z.number().int().min(0).max(15).default(0),
+    /**
+     * Prefix of every key and channel this layer touches, applied by Cairn itself (not ioredis'
+     * keyPrefix, which SCAN patterns ignore). @defaultValue 'cairn:'
+     */
+    keyPrefix: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9:_.-]*$/, 'letters, digits and : _ . - only')
+      .default('cairn:'),
+    /** Milliseconds to establish a connection. @defaultValue 2000 */
+    connectTimeoutMs: z.number().int().min(1).default(2_000),
+    /** Milliseconds a command may take before it counts as failed. @defaultValue 1000 */
+    commandTimeoutMs: z.number().int().min(1).default(1_000),
+    /** Reconnect backoff: base and cap in milliseconds (exponential with full jitter). */
+    retry: z
+      .object({ baseDelayMs: z.number().int().min(1).default(50), maxDelayMs: z.number().int().min(1).default(5_000) })
+      .strict()
+      .default({ baseDelayMs: 50, maxDelayMs: 5_000 }),
+    /** TLS: true for defaults, or settings. Implied by rediss://. */
+    tls: z.union([z.boolean(), z.object({ rejectUnauthorized: z.boolean().default(true), ca: z.string().optional(), servername: z.string().optional() }).strict()]).default(false),
+    /** Batch commands issued in the same tick into one round trip. @defaultValue true */
+    enableAutoPipelining: z.boolean().default(true),
+    /** Redis Cluster seed nodes; uses ioredis' Cluster client. */
+    cluster: z.object({ nodes: z.array(hostPort).min(1) }).strict().optional(),
+    /** Redis Sentinel; uses ioredis' sentinel support. */
+    sentinel: z.object({ sentinels: z.array(hostPort).min(1), name: z.string().min(1) }).strict().optional(),
+    /** Circuit breaker: consecutive failures to open it, and milliseconds before a trial call. */
+    breaker: z
+      .object({ failureThreshold: z.number().int().min(1).default(3), resetTimeoutMs: z.number().int().min(10).default(2_000) })
+      .strict()
+      .default({ failureThreshold: 3, resetTimeoutMs: 2_000 }),
+  })
+  .strict()
+  .refine((o) => !(o.cluster && o.sentinel), 'choose cluster or sentinel, not both');
+
+/** Options of createRedis(). */
+export type RedisOptions = z.input<typeof RedisOptionsSchema>;
+export type ResolvedRedisOptions = z.output<typeof RedisOptionsSchema>;

@@ -1,0 +1,98 @@
+// TTL key-value storage for sessions with sliding expiry: every touch pushes the expiry out by the
+// entry's own TTL. Each entry is a hash { val, ttl } so a touch needs no knowledge of the TTL.
+import { z } from 'zod';
+import { JsonSerializer, parseInput, type Serializer } from '@cairn/core';
+import type { RedisClient, RedisConnection } from './connection.js';
+
+const TOUCH_SCRIPT = `
+local ttl = redis.call('HGET', KEYS[1], 'ttl')
+if not ttl then return nil end
+redis.call('PEXPIRE', KEYS[1], ttl)
+if ARGV[1] == '1' then return redis.call('HGET', KEYS[1], 'val') end
+return 'OK'`;
+
+export const SessionStoreOptionsSchema = z
+  .object({
+    /** Names this store's keys (`<keyPrefix>sessions:<namespace>:<id>`). @defaultValue 'default' */
+    namespace: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/).default('default'),
+    /** Sliding TTL of entries when set() gives none, in seconds. @defaultValue 1800 */
+    defaultTtlSeconds: z.number().positive().max(365 * 24 * 3600).default(1_800),
+  })
+  .strict();
+export type SessionStoreOptions = z.input<typeof SessionStoreOptionsSchema> & { serializer?: Serializer };
+
+const idSchema = z.string().min(1).max(512);
+const ttlSchema = z.object({ ttlSeconds: z.number().positive().max(365 * 24 * 3600).optional() }).strict();
+
+type SessionClient = RedisClient & { cairnSessionTouch(key: string, fetch: '0' | '1'): Promise<Buffer | string | null> };
+
+/**
+ * Session storage with sliding expiry. Unlike the cache, this is storage: when Redis is down,
+ * calls throw RedisUnavailableError rather than pretending.
+ */
+export class RedisSessionStore {
+  readonly #redis: RedisConnection;
+  readonly #serializer: Serializer;
+  readonly #namespace: string;
+  readonly #defaultTtlMs: number;
+
+  constructor(redis: RedisConnection, options: SessionStoreOptions = {}) {
+    const { serializer, ...rest } = options;
+    const opts = parseInput(SessionStoreOptionsSchema, rest, 'session store options');
+    this.#redis = redis;
+    this.#serializer = serializer ?? new JsonSerializer();
+    this.#namespace = opts.namespace;
+    this.#defaultTtlMs = Math.round(opts.defaultTtlSeconds * 1000);
+  }
+
+  #key(id: string): string {
+    return this.#redis.key('sessions', this.#namespace, parseInput(idSchema, id, 'session id'));
+  }
+
+  #client(c: RedisClient): SessionClient {
+    const s = c as SessionClient;
+    if (typeof s.cairnSessionTouch !== 'function') c.defineCommand('cairnSessionTouch', { numberOfKeys: 1, lua: TOUCH_SCRIPT });
+    return s;
+  }
+
+  /** Stores a value with a sliding TTL. */
+  async set(id: string, value: unknown, options: { ttlSeconds?: number } = {}): Promise<void> {
+    const key = this.#key(id);
+    const { ttlSeconds } = parseInput(ttlSchema, options, 'session options');
+    const ttlMs = ttlSeconds === undefined ? this.#defaultTtlMs : Math.round(ttlSeconds * 1000);
+    const bytes = Buffer.from(this.#serializer.serialize(value));
+    await this.#redis.run((c) => c.multi().hset(key, 'val', bytes, 'ttl', String(ttlMs)).pexpire(key, ttlMs).exec());
+  }
+
+  /** The value without extending its life, or undefined when absent or expired. */
+  async get<T = unknown>(id: string): Promise<T | undefined> {
+    const key = this.#key(id);
+    const raw = await this.#redis.run((c) => c.hgetBuffer(key, 'val'));
+    return raw ? (this.#serializer.deserialize(raw) as T) : undefined;
+  }
+
+  /** Extends the entry's life by its TTL. Returns false when it no longer exists. */
+  async touch(id: string): Promise<boolean> {
+    const key = this.#key(id);
+    return (await this.#redis.run((c) => this.#client(c).cairnSessionTouch(key, '0'))) !== null;
+  }
+
+  /** get() and touch() in one round trip. */
+  async getAndTouch<T = unknown>(id: string): Promise<T | undefined> {
+    const key = this.#key(id);
+    const raw = await this.#redis.run((c) => (this.#client(c) as unknown as { cairnSessionTouchBuffer(k: string, f: string): Promise<Buffer | null> }).cairnSessionTouchBuffer(key, '1'));
+    return raw ? (this.#serializer.deserialize(raw) as T) : undefined;
+  }
+
+  /** Milliseconds left before the entry expires, or undefined when it does not exist. */
+  async ttlMs(id: string): Promise<number | undefined> {
+    const key = this.#key(id);
+    const left = await this.#redis.run((c) => c.pttl(key));
+    return left < 0 ? undefined : left;
+  }
+
+  async delete(id: string): Promise<void> {
+    const key = this.#key(id);
+    await this.#redis.run((c) => c.unlink(key));
+  }
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ValidationError } from '@cairn/core';
+import { testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { createRedis, RedisCache, type RedisConnection } from '@cairn/redis';
+
+describe('RedisCache', () => {
+  let redis: RedisConnection;
+  let cache: RedisCache;
+  beforeAll(async () => {
+    redis = createRedis({ url: testRedisUrl(), keyPrefix: uniqueKeyPrefix('cache') });
+    await redis.ready();
+    cache = new RedisCache(redis, { namespace: 'things', defaultTtlSeconds: 60 });
+  });
+  afterAll(async () => {
+    await cache.clear();
+    cache.close();
+    await redis.close();
+  });
+
+  it('stores values with the same serializer as the checkpointer', async () => {
+    const value = { at: new Date('2026-01-01T00:00:00Z'), tags: new Set(['a']), counts: new Map([['x', 1]]), big: 2n ** 70n };
+    await cache.set('v', value);
+    expect(await cache.get('v')).toEqual(value);
+  });
+
+  it('misses unknown keys and forgets deleted ones', async () => {
+    expect(await cache.get('nothing')).toBeUndefined();
+    await cache.set('gone', 1);
+    await cache.del('gone');
+    expect(await cache.get('gone')).toBeUndefined();
+  });
+
+  it('expires entries after their TTL', async () => {
+    await cache.set('short', 'x', { ttlSeconds: 0.3 });
+    expect(await cache.get('short')).toBe('x');
+    await sleep(450);
+    expect(await cache.get('short')).toBeUndefined();
+  });
+
+  it('calls the loader once for concurrent misses of one key', async () => {
+    let calls = 0;
+    const loader = async () => {
+      calls += 1;
+      await sleep(50);
+      return { loaded: true };
+    };
+    const results = await Promise.all(Array.from({ length: 20 }, () => cache.getOrLoad('flight', loader)));
+    expect(calls).toBe(1);
+    expect(results.every((r) => r.loaded)).toBe(true);
+    expect(await cache.getOrLoad('flight', loader)).toEqual({ loaded: true });
+    expect(calls).toBe(1);
+  });
+
+  it('never lets a stale read-through fill overwrite a newer write', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // A reader misses and starts loading the old row...
+    const fill = cache.getOrLoad('race', async () => {
+      await gate;
+      return 'old row';
+    });
+    await sleep(20);
+    // ...a writer commits the new row and writes it through...
+    await cache.set('race', 'new row');
+    // ...then the slow reader's fill arrives with data from before the write.
+    release();
+    expect(await fill).toBe('old row');
+    expect(await cache.get('race')).toBe('new row');
+    expect(redis.stats().staleFillsRejected).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a fill that raced a delete, too', async () => {
+    await cache.set('raced-delete', 'v1');
+    await cache.del('raced-delete');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const fill = cache.getOrLoad('raced-delete', async () => {
+      await gate;
+      return 'v1 read before the delete';
+    });
+    await sleep(20);
+    await cache.del('raced-delete');
+    release();
+    await fill;
+    expect(await cache.get('raced-delete')).toBeUndefined();
+  });
+
+  it('counts hits and misses', async () => {
+    const before = redis.stats();
+    await cache.set('counted', 1);
+    await cache.get('counted');
+    await cache.get('not-there');
+    const after = redis.stats();
+    expect(after.hits - before.hits).toBe(1);
+    expect(after.misses - before.misses).toBe(1);
+    expect(after.breaker).toBe('closed');
+  });
+
+  it('empties only its own namespace', async () => {
+    const other = new RedisCache(redis, { namespace: 'others' });
+    await other.set('k', 'kept');
+    await cache.set('k', 'cleared');
+    await cache.clear();
+    expect(await cache.get('k')).toBeUndefined();
+    expect(await other.get('k')).toBe('kept');
+    other.close();
+  });
+
+  it('rejects bad keys and options with a ValidationError', async () => {
+    await expect(cache.get('')).rejects.toBeInstanceOf(ValidationError);
+    await expect(cache.set('k', 1, { ttlSeconds: -1 })).rejects.toBeInstanceOf(ValidationError);
+    expect(() => new RedisCache(redis, { namespace: 'bad space' })).toThrow(ValidationError);
+    expect(() => createRedis({ url: 'http://nope' })).toThrow(ValidationError);
+  });
+});
