@@ -1,0 +1,655 @@
+// One collection of documents in the shared `documents` table (rows keyed by tenant, collection,
+// id): writes in atomic unnest batches, streaming ingest, reads, vector / text / hybrid search.
+import { z } from 'zod';
+import type { CairnDb } from '@cairn/db';
+import { parseInput } from '@cairn/core';
+import { assertEmbeddings, type Embedder, type EmbedOptions } from './embedder.js';
+import { DocumentNotFoundError, EmbedderRequiredError, EmptyTextError, IngestError, InvalidFilterError } from './errors.js';
+import { isEmptyFilter, type MetadataFilter } from './filter.js';
+import {
+  DocumentInputSchema,
+  DocumentUpdateSchema,
+  GetOptionsSchema,
+  HybridSearchOptionsSchema,
+  IngestOptionsSchema,
+  ListOptionsSchema,
+  SearchOptionsSchema,
+  UpdateOptionsSchema,
+  documentIdSchema,
+  type DocumentInput,
+  type DocumentUpdate,
+  type GetOptions,
+  type HybridSearchOptions,
+  type IngestOptions,
+  type IngestProgress,
+  type ListOptions,
+  type Metadata,
+  type ResolvedCollectionOptions,
+  type SearchOptions,
+  type UpdateOptions,
+} from './options.js';
+import { hybridSearchSql, queryContext, vectorSearchSql } from './search-sql.js';
+import type { CreateIndexOptions, CreateIndexResult } from './vector-index.js';
+import { checkVector, distanceForMinScore, formatVector, parseVector, scoreFromDistance, type Metric, type VectorInput } from './vector.js';
+
+type Pool = CairnDb['pool'];
+
+/** A stored document. */
+export interface StoredDocument<M extends Metadata = Metadata> {
+  id: string;
+  content: string;
+  metadata: M;
+  /** Present when asked for (`includeEmbedding`). */
+  embedding?: number[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A search hit. `score` depends on the metric: cosine → cosine similarity (1 − distance, in
+ * [−1, 1], higher is closer); inner_product → the inner product (higher is closer); l2 →
+ * Euclidean distance (lower is closer). Results come best first either way.
+ */
+export interface SearchResult<M extends Metadata = Metadata> {
+  id: string;
+  content: string;
+  metadata: M;
+  score: number;
+  /** pgvector's raw distance for the metric (`<=>`, `<->` or `<#>`): always lower is closer. */
+  distance: number;
+  embedding?: number[];
+}
+
+/** A hybrid search hit: `score` is the fused RRF score (higher is better). */
+export interface HybridSearchResult<M extends Metadata = Metadata> {
+  id: string;
+  content: string;
+  metadata: M;
+  /** Σ weight / (rrfK + rank) over the rankings the document appears in. */
+  score: number;
+  /** 1-based rank among the vector candidates, or null when not among them. */
+  vectorRank: number | null;
+  /** 1-based rank among the full-text matches, or null when the text did not match. */
+  textRank: number | null;
+  /** The metric's score (as in SearchResult) for documents among the vector candidates. */
+  vectorScore: number | null;
+  embedding?: number[];
+}
+
+/** Result of upsert() and upsertStream(). */
+export interface UpsertResult {
+  /** Documents written (after collapsing repeated ids within a batch: the last one wins). */
+  upserted: number;
+  /** Of those, how many were new. */
+  inserted: number;
+  /** Of those, how many replaced an existing document. */
+  updated: number;
+}
+
+/** Result of upsertStream(). */
+export interface IngestResult extends UpsertResult {
+  batches: number;
+  elapsedMs: number;
+  /** Whether ANALYZE ran after the ingest (see IngestOptions.analyze). */
+  analyzed: boolean;
+}
+
+/** What a collection needs from its Rag. @internal */
+export interface CollectionContext {
+  pool: Pool;
+  tenantId: string;
+  iterativeScans: boolean;
+  assertOpen(): void;
+  createIndex(options: CreateIndexOptions): Promise<CreateIndexResult>;
+}
+
+/** A prepared row: validated, embedded, formatted for unnest. */
+interface Row {
+  id: string;
+  content: string;
+  metadata: string;
+  embedding: string;
+}
+
+const DeleteInputSchema = z.union([
+  z.array(documentIdSchema).max(100_000),
+  z.object({ where: z.custom<MetadataFilter>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a filter object') }).strict(),
+]);
+const IdsSchema = z.array(documentIdSchema).max(100_000);
+const CountOptionsSchema = z
+  .object({ where: z.custom<MetadataFilter>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a filter object').optional() })
+  .strict();
+
+const UPSERT_SQL =
+  `WITH written AS (` +
+  `INSERT INTO documents AS d (tenant_id, collection, id, content, metadata, embedding, tsv) ` +
+  `SELECT $1, $2, u.id, u.content, u.metadata::jsonb, u.embedding::vector, to_tsvector($3::regconfig, u.content) ` +
+  `FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS u(id, content, metadata, embedding) ` +
+  `ON CONFLICT (tenant_id, collection, id) DO UPDATE SET content = EXCLUDED.content, metadata = EXCLUDED.metadata, ` +
+  `embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv, updated_at = now() ` +
+  // xmax = 0 on a row this statement inserted; an updated row carries the updating transaction's id.
+  `RETURNING (xmax = 0) AS inserted) ` +
+  `SELECT count(*)::int AS upserted, (count(*) FILTER (WHERE inserted))::int AS inserted FROM written`;
+
+function toStored<M extends Metadata>(row: { id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }): StoredDocument<M> {
+  return {
+    id: row.id,
+    content: row.content,
+    metadata: row.metadata,
+    ...(row.embedding !== undefined ? { embedding: parseVector(row.embedding) } : {}),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * A collection of documents with embeddings of one dimension and metric. Get one with
+ * `rag.collection(name, options)`; it is a light handle (no state beyond its settings).
+ */
+export class PgVectorCollection<M extends Metadata = Metadata> {
+  readonly name: string;
+  readonly tenantId: string;
+  readonly dimensions: number;
+  readonly metric: Metric;
+  /** Text search configuration for `tsv` and hybrid search. */
+  readonly language: string;
+  readonly embedder: Embedder | undefined;
+  readonly #ctx: CollectionContext;
+  readonly #options: ResolvedCollectionOptions;
+
+  /** @internal use rag.collection(). */
+  constructor(ctx: CollectionContext, name: string, options: ResolvedCollectionOptions & { dimensions: number }, embedder: Embedder | undefined) {
+    this.#ctx = ctx;
+    this.#options = options;
+    this.name = name;
+    this.tenantId = ctx.tenantId;
+    this.dimensions = options.dimensions;
+    this.metric = options.metric;
+    this.language = options.language;
+    this.embedder = embedder;
+  }
+
+  /** Keeps the pool and embedder (which may hold an API key) out of logs. */
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, tenantId: this.tenantId, dimensions: this.dimensions, metric: this.metric, language: this.language, embedder: this.embedder?.id };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Inserts or replaces documents by id. Documents without `embedding` are embedded with the
+   * collection's embedder first. All-or-nothing: every document is validated and embedded before
+   * anything is written, and all batches commit in one transaction.
+   */
+  async upsert(documents: readonly DocumentInput<M>[], options: EmbedOptions = {}): Promise<UpsertResult> {
+    this.#ctx.assertOpen();
+    const docs = parseInput(z.array(DocumentInputSchema).max(1_000_000), documents, 'documents');
+    const rows = await this.#prepare(docs, 'documents', options);
+    if (rows.length === 0) return { upserted: 0, inserted: 0, updated: 0 };
+    const batches: Row[][] = [];
+    for (let i = 0; i < rows.length; i += this.#options.batchSize) batches.push(rows.slice(i, i + this.#options.batchSize));
+    if (batches.length === 1) return this.#writeBatch(this.#ctx.pool, batches[0]!);
+    const client = await this.#ctx.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const total: UpsertResult = { upserted: 0, inserted: 0, updated: 0 };
+      for (const batch of batches) {
+        const r = await this.#writeBatch(client, batch);
+        total.upserted += r.upserted;
+        total.inserted += r.inserted;
+        total.updated += r.updated;
+      }
+      await client.query('COMMIT');
+      return total;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Streams documents in: pulls from `source` in batches, embeds and writes up to `concurrency`
+   * batches at a time (memory stays bounded however long the source is), and reports progress
+   * after every committed batch. Each batch is atomic; when one fails, the ingest stops and throws
+   * IngestError with the count already committed (re-running is safe: upserts are idempotent).
+   */
+  async upsertStream(source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>, options: IngestOptions = {}): Promise<IngestResult> {
+    this.#ctx.assertOpen();
+    const opts = parseInput(IngestOptionsSchema, options, 'ingest options');
+    const batchSize = opts.batchSize ?? this.#options.batchSize;
+    const started = performance.now();
+    const total: IngestResult = { upserted: 0, inserted: 0, updated: 0, batches: 0, elapsedMs: 0, analyzed: false };
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    let offset = 0;
+
+    const launch = (batch: unknown[], first: number) => {
+      const task = (async () => {
+        const docs = parseInput(z.array(DocumentInputSchema), batch, `documents ${first}..${first + batch.length - 1}`);
+        const rows = await this.#prepare(docs, `documents[${first}..]`, { signal: opts.signal });
+        const r = await this.#writeBatch(this.#ctx.pool, rows);
+        total.upserted += r.upserted;
+        total.inserted += r.inserted;
+        total.updated += r.updated;
+        total.batches += 1;
+        if (opts.onProgress) {
+          const elapsedMs = performance.now() - started;
+          const progress: IngestProgress = {
+            upserted: total.upserted,
+            batches: total.batches,
+            elapsedMs,
+            docsPerSecond: elapsedMs > 0 ? (total.upserted * 1000) / elapsedMs : 0,
+          };
+          opts.onProgress(progress);
+        }
+      })().catch((error: unknown) => {
+        failure ??= { error };
+      });
+      const tracked = task.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    };
+
+    let batch: unknown[] = [];
+    for await (const doc of source as AsyncIterable<unknown>) {
+      if (failure) break;
+      if (opts.signal?.aborted) {
+        failure ??= { error: opts.signal.reason ?? new Error('aborted') };
+        break;
+      }
+      batch.push(doc);
+      if (batch.length === batchSize) {
+        launch(batch, offset);
+        offset += batch.length;
+        batch = [];
+        // Backpressure: never more than `concurrency` batches embedding or writing.
+        while (inFlight.size >= opts.concurrency && !failure) await Promise.race(inFlight);
+      }
+    }
+    if (!failure && batch.length > 0) launch(batch, offset);
+    await Promise.all(inFlight);
+    if (failure) {
+      // Input errors keep their type (ValidationError, EmptyTextError, …) as the cause.
+      throw new IngestError(total.upserted, { cause: failure.error });
+    }
+    if (opts.analyze && total.inserted >= 1000) {
+      // Best effort: the rows are committed either way; without the privilege the planner waits
+      // for autovacuum's ANALYZE instead, and `analyzed` says so.
+      total.analyzed = await this.#ctx.pool.query('ANALYZE documents').then(
+        () => true,
+        () => false,
+      );
+    }
+    total.elapsedMs = performance.now() - started;
+    return total;
+  }
+
+  /**
+   * Changes existing documents: new content (re-embedded unless `embedding` is given; the text
+   * index follows), metadata (replaced, or merged with `mergeMetadata`), embedding. Throws
+   * DocumentNotFoundError, writing nothing, when any id does not exist. Returns the number updated.
+   */
+  async update(updates: readonly DocumentUpdate<M>[], options: UpdateOptions & EmbedOptions = {}): Promise<number> {
+    this.#ctx.assertOpen();
+    const { signal, ...rest } = options;
+    const opts = parseInput(UpdateOptionsSchema, rest, 'update options');
+    const list = parseInput(z.array(DocumentUpdateSchema).max(100_000), updates, 'updates');
+    if (list.length === 0) return 0;
+    const byId = new Map<string, (typeof list)[number]>();
+    for (const u of list) byId.set(u.id, { ...byId.get(u.id), ...u });
+    const merged = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    merged.forEach((u, i) => {
+      if (u.content !== undefined && u.content.trim() === '') throw new EmptyTextError(`updates[${i}].content is empty.`);
+    });
+    const vectors: (string | null)[] = merged.map((u, i) =>
+      u.embedding === undefined ? null : formatVector(checkVector(u.embedding, this.dimensions, this.metric, `updates[${i}].embedding`)),
+    );
+    const toEmbed = merged.map((u, i) => ({ u, i })).filter(({ u, i }) => u.content !== undefined && vectors[i] === null);
+    if (toEmbed.length > 0) {
+      const embedder = this.#requireEmbedder('update content without an embedding (the stored vector would no longer match the text)');
+      const embedded = await embedder.embedDocuments(
+        toEmbed.map(({ u }) => u.content!),
+        { signal },
+      );
+      assertEmbeddings(embedded, toEmbed.length, this.dimensions, `Embedder ${embedder.id}`);
+      toEmbed.forEach(({ i }, j) => {
+        vectors[i] = formatVector(checkVector(embedded[j], this.dimensions, this.metric, `embedding of updates[${i}].content`));
+      });
+    }
+    const sql =
+      `UPDATE documents AS d SET content = COALESCE(u.content, d.content), ` +
+      `metadata = CASE WHEN u.metadata IS NULL THEN d.metadata WHEN $4 THEN d.metadata || u.metadata::jsonb ELSE u.metadata::jsonb END, ` +
+      `embedding = COALESCE(u.embedding::vector, d.embedding), ` +
+      `tsv = CASE WHEN u.content IS NULL THEN d.tsv ELSE to_tsvector($3::regconfig, u.content) END, updated_at = now() ` +
+      `FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) AS u(id, content, metadata, embedding) ` +
+      `WHERE d.tenant_id = $1 AND d.collection = $2 AND d.id = u.id RETURNING d.id`;
+    const values = [
+      this.tenantId,
+      this.name,
+      this.language,
+      opts.mergeMetadata,
+      merged.map((u) => u.id),
+      merged.map((u) => u.content ?? null),
+      merged.map((u) => (u.metadata === undefined ? null : JSON.stringify(u.metadata))),
+      vectors,
+    ];
+    return this.#inTransaction(async (client) => {
+      const { rows } = await client.query<{ id: string }>(sql, values);
+      if (rows.length !== merged.length) {
+        const found = new Set(rows.map((r) => r.id));
+        throw new DocumentNotFoundError(
+          this.name,
+          merged.filter((u) => !found.has(u.id)).map((u) => u.id),
+        );
+      }
+      return rows.length;
+    });
+  }
+
+  /** Deletes documents by id, or those matching `{ where }` (a non-empty filter). Returns how many. */
+  async delete(idsOrFilter: readonly string[] | { where: MetadataFilter }): Promise<number> {
+    this.#ctx.assertOpen();
+    const input = parseInput(DeleteInputSchema, idsOrFilter, 'delete input');
+    if (Array.isArray(input)) {
+      if (input.length === 0) return 0;
+      const r = await this.#ctx.pool.query(`DELETE FROM documents WHERE tenant_id = $1 AND collection = $2 AND id = ANY($3::text[])`, [
+        this.tenantId,
+        this.name,
+        input,
+      ]);
+      return r.rowCount ?? 0;
+    }
+    const where = (input as { where: MetadataFilter }).where;
+    if (isEmptyFilter(where)) {
+      throw new InvalidFilterError([{ path: 'where', message: 'is empty; to delete every document of the collection, call clear()' }]);
+    }
+    const ctx = queryContext({ tenantId: this.tenantId, collection: this.name, where });
+    const r = await this.#ctx.pool.query(`DELETE FROM documents d WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND ${ctx.filter}`, ctx.params.values);
+    return r.rowCount ?? 0;
+  }
+
+  /** Deletes every document of the collection (this tenant's). Returns how many. */
+  async clear(): Promise<number> {
+    this.#ctx.assertOpen();
+    const r = await this.#ctx.pool.query(`DELETE FROM documents WHERE tenant_id = $1 AND collection = $2`, [this.tenantId, this.name]);
+    return r.rowCount ?? 0;
+  }
+
+  /**
+   * Recomputes the full-text vectors (`tsv`) of every document with the collection's language,
+   * after changing the language. Returns how many rows it rewrote.
+   */
+  async refreshTextIndex(): Promise<number> {
+    this.#ctx.assertOpen();
+    const r = await this.#ctx.pool.query(`UPDATE documents SET tsv = to_tsvector($3::regconfig, content) WHERE tenant_id = $1 AND collection = $2`, [
+      this.tenantId,
+      this.name,
+      this.language,
+    ]);
+    return r.rowCount ?? 0;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The documents with these ids, in the order asked, skipping ids that do not exist. */
+  async get(ids: readonly string[], options: GetOptions = {}): Promise<StoredDocument<M>[]> {
+    this.#ctx.assertOpen();
+    const list = parseInput(IdsSchema, ids, 'ids');
+    const opts = parseInput(GetOptionsSchema, options, 'get options');
+    if (list.length === 0) return [];
+    const { rows } = await this.#ctx.pool.query<{ id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }>(
+      `SELECT id, content, metadata, created_at, updated_at${opts.includeEmbedding ? ', embedding::text AS embedding' : ''} ` +
+        `FROM documents WHERE tenant_id = $1 AND collection = $2 AND id = ANY($3::text[])`,
+      [this.tenantId, this.name, list],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const out: StoredDocument<M>[] = [];
+    for (const id of new Set(list)) {
+      const row = byId.get(id);
+      if (row) out.push(toStored(row));
+    }
+    return out;
+  }
+
+  /** A page of documents in id order (keyset pagination with `after`), optionally filtered. */
+  async list(options: ListOptions = {}): Promise<StoredDocument<M>[]> {
+    this.#ctx.assertOpen();
+    const opts = parseInput(ListOptionsSchema, options, 'list options');
+    const ctx = queryContext({ tenantId: this.tenantId, collection: this.name, where: opts.where });
+    const after = opts.after === undefined ? '' : ` AND d.id > ${ctx.params.add(opts.after)}`;
+    const { rows } = await this.#ctx.pool.query<{ id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }>(
+      `SELECT d.id, d.content, d.metadata, d.created_at, d.updated_at${opts.includeEmbedding ? ', d.embedding::text AS embedding' : ''} ` +
+        `FROM documents d WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND ${ctx.filter}${after} ` +
+        `ORDER BY d.id LIMIT ${ctx.params.add(opts.limit, 'int')}`,
+      ctx.params.values,
+    );
+    return rows.map(toStored);
+  }
+
+  /** Number of documents, optionally matching a filter. */
+  async count(options: { where?: MetadataFilter } = {}): Promise<number> {
+    this.#ctx.assertOpen();
+    const opts = parseInput(CountOptionsSchema, options, 'count options');
+    const ctx = queryContext({ tenantId: this.tenantId, collection: this.name, where: opts.where });
+    const { rows } = await this.#ctx.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM documents d WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND ${ctx.filter}`,
+      ctx.params.values,
+    );
+    return Number(rows[0]!.n);
+  }
+
+  // ---------------------------------------------------------------- search
+
+  /**
+   * The k documents nearest to `vector`, best first, optionally filtered. Uses the vector index
+   * when one serves the metric (iterative scan, so filters still return k results when k rows
+   * match), falling back to an exact scan when the index scan comes up short; `exact: true`
+   * always scans exactly. See SearchResult for what `score` means per metric.
+   */
+  async searchByVector(vector: VectorInput, options: SearchOptions = {}): Promise<SearchResult<M>[]> {
+    this.#ctx.assertOpen();
+    const opts = parseInput(SearchOptionsSchema, options, 'search options');
+    const query = checkVector(vector, this.dimensions, this.metric, 'query vector');
+    const maxDistance = this.#maxDistance(opts.minScore, opts.maxDistance);
+    const { text, values } = vectorSearchSql({
+      tenantId: this.tenantId,
+      collection: this.name,
+      metric: this.metric,
+      vector: formatVector(query),
+      where: opts.where,
+      limit: opts.k,
+      efSearch: opts.efSearch ?? this.#options.efSearch,
+      probes: opts.probes ?? this.#options.probes,
+      iterativeScan: opts.iterativeScan ?? this.#options.iterativeScan,
+      maxScanTuples: opts.maxScanTuples ?? this.#options.maxScanTuples,
+      exact: opts.exact,
+      exactFallback: opts.exactFallback,
+      iterativeScans: this.#ctx.iterativeScans,
+      carry: [],
+      maxDistance,
+      includeEmbedding: opts.includeEmbedding,
+    });
+    const { rows } = await this.#ctx.pool.query<{ id: string; content: string; metadata: M; distance: number; embedding?: string }>(text, values);
+    return rows.map((r) => ({
+      id: r.id,
+      content: r.content,
+      metadata: r.metadata,
+      score: scoreFromDistance(this.metric, r.distance),
+      distance: r.distance,
+      ...(r.embedding !== undefined ? { embedding: parseVector(r.embedding) } : {}),
+    }));
+  }
+
+  /** Embeds `text` with the collection's embedder, then searchByVector(). */
+  async search(text: string, options: SearchOptions & EmbedOptions = {}): Promise<SearchResult<M>[]> {
+    this.#ctx.assertOpen();
+    const { signal, ...rest } = options;
+    const vector = await this.#embedQuery(text, signal);
+    return this.searchByVector(vector, rest);
+  }
+
+  /**
+   * Full-text search (websearch syntax: `"exact phrase"`, `or`, `-exclude`, in the collection's
+   * language) fused with vector search by weighted reciprocal rank fusion, in one SQL statement.
+   * The query vector is `options.vector`, else the embedding of `text` (skipped when the vector
+   * weight is 0). `minScore` applies to the fused score.
+   */
+  async hybridSearch(text: string, options: HybridSearchOptions & EmbedOptions = {}): Promise<HybridSearchResult<M>[]> {
+    this.#ctx.assertOpen();
+    const { signal, ...rest } = options;
+    const opts = parseInput(HybridSearchOptionsSchema, rest, 'hybrid search options');
+    if (typeof text !== 'string' || text.trim() === '') throw new EmptyTextError('The search text is empty.');
+    if (opts.maxDistance !== undefined) {
+      throw new InvalidFilterError([{ path: 'maxDistance', message: 'does not apply to hybrid search; use minScore on the fused score' }]);
+    }
+    let vector: number[] | undefined;
+    if (opts.weights.vector > 0) {
+      vector = opts.vector !== undefined ? checkVector(opts.vector, this.dimensions, this.metric, 'query vector') : await this.#embedQuery(text, signal);
+    }
+    const { text: sql, values } = hybridSearchSql({
+      tenantId: this.tenantId,
+      collection: this.name,
+      metric: this.metric,
+      vector: vector === undefined ? undefined : formatVector(vector),
+      text,
+      language: this.language,
+      where: opts.where,
+      k: opts.k,
+      limit: opts.candidates ?? Math.min(1000, Math.max(opts.k * 4, 40)),
+      efSearch: opts.efSearch ?? this.#options.efSearch,
+      probes: opts.probes ?? this.#options.probes,
+      iterativeScan: opts.iterativeScan ?? this.#options.iterativeScan,
+      maxScanTuples: opts.maxScanTuples ?? this.#options.maxScanTuples,
+      exact: opts.exact,
+      exactFallback: opts.exactFallback,
+      iterativeScans: this.#ctx.iterativeScans,
+      weights: opts.weights,
+      rrfK: opts.rrfK,
+      minScore: opts.minScore,
+      includeEmbedding: opts.includeEmbedding,
+    });
+    const { rows } = await this.#ctx.pool.query<{
+      id: string;
+      content: string;
+      metadata: M;
+      score: number;
+      vector_rank: string | null;
+      text_rank: string | null;
+      distance: number | null;
+      embedding?: string;
+    }>(sql, values);
+    return rows.map((r) => ({
+      id: r.id,
+      content: r.content,
+      metadata: r.metadata,
+      score: r.score,
+      vectorRank: r.vector_rank === null ? null : Number(r.vector_rank),
+      textRank: r.text_rank === null ? null : Number(r.text_rank),
+      vectorScore: r.distance === null ? null : scoreFromDistance(this.metric, r.distance),
+      ...(r.embedding !== undefined ? { embedding: parseVector(r.embedding) } : {}),
+    }));
+  }
+
+  /**
+   * Creates an index for this collection only (a partial index with the collection's metric).
+   * See Rag.createIndex for the options and the trade-offs.
+   */
+  createIndex(options: Omit<CreateIndexOptions, 'collection' | 'metric'> = {}): Promise<CreateIndexResult> {
+    this.#ctx.assertOpen();
+    return this.#ctx.createIndex({ ...options, metric: this.metric, collection: this.name });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #maxDistance(minScore: number | undefined, maxDistance: number | undefined): number | undefined {
+    if (this.metric === 'l2') {
+      if (minScore !== undefined) {
+        throw new InvalidFilterError([{ path: 'minScore', message: 'l2 scores are distances (lower is closer): use maxDistance' }]);
+      }
+      return maxDistance;
+    }
+    if (maxDistance !== undefined) {
+      throw new InvalidFilterError([{ path: 'maxDistance', message: `${this.metric} scores are similarities (higher is closer): use minScore` }]);
+    }
+    return minScore === undefined ? undefined : distanceForMinScore(this.metric, minScore);
+  }
+
+  #requireEmbedder(why: string): Embedder {
+    if (!this.embedder) {
+      throw new EmbedderRequiredError(`Collection "${this.name}" has no embedder, which is needed to ${why}. Pass one to createRag() or rag.collection().`);
+    }
+    return this.embedder;
+  }
+
+  async #embedQuery(text: string, signal: AbortSignal | undefined): Promise<number[]> {
+    if (typeof text !== 'string' || text.trim() === '') throw new EmptyTextError('The search text is empty.');
+    const embedder = this.#requireEmbedder('search by text');
+    const vector = await embedder.embedQuery(text, { signal });
+    return checkVector(vector, this.dimensions, this.metric, `embedding of the query by ${embedder.id}`);
+  }
+
+  /**
+   * Validated documents → rows: empty texts refused, vectors checked, missing embeddings computed,
+   * repeated ids collapsed (the last wins; one statement cannot write a row twice), sorted by id
+   * so that concurrent batches lock rows in the same order and cannot deadlock.
+   */
+  async #prepare(docs: z.output<typeof DocumentInputSchema>[], what: string, options: EmbedOptions): Promise<Row[]> {
+    const vectors: (number[] | undefined)[] = docs.map((d, i) => {
+      if (d.content.trim() === '') throw new EmptyTextError(`${what}[${i}].content is empty.`, { details: { id: d.id } });
+      return d.embedding === undefined ? undefined : checkVector(d.embedding, this.dimensions, this.metric, `${what}[${i}].embedding`);
+    });
+    const missing = vectors.flatMap((v, i) => (v === undefined ? [i] : []));
+    if (missing.length > 0) {
+      const embedder = this.#requireEmbedder(`embed ${missing.length} document(s) given without an embedding`);
+      const embedded = await embedder.embedDocuments(
+        missing.map((i) => docs[i]!.content),
+        options,
+      );
+      assertEmbeddings(embedded, missing.length, this.dimensions, `Embedder ${embedder.id}`);
+      missing.forEach((docIndex, j) => {
+        vectors[docIndex] = checkVector(embedded[j], this.dimensions, this.metric, `embedding of ${what}[${docIndex}]`);
+      });
+    }
+    const byId = new Map<string, Row>();
+    docs.forEach((d, i) => {
+      byId.set(d.id, { id: d.id, content: d.content, metadata: JSON.stringify(d.metadata), embedding: formatVector(vectors[i]!) });
+    });
+    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async #writeBatch(runner: Pick<Pool, 'query'>, rows: readonly Row[]): Promise<UpsertResult> {
+    const { rows: out } = await runner.query<{ upserted: number; inserted: number }>(UPSERT_SQL, [
+      this.tenantId,
+      this.name,
+      this.language,
+      rows.map((r) => r.id),
+      rows.map((r) => r.content),
+      rows.map((r) => r.metadata),
+      rows.map((r) => r.embedding),
+    ]);
+    const { upserted, inserted } = out[0]!;
+    return { upserted, inserted, updated: upserted - inserted };
+  }
+
+  async #inTransaction<T>(work: (client: Pick<Pool, 'query'>) => Promise<T>): Promise<T> {
+    const client = await this.#ctx.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals';
+import { InvalidFilterError } from './errors.js';
+import { compileFilter } from './filter.js';
+import { SqlParams } from './sql-params.js';
+
+function compile(filter: unknown) {
+  const params = new SqlParams();
+  const sql = compileFilter(filter, params);
+  return { sql, values: params.values };
+}
+
+describe('compileFilter', () => {
+  it('turns equality into jsonb containment with the value as a parameter', () => {
+    expect(compile({ tag: 'red' })).toEqual({ sql: 'd.metadata @> $1::jsonb', values: ['{"tag":"red"}'] });
+  });
+
+  it('nests dotted paths and nested keys the same way', () => {
+    expect(compile({ 'author.name': 'Ann' }).values).toEqual(['{"author":{"name":"Ann"}}']);
+    expect(compile({ author: { name: 'Ann' } }).values).toEqual(['{"author":{"name":"Ann"}}']);
+  });
+
+  it('keeps keys such as __proto__ as plain JSON keys', () => {
+    // JSON.parse makes __proto__ an own key, as a filter from a request body would have it.
+    expect(compile(JSON.parse('{"__proto__": {"polluted": 1}, "constructor": 2}')).values).toEqual(['{"__proto__":{"polluted":1}}', '{"constructor":2}']);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('passes paths of range comparisons as text[] parameters and checks the JSON type', () => {
+    const { sql, values } = compile({ 'a.b': { $gte: 3 } });
+    expect(sql).toBe(`(jsonb_typeof((d.metadata #> $1::text[])) = 'number' AND (d.metadata #> $1::text[]) >= $2::jsonb)`);
+    expect(values).toEqual([['a', 'b'], '3']);
+  });
+
+  it('compares Dates as ISO strings', () => {
+    expect(compile({ at: { $lt: new Date(Date.UTC(2024, 0, 2)) } }).values).toContain('"2024-01-02T00:00:00.000Z"');
+  });
+
+  it('combines $and, $or and $not', () => {
+    expect(compile({ $or: [{ a: 1 }, { $not: { b: 2 } }], c: { $exists: false } }).sql).toBe(
+      '((d.metadata @> $1::jsonb OR NOT (d.metadata @> $2::jsonb)) AND (d.metadata #> $3::text[]) IS NULL)',
+    );
+  });
+
+  it('gives TRUE for no filter', () => {
+    expect(compile(undefined).sql).toBe('TRUE');
+    expect(compile({}).sql).toBe('TRUE');
+  });
+
+  it('never puts a key or a value into the SQL text', () => {
+    const hostile = "x'); DROP TABLE documents; --";
+    const { sql } = compile({ a: hostile, b: { $in: [hostile] }, c: { $gt: hostile } });
+    expect(sql).not.toContain('DROP');
+    expect(() => compile({ [hostile]: 1 })).toThrow(InvalidFilterError);
+  });
+
+  it('limits nesting and size', () => {
+    let deep: Record<string, unknown> = { a: 1 };
+    for (let i = 0; i < 20; i++) deep = { $not: deep };
+    expect(() => compile(deep)).toThrow(/nested more than/);
+    expect(() => compile({ $or: Array.from({ length: 300 }, (_, i) => ({ k: i })) })).toThrow(/too many conditions/);
+    expect(() => compile({ k: { $in: Array.from({ length: 1001 }, (_, i) => i) } })).toThrow(InvalidFilterError);
+    expect(() => compile({ 'a.b.c.d.e.f.g.h.i': 1 })).toThrow(/deeper than 8/);
+  });
+});

@@ -1,0 +1,80 @@
+// @cairn/rag: a pgvector document store for retrieval-augmented generation.
+export { createRag, Rag, type CollectionSummary } from './rag.js';
+export {
+  PgVectorCollection,
+  type StoredDocument,
+  type SearchResult,
+  type HybridSearchResult,
+  type UpsertResult,
+  type IngestResult,
+} from './collection.js';
+export {
+  type RagOptions,
+  type CollectionOptions,
+  type SearchOptions,
+  type HybridSearchOptions,
+  type DocumentInput,
+  type DocumentUpdate,
+  type UpdateOptions,
+  type IngestOptions,
+  type IngestProgress,
+  type GetOptions,
+  type ListOptions,
+  type Metadata,
+  ITERATIVE_SCAN_MODES,
+  NAME_PATTERN,
+} from './options.js';
+export {
+  type MetadataFilter,
+  type FilterCondition,
+  type FilterOperators,
+  type FilterScalar,
+  type FilterRangeValue,
+  FILTER_KEY_PATTERN,
+} from './filter.js';
+export { METRICS, scoreFromDistance, type Metric, type VectorInput } from './vector.js';
+export { type DocumentsTableInfo } from './catalog.js';
+export {
+  MANAGED_INDEX_PREFIX,
+  MIGRATION_INDEX_NAME,
+  type CreateIndexOptions,
+  type CreateIndexResult,
+  type DropIndexOptions,
+  type RebuildIndexOptions,
+  type VectorIndexInfo,
+} from './vector-index.js';
+export {
+  embedderFromLangChain,
+  embedderToLangChain,
+  type Embedder,
+  type EmbedOptions,
+  type FromLangChainOptions,
+} from './embedder.js';
+export { LocalHashEmbedder, type LocalHashEmbedderOptions } from './local-hash-embedder.js';
+export {
+  RagError,
+  DimensionMismatchError,
+  InvalidVectorError,
+  EmptyTextError,
+  InvalidFilterError,
+  UnknownLanguageError,
+  EmbedderRequiredError,
+  DocumentNotFoundError,
+  RagSchemaError,
+  VectorIndexError,
+  IngestError,
+  EmbeddingRequestError,
+  RagClosedError,
+} from './errors.js';
+export {
+  OpenAICompatibleEmbedder,
+  type OpenAICompatibleEmbedderOptions,
+  type EmbedderStats,
+} from './openai-compatible-embedder.js';
+export { chunkText, chunkDocument, estimateTokens, type ChunkOptions, type TextChunk } from './chunking.js';
+export {
+  CairnVectorStore,
+  type CairnVectorStoreConfig,
+  type CairnAddOptions,
+  type CairnDeleteParams,
+} from './langchain-vector-store.js';

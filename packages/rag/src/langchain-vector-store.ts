@@ -1,0 +1,141 @@
+// A LangChain `VectorStore` over a Cairn collection, so LangChain JS retrievers, chains and agents
+// can use Cairn's store. Filters are Cairn's MetadataFilter; scores are the collection's (see
+// SearchResult: similarity for cosine / inner product, distance for l2).
+import { randomUUID } from 'node:crypto';
+import { Document, type DocumentInterface } from '@langchain/core/documents';
+import type { EmbeddingsInterface } from '@langchain/core/embeddings';
+import { maximalMarginalRelevance } from '@langchain/core/utils/math';
+import { VectorStore, type MaxMarginalRelevanceSearchOptions } from '@langchain/core/vectorstores';
+import type { CairnDb } from '@cairn/db';
+import { ValidationError } from '@cairn/core';
+import type { PgVectorCollection } from './collection.js';
+import type { MetadataFilter } from './filter.js';
+import type { CollectionOptions, Metadata } from './options.js';
+import { createRag, type Rag } from './rag.js';
+
+/** How to reach the collection: an open one, or a Rag / CairnDb plus a name and options. */
+export type CairnVectorStoreConfig =
+  | { collection: PgVectorCollection }
+  | { rag: Rag; collectionName: string; collectionOptions?: CollectionOptions }
+  | { db: CairnDb; tenantId?: string; collectionName: string; collectionOptions?: CollectionOptions };
+
+/** Options of addDocuments / addVectors. */
+export interface CairnAddOptions {
+  /** Ids for the documents; else each document's `id`, else a random UUID. */
+  ids?: string[];
+}
+
+/** Arguments of delete(): ids, or a (non-empty) metadata filter. */
+export interface CairnDeleteParams {
+  ids?: string[];
+  filter?: MetadataFilter;
+}
+
+/**
+ * LangChain `VectorStore` backed by a Cairn collection.
+ *
+ * @example
+ * const store = await CairnVectorStore.initialize(new OpenAIEmbeddings({ dimensions: 384 }), { db, collectionName: 'kb' });
+ * await store.addDocuments([new Document({ pageContent: 'Postgres is a database', metadata: { lang: 'en' } })]);
+ * const docs = await store.asRetriever({ k: 4, filter: { lang: 'en' } }).invoke('what is postgres?');
+ */
+export class CairnVectorStore extends VectorStore {
+  declare FilterType: MetadataFilter;
+  /** The Cairn collection behind this store. */
+  readonly collection: PgVectorCollection;
+
+  constructor(embeddings: EmbeddingsInterface, fields: { collection: PgVectorCollection }) {
+    super(embeddings, fields);
+    this.collection = fields.collection;
+  }
+
+  /** Opens (or wraps) the collection and returns a store over it. */
+  static async initialize(embeddings: EmbeddingsInterface, config: CairnVectorStoreConfig): Promise<CairnVectorStore> {
+    if ('collection' in config) return new CairnVectorStore(embeddings, { collection: config.collection });
+    const rag = 'rag' in config ? config.rag : createRag(config.db, config.tenantId === undefined ? {} : { tenantId: config.tenantId });
+    const collection = await rag.collection(config.collectionName, config.collectionOptions ?? {});
+    return new CairnVectorStore(embeddings, { collection });
+  }
+
+  _vectorstoreType(): string {
+    return 'cairn-pgvector';
+  }
+
+  /** Embeds the documents with this store's embeddings and upserts them (one transaction). */
+  async addDocuments(documents: DocumentInterface[], options: CairnAddOptions = {}): Promise<string[]> {
+    const vectors = await this.embeddings.embedDocuments(documents.map((d) => d.pageContent));
+    return this.addVectors(vectors, documents, options);
+  }
+
+  /** Upserts documents with their vectors (one transaction). Returns the ids written. */
+  async addVectors(vectors: number[][], documents: DocumentInterface[], options: CairnAddOptions = {}): Promise<string[]> {
+    if (vectors.length !== documents.length || (options.ids && options.ids.length !== documents.length)) {
+      throw new ValidationError('addVectors arguments', [
+        { path: 'vectors', message: `${vectors.length} vectors, ${documents.length} documents${options.ids ? `, ${options.ids.length} ids` : ''}: counts must match` },
+      ]);
+    }
+    const ids = documents.map((d, i) => options.ids?.[i] ?? d.id ?? randomUUID());
+    await this.collection.upsert(
+      documents.map((d, i) => ({ id: ids[i]!, content: d.pageContent, metadata: (d.metadata ?? {}) as Metadata, embedding: vectors[i]! })),
+    );
+    return ids;
+  }
+
+  /** The k nearest documents with their scores (the collection's score: see SearchResult). */
+  async similaritySearchVectorWithScore(query: number[], k: number, filter?: MetadataFilter): Promise<[DocumentInterface, number][]> {
+    const hits = await this.collection.searchByVector(query, { k, ...(filter ? { where: filter } : {}) });
+    return hits.map((h) => [new Document({ id: h.id, pageContent: h.content, metadata: h.metadata }), h.score]);
+  }
+
+  /** Maximal marginal relevance: fetchK candidates re-ranked for diversity (lambda 1 = relevance only). */
+  override async maxMarginalRelevanceSearch(query: string, options: MaxMarginalRelevanceSearchOptions<MetadataFilter>): Promise<DocumentInterface[]> {
+    const { k, fetchK = 20, lambda = 0.5, filter } = options;
+    const vector = await this.embeddings.embedQuery(query);
+    const hits = await this.collection.searchByVector(vector, { k: Math.max(fetchK, k), includeEmbedding: true, ...(filter ? { where: filter } : {}) });
+    const picked = maximalMarginalRelevance(
+      vector,
+      hits.map((h) => h.embedding!),
+      lambda,
+      k,
+    );
+    return picked.map((i) => {
+      const h = hits[i]!;
+      return new Document({ id: h.id, pageContent: h.content, metadata: h.metadata });
+    });
+  }
+
+  /** Deletes by ids or by a metadata filter. */
+  override async delete(params: CairnDeleteParams = {}): Promise<void> {
+    if (params.ids && params.filter) {
+      throw new ValidationError('delete arguments', [{ path: '', message: 'give ids or filter, not both' }]);
+    }
+    if (params.ids) await this.collection.delete(params.ids);
+    else if (params.filter) await this.collection.delete({ where: params.filter });
+    else throw new ValidationError('delete arguments', [{ path: '', message: 'give ids or filter' }]);
+  }
+
+  /** Creates a store and adds the texts (metadata: one object for all, or one per text). */
+  static override async fromTexts(
+    texts: string[],
+    metadatas: object[] | object,
+    embeddings: EmbeddingsInterface,
+    config: CairnVectorStoreConfig,
+  ): Promise<CairnVectorStore> {
+    const docs = texts.map(
+      (text, i) => new Document({ pageContent: text, metadata: (Array.isArray(metadatas) ? metadatas[i] : metadatas) as Record<string, unknown> }),
+    );
+    return CairnVectorStore.fromDocuments(docs, embeddings, config);
+  }
+
+  /** Creates a store and adds the documents. */
+  static override async fromDocuments(docs: DocumentInterface[], embeddings: EmbeddingsInterface, config: CairnVectorStoreConfig): Promise<CairnVectorStore> {
+    const store = await CairnVectorStore.initialize(embeddings, config);
+    await store.addDocuments(docs);
+    return store;
+  }
+
+  /** Keeps the database and embeddings out of logs. */
+  override toJSON(): ReturnType<VectorStore['toJSON']> {
+    return { lc: 1, type: 'not_implemented', id: ['cairn', 'CairnVectorStore'] };
+  }
+}

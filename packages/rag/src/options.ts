@@ -1,0 +1,250 @@
+// Options and inputs of @cairn/rag, validated with zod. Defaults live here, in the schemas, and
+// nowhere else; the exported types are the schemas' input types.
+import { z } from 'zod';
+import type { Embedder } from './embedder.js';
+import type { MetadataFilter } from './filter.js';
+import { METRICS, type VectorInput } from './vector.js';
+
+/** Collection names and tenant ids: letters, digits and `_ . : -`, starting with a letter or digit, 1–128 characters. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const name = (what: string) => z.string().regex(NAME_PATTERN, `${what} must match ${NAME_PATTERN.source}`);
+
+function isEmbedder(value: unknown): value is Embedder {
+  const e = value as Partial<Embedder> | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.dimensions === 'number' &&
+    typeof e.embedDocuments === 'function' &&
+    typeof e.embedQuery === 'function'
+  );
+}
+const embedderSchema = z.custom<Embedder>(isEmbedder, 'must implement Embedder (dimensions, embedDocuments, embedQuery)');
+const filterSchema = z.custom<MetadataFilter>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a filter object');
+
+/** How pgvector 0.8 continues an index scan when filters removed too many rows. */
+export const ITERATIVE_SCAN_MODES = ['relaxed_order', 'strict_order', 'off'] as const;
+
+export const RagOptionsSchema = z
+  .object({
+    /** Tenant whose documents this handle reads and writes. @defaultValue 'default' */
+    tenantId: name('tenantId').default('default'),
+    /** Embedder for collections that do not name their own. */
+    embedder: embedderSchema.optional(),
+  })
+  .strict();
+/** Options of createRag(). */
+export type RagOptions = z.input<typeof RagOptionsSchema>;
+
+/** Search tuning shared by collection defaults and per-query overrides. */
+const tuning = {
+  /** HNSW candidate list size (`hnsw.ef_search`): higher is slower and finds more of the true neighbours. */
+  efSearch: z.number().int().min(1).max(1000),
+  /** IVFFlat lists probed per query (`ivfflat.probes`). */
+  probes: z.number().int().min(1).max(32_768),
+  /** pgvector 0.8 iterative index scans, so filtered queries still fill k results. */
+  iterativeScan: z.enum(ITERATIVE_SCAN_MODES),
+  /** Most tuples an iterative HNSW scan visits before giving up (`hnsw.max_scan_tuples`). */
+  maxScanTuples: z.number().int().min(1).max(1_000_000_000),
+};
+
+export const CollectionOptionsSchema = z
+  .object({
+    /** Vector length. Must equal the `documents.embedding` column's. @defaultValue the embedder's, else the column's */
+    dimensions: z.number().int().min(1).max(16_000).optional(),
+    /** Distance metric. @defaultValue 'cosine' */
+    metric: z.enum(METRICS).default('cosine'),
+    /**
+     * PostgreSQL text search configuration for `tsv` and hybrid search (a `pg_ts_config` name such
+     * as 'english', 'simple', 'german'). Keep it stable per collection. @defaultValue 'english'
+     */
+    language: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a text search configuration name (lower-case letters, digits, _)')
+      .default('english'),
+    /** Embedder for this collection. @defaultValue the Rag's */
+    embedder: embedderSchema.optional(),
+    /** @defaultValue 100 */
+    efSearch: tuning.efSearch.default(100),
+    /** @defaultValue 10 */
+    probes: tuning.probes.default(10),
+    /** @defaultValue 'relaxed_order' */
+    iterativeScan: tuning.iterativeScan.default('relaxed_order'),
+    /** @defaultValue 20000 (pgvector's default) */
+    maxScanTuples: tuning.maxScanTuples.default(20_000),
+    /** Documents per INSERT statement when upserting. @defaultValue 500 */
+    batchSize: z.number().int().min(1).max(10_000).default(500),
+  })
+  .strict();
+/** Options of rag.collection(). */
+export type CollectionOptions = z.input<typeof CollectionOptionsSchema>;
+export type ResolvedCollectionOptions = z.output<typeof CollectionOptionsSchema>;
+
+const searchCommon = {
+  /** Number of results. @defaultValue 10 */
+  k: z.number().int().min(1).max(1000).default(10),
+  /** Metadata filter (see MetadataFilter). */
+  where: filterSchema.optional(),
+  /** Only results whose score is at least this (cosine and inner_product; similarity). */
+  minScore: z.number().finite().optional(),
+  /** Only results at most this far (l2; the score is a distance). */
+  maxDistance: z.number().finite().min(0).optional(),
+  /** Overrides the collection's efSearch for this query. */
+  efSearch: tuning.efSearch.optional(),
+  /** Overrides the collection's probes for this query. */
+  probes: tuning.probes.optional(),
+  /** Overrides the collection's iterativeScan for this query. */
+  iterativeScan: tuning.iterativeScan.optional(),
+  /** Overrides the collection's maxScanTuples for this query. */
+  maxScanTuples: tuning.maxScanTuples.optional(),
+  /** Exact search: scan every matching row, no index (100% recall; cost grows with the collection). @defaultValue false */
+  exact: z.boolean().default(false),
+  /**
+   * When the index scan returns fewer than k rows (very selective filters exhaust maxScanTuples),
+   * answer from an exact scan in the same statement. @defaultValue true
+   */
+  exactFallback: z.boolean().default(true),
+  /** Return each result's embedding. @defaultValue false */
+  includeEmbedding: z.boolean().default(false),
+};
+
+export const SearchOptionsSchema = z.object(searchCommon).strict();
+/** Options of searchByVector() and search(). */
+export type SearchOptions = z.input<typeof SearchOptionsSchema>;
+export type ResolvedSearchOptions = z.output<typeof SearchOptionsSchema>;
+
+export const HybridSearchOptionsSchema = z
+  .object({
+    ...searchCommon,
+    /** Query vector; computed from the text with the collection's embedder when absent. */
+    vector: z.custom<VectorInput>((v) => Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array, 'must be an array of numbers').optional(),
+    /** Weights of the two rankings in the fusion. @defaultValue { vector: 1, text: 1 } */
+    weights: z
+      .object({ vector: z.number().finite().min(0).default(1), text: z.number().finite().min(0).default(1) })
+      .strict()
+      .refine((w) => w.vector > 0 || w.text > 0, 'at least one weight must be positive')
+      .default({ vector: 1, text: 1 }),
+    /** The k constant of reciprocal rank fusion: score = Σ weight / (rrfK + rank). @defaultValue 60 */
+    rrfK: z.number().int().min(1).max(10_000).default(60),
+    /** Candidates taken from each ranking before fusing. @defaultValue max(4·k, 40), at most 1000 */
+    candidates: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+/** Options of hybridSearch(). */
+export type HybridSearchOptions = z.input<typeof HybridSearchOptionsSchema>;
+export type ResolvedHybridSearchOptions = z.output<typeof HybridSearchOptionsSchema>;
+
+/** Document ids: 1–512 characters, no NUL. */
+export const documentIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(512)
+  .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+
+const vectorSchema = z.custom<VectorInput>(
+  (v) => Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array,
+  'must be an array of numbers',
+);
+
+/** JSON with no NUL characters in strings or keys (PostgreSQL's jsonb refuses \u0000). */
+const jsonMetadataSchema = z
+  .record(z.string(), z.json())
+  .refine((m) => !JSON.stringify(m).includes('\\u0000'), 'must not contain NUL characters (\\u0000), which PostgreSQL cannot store');
+
+export const DocumentInputSchema = z
+  .object({
+    id: documentIdSchema,
+    /** The text. Must not be empty (EmptyTextError) and must not contain NUL. */
+    content: z.string().refine((s) => !s.includes('\u0000'), 'must not contain NUL characters, which PostgreSQL text cannot store'),
+    /** JSON metadata for filters. @defaultValue {} */
+    metadata: jsonMetadataSchema.default({}),
+    /** The vector; computed by the collection's embedder when absent. */
+    embedding: vectorSchema.optional(),
+  })
+  .strict();
+/** A document to upsert. */
+export type DocumentInput<M extends Metadata = Metadata> = Omit<z.input<typeof DocumentInputSchema>, 'metadata'> & { metadata?: M };
+
+export const DocumentUpdateSchema = z
+  .object({
+    id: documentIdSchema,
+    /** New text (re-embedded with the collection's embedder unless `embedding` is given). */
+    content: z.string().refine((s) => !s.includes('\u0000'), 'must not contain NUL characters').optional(),
+    /** New metadata: replaces it, or is merged into it (top-level keys) with `mergeMetadata`. */
+    metadata: jsonMetadataSchema.optional(),
+    /** New vector. */
+    embedding: vectorSchema.optional(),
+  })
+  .strict();
+/** A partial update of one document. */
+export type DocumentUpdate<M extends Metadata = Metadata> = Omit<z.input<typeof DocumentUpdateSchema>, 'metadata'> & { metadata?: M };
+
+export const UpdateOptionsSchema = z
+  .object({
+    /** Merge the given metadata into the stored one (top-level keys) instead of replacing it. @defaultValue false */
+    mergeMetadata: z.boolean().default(false),
+  })
+  .strict();
+/** Options of update(). */
+export type UpdateOptions = z.input<typeof UpdateOptionsSchema>;
+
+export const IngestOptionsSchema = z
+  .object({
+    /** Documents per batch (one atomic INSERT each). @defaultValue the collection's batchSize (500) */
+    batchSize: z.number().int().min(1).max(10_000).optional(),
+    /**
+     * Batches embedded and written at once. Memory holds at most (concurrency + 1) batches.
+     * @defaultValue 2
+     */
+    concurrency: z.number().int().min(1).max(16).default(2),
+    /** Called after each committed batch. */
+    onProgress: z.custom<(progress: IngestProgress) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+    /**
+     * Run ANALYZE on documents after an ingest that inserted at least 1000 rows, so the planner
+     * sees the new rows (with stale statistics it may skip the vector index). Best effort: the
+     * result says whether it ran. @defaultValue true
+     */
+    analyze: z.boolean().default(true),
+    /** Stops the ingest between batches. */
+    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
+  })
+  .strict();
+/** Options of upsertStream(). */
+export type IngestOptions = z.input<typeof IngestOptionsSchema>;
+
+/** Progress of a streaming ingest. */
+export interface IngestProgress {
+  /** Documents committed so far. */
+  upserted: number;
+  /** Batches committed so far. */
+  batches: number;
+  /** Milliseconds since the ingest started. */
+  elapsedMs: number;
+  /** upserted / elapsed seconds. */
+  docsPerSecond: number;
+}
+
+export const GetOptionsSchema = z
+  .object({
+    /** Return embeddings too. @defaultValue false */
+    includeEmbedding: z.boolean().default(false),
+  })
+  .strict();
+/** Options of get(). */
+export type GetOptions = z.input<typeof GetOptionsSchema>;
+
+export const ListOptionsSchema = z
+  .object({
+    where: filterSchema.optional(),
+    /** Page size. @defaultValue 100 */
+    limit: z.number().int().min(1).max(10_000).default(100),
+    /** Return documents whose id sorts after this one (keyset pagination; pass the last id of the previous page). */
+    after: documentIdSchema.optional(),
+    includeEmbedding: z.boolean().default(false),
+  })
+  .strict();
+/** Options of list(). */
+export type ListOptions = z.input<typeof ListOptionsSchema>;
+
+/** Metadata stored with a document: a JSON object. */
+export type Metadata = Record<string, unknown>;

@@ -1,0 +1,191 @@
+// createRag(): the entry point. A Rag is a tenant-scoped handle on the documents table of a
+// CairnDb: it opens collections (checking their dimension and language against the database) and
+// manages vector indexes. It does not own the database; the application closes that.
+import type { CairnDb } from '@cairn/db';
+import { ValidationError, parseInput } from '@cairn/core';
+import { z } from 'zod';
+import { assertLanguage, columnDimensionError, readDocumentsTable, type DocumentsTableInfo } from './catalog.js';
+import { PgVectorCollection, type CollectionContext } from './collection.js';
+import type { Embedder } from './embedder.js';
+import { RagClosedError } from './errors.js';
+import { CollectionOptionsSchema, NAME_PATTERN, RagOptionsSchema, type CollectionOptions, type Metadata, type RagOptions } from './options.js';
+import {
+  createVectorIndex,
+  dropVectorIndex,
+  listVectorIndexes,
+  rebuildVectorIndex,
+  type CreateIndexOptions,
+  type CreateIndexResult,
+  type DropIndexOptions,
+  type RebuildIndexOptions,
+  type VectorIndexInfo,
+} from './vector-index.js';
+
+/** State shared by a Rag and the tenant views made from it. */
+interface SharedState {
+  db: CairnDb;
+  table: Promise<DocumentsTableInfo> | undefined;
+  languages: Map<string, Promise<void>>;
+  closed: boolean;
+}
+
+const collectionNameSchema = z.string().regex(NAME_PATTERN, `must match ${NAME_PATTERN.source}`);
+
+/** A collection's name and how many documents it holds. */
+export interface CollectionSummary {
+  name: string;
+  count: number;
+}
+
+/**
+ * Documents, search and vector indexes over a CairnDb, for one tenant. Create with createRag().
+ * `close()` stops this handle (and its tenant views) from being used; the database stays open.
+ */
+export class Rag {
+  /** Tenant whose documents this handle reads and writes. */
+  readonly tenantId: string;
+  /** Default embedder of collections that do not name one. */
+  readonly embedder: Embedder | undefined;
+  readonly #state: SharedState;
+
+  /** @internal use createRag(). */
+  constructor(state: SharedState, tenantId: string, embedder: Embedder | undefined) {
+    this.#state = state;
+    this.tenantId = tenantId;
+    this.embedder = embedder;
+  }
+
+  /** The documents table's embedding column and pgvector version (read once, then cached). */
+  tableInfo(): Promise<DocumentsTableInfo> {
+    this.#assertOpen();
+    const state = this.#state;
+    state.table ??= readDocumentsTable(state.db.pool).catch((err: unknown) => {
+      state.table = undefined;
+      throw err;
+    });
+    return state.table;
+  }
+
+  /**
+   * Opens a collection. Checks its dimension against the `documents.embedding` column (a
+   * DimensionMismatchError says how to change the column) and against its embedder's, and that
+   * its language is a text search configuration PostgreSQL has. Collections need no creation: a
+   * collection is the set of rows with its name.
+   */
+  async collection<M extends Metadata = Metadata>(name: string, options: CollectionOptions = {}): Promise<PgVectorCollection<M>> {
+    this.#assertOpen();
+    const collectionName = parseInput(collectionNameSchema, name, 'collection name');
+    const opts = parseInput(CollectionOptionsSchema, options, 'collection options');
+    const embedder = opts.embedder ?? this.embedder;
+    const table = await this.tableInfo();
+    const dimensions = opts.dimensions ?? embedder?.dimensions ?? table.dimensions;
+    if (dimensions !== table.dimensions) {
+      throw columnDimensionError(table, dimensions, `Collection "${collectionName}"${opts.dimensions === undefined ? ` (its embedder ${embedder?.id})` : ''}`);
+    }
+    if (embedder && embedder.dimensions !== dimensions) {
+      throw columnDimensionError(table, embedder.dimensions, `The embedder ${embedder.id} of collection "${collectionName}"`);
+    }
+    await this.#assertLanguage(opts.language);
+    const ctx: CollectionContext = {
+      pool: this.#state.db.pool,
+      tenantId: this.tenantId,
+      iterativeScans: table.iterativeScans,
+      assertOpen: () => this.#assertOpen(),
+      createIndex: (o) => this.createIndex(o),
+    };
+    return new PgVectorCollection<M>(ctx, collectionName, { ...opts, dimensions }, embedder);
+  }
+
+  /** The same database and caches, for another tenant. Closing either closes both. */
+  forTenant(tenantId: string): Rag {
+    this.#assertOpen();
+    const id = parseInput(RagOptionsSchema.shape.tenantId, tenantId, 'tenant id');
+    return new Rag(this.#state, id, this.embedder);
+  }
+
+  /** This tenant's collections with their document counts, by name. */
+  async listCollections(): Promise<CollectionSummary[]> {
+    this.#assertOpen();
+    const { rows } = await this.#state.db.pool.query<{ name: string; count: string }>(
+      `SELECT collection AS name, count(*) AS count FROM documents WHERE tenant_id = $1 GROUP BY collection ORDER BY collection`,
+      [this.tenantId],
+    );
+    return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+  }
+
+  /**
+   * Builds an HNSW or IVFFlat index on documents.embedding for a metric, for the whole table or
+   * (with `collection`) for one collection of this tenant. Existing index of the same name: returned
+   * unchanged. These indexes are outside Prisma's migrations (see the README); they are named
+   * `cairn_rag_*`.
+   */
+  createIndex(options: CreateIndexOptions = {}): Promise<CreateIndexResult> {
+    this.#assertOpen();
+    return createVectorIndex(this.#state.db.pool, this.tenantId, options);
+  }
+
+  /** Drops a `cairn_rag_*` index; false when there was none. Migration-owned indexes are refused. */
+  dropIndex(name: string, options: DropIndexOptions = {}): Promise<boolean> {
+    this.#assertOpen();
+    return dropVectorIndex(this.#state.db.pool, name, options);
+  }
+
+  /** Rebuilds (REINDEX) a vector index on documents.embedding, e.g. after bulk loads or many deletes. */
+  rebuildIndex(name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
+    this.#assertOpen();
+    return rebuildVectorIndex(this.#state.db.pool, name, options);
+  }
+
+  /** HNSW and IVFFlat indexes on documents.embedding (all tenants: indexes are table-wide objects). */
+  listIndexes(): Promise<VectorIndexInfo[]> {
+    this.#assertOpen();
+    return listVectorIndexes(this.#state.db.pool);
+  }
+
+  /** Marks this handle (and its tenant views and collections) closed. Does not close the database. */
+  async close(): Promise<void> {
+    this.#state.closed = true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Keeps the database handle and embedder out of logs. */
+  toJSON(): Record<string, unknown> {
+    return { tenantId: this.tenantId, embedder: this.embedder?.id, closed: this.#state.closed };
+  }
+
+  #assertOpen(): void {
+    if (this.#state.closed) throw new RagClosedError();
+  }
+
+  #assertLanguage(language: string): Promise<void> {
+    let check = this.#state.languages.get(language);
+    if (!check) {
+      check = assertLanguage(this.#state.db.pool, language).catch((err: unknown) => {
+        this.#state.languages.delete(language);
+        throw err;
+      });
+      this.#state.languages.set(language, check);
+    }
+    return check;
+  }
+}
+
+/**
+ * Creates a Rag over a CairnDb (its pool; it never closes the database).
+ *
+ * @example
+ * const rag = createRag(db, { embedder: new LocalHashEmbedder() });
+ * const docs = await rag.collection('handbook');
+ * await docs.upsert([{ id: 'a', content: 'Vacation policy: 25 days.' }]);
+ * const hits = await docs.hybridSearch('how many vacation days', { k: 5 });
+ */
+export function createRag(db: CairnDb, options: RagOptions = {}): Rag {
+  const opts = parseInput(RagOptionsSchema, options, 'rag options');
+  if (typeof db !== 'object' || db === null || typeof (db as Partial<CairnDb>).pool?.query !== 'function') {
+    throw new ValidationError('createRag arguments', [{ path: 'db', message: 'must be a CairnDb from @cairn/db createDb()' }]);
+  }
+  return new Rag({ db, table: undefined, languages: new Map(), closed: false }, opts.tenantId, opts.embedder);
+}

@@ -1,0 +1,159 @@
+// The SQL of vector and hybrid search, each one statement (one round trip).
+//
+// Index tuning (hnsw.ef_search, hnsw.iterative_scan, ivfflat.probes, …) must be in force when the
+// index scan starts, and must not leak into the pooled connection. A transaction with SET LOCAL
+// costs four round trips; instead the statement calls set_config(…, is_local => true) in a
+// one-row subquery that the index scan depends on through LATERAL, so the settings are applied
+// before the scan's first tuple and end with the statement's own transaction.
+//
+// Filters and the tenant/collection predicate are applied during the index scan. pgvector 0.8's
+// iterative scan keeps scanning until k rows pass them (or maxScanTuples is reached); when the
+// scan still comes up short, the same statement answers from an exact scan instead (a one-time
+// filter skips that branch entirely when the index scan filled k).
+import { compileFilter, type MetadataFilter } from './filter.js';
+import { SqlParams } from './sql-params.js';
+import { METRIC_SQL, type Metric } from './vector.js';
+
+/** Everything a vector candidate query needs. */
+export interface VectorQuery {
+  tenantId: string;
+  collection: string;
+  metric: Metric;
+  /** pgvector text literal of the query vector. */
+  vector: string;
+  where: MetadataFilter | undefined;
+  /** Rows wanted from the vector side. */
+  limit: number;
+  efSearch: number;
+  probes: number;
+  iterativeScan: 'relaxed_order' | 'strict_order' | 'off';
+  maxScanTuples: number;
+  exact: boolean;
+  exactFallback: boolean;
+  /** pgvector >= 0.8 (iterative scan settings exist). */
+  iterativeScans: boolean;
+  /** Extra columns every candidate row carries besides id and distance, each `<expression> AS <name>`. */
+  carry: readonly string[];
+}
+
+/** Shared placeholders of one statement: tenant, collection, vector and the compiled filter. */
+export interface QueryContext {
+  params: SqlParams;
+  tenant: string;
+  collection: string;
+  vector: string;
+  filter: string;
+}
+
+/** Starts a statement: tenant and collection are $1 and $2, then the filter's values. */
+export function queryContext(q: Pick<VectorQuery, 'tenantId' | 'collection' | 'where'>, vector?: string): QueryContext {
+  const params = new SqlParams();
+  const tenant = params.add(q.tenantId);
+  const collection = params.add(q.collection);
+  const filter = compileFilter(q.where, params);
+  return { params, tenant, collection, vector: vector === undefined ? '' : params.add(vector, 'vector'), filter };
+}
+
+/**
+ * CTEs ending in one named `name` with columns (id, distance, …carry), at most `limit` rows, the
+ * nearest first (relaxed order; callers sort).
+ */
+export function vectorCandidateCtes(ctx: QueryContext, q: VectorQuery, name: string): string {
+  const { params } = ctx;
+  const op = METRIC_SQL[q.metric].operator;
+  const carried = q.carry.map((c) => `, ${c}`).join('');
+  const carriedOut = q.carry.map((c) => `, ${c.split(' AS ')[1]}`).join('');
+  const limit = params.add(q.limit, 'int');
+  const where = `d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND d.embedding IS NOT NULL AND ${ctx.filter}`;
+  // OFFSET 0 keeps the subquery from being flattened, so ORDER BY sorts the computed distance
+  // (one distance per row) and the planner cannot turn it back into an index scan.
+  const exact =
+    `SELECT e.* FROM (SELECT d.id, d.embedding ${op} ${ctx.vector} AS distance${carried} FROM documents d ` +
+    `WHERE ${where} OFFSET 0) e ORDER BY e.distance LIMIT ${limit}`;
+  if (q.exact) return `${name} AS MATERIALIZED (${exact})`;
+
+  const settings: string[] = [`set_config('hnsw.ef_search', ${params.add(String(q.efSearch))}, true)`];
+  settings.push(`set_config('ivfflat.probes', ${params.add(String(q.probes))}, true)`);
+  if (q.iterativeScans) {
+    settings.push(`set_config('hnsw.iterative_scan', ${params.add(q.iterativeScan)}, true)`);
+    settings.push(`set_config('hnsw.max_scan_tuples', ${params.add(String(q.maxScanTuples))}, true)`);
+    // IVFFlat has no strict order mode.
+    settings.push(`set_config('ivfflat.iterative_scan', ${params.add(q.iterativeScan === 'off' ? 'off' : 'relaxed_order')}, true)`);
+  }
+  const approx =
+    `${name}_approx AS MATERIALIZED (SELECT s.* FROM (SELECT ${settings.join(' || ')} AS applied OFFSET 0) cfg ` +
+    `CROSS JOIN LATERAL (SELECT d.id, d.embedding ${op} ${ctx.vector} AS distance${carried} FROM documents d ` +
+    `WHERE cfg.applied IS NOT NULL AND ${where} ORDER BY d.embedding ${op} ${ctx.vector} LIMIT ${limit}) s)`;
+  if (!q.exactFallback) return `${approx}, ${name} AS (SELECT * FROM ${name}_approx)`;
+  return (
+    `${approx}, ${name}_exact AS (${exact}), ` +
+    `${name} AS (SELECT id, distance${carriedOut} FROM ${name}_approx WHERE (SELECT count(*) FROM ${name}_approx) >= ${limit} ` +
+    `UNION ALL SELECT id, distance${carriedOut} FROM ${name}_exact WHERE (SELECT count(*) FROM ${name}_approx) < ${limit})`
+  );
+}
+
+/** searchByVector's statement: rows (id, content, metadata, distance[, embedding]) nearest first. */
+export function vectorSearchSql(q: VectorQuery & { maxDistance: number | undefined; includeEmbedding: boolean }): { text: string; values: unknown[] } {
+  const ctx = queryContext(q, q.vector);
+  const carry = ['d.content AS content', 'd.metadata AS metadata', ...(q.includeEmbedding ? ['d.embedding::text AS embedding'] : [])];
+  const ctes = vectorCandidateCtes(ctx, { ...q, carry }, 'hits');
+  const cut = q.maxDistance === undefined ? '' : ` WHERE h.distance <= ${ctx.params.add(q.maxDistance, 'float8')}`;
+  const text =
+    `WITH ${ctes} SELECT h.id, h.content, h.metadata, h.distance${q.includeEmbedding ? ', h.embedding' : ''} ` +
+    `FROM hits h${cut} ORDER BY h.distance, h.id`;
+  return { text, values: ctx.params.values };
+}
+
+/** What hybridSearchSql needs on top of the vector query. */
+export interface HybridQuery extends Omit<VectorQuery, 'vector' | 'carry'> {
+  vector: string | undefined;
+  text: string;
+  language: string;
+  k: number;
+  weights: { vector: number; text: number };
+  rrfK: number;
+  minScore: number | undefined;
+  includeEmbedding: boolean;
+}
+
+/**
+ * Hybrid search in one statement: the vector candidates and the full-text candidates
+ * (websearch_to_tsquery in the collection's language, ranked by ts_rank_cd normalised by document
+ * length) fused by weighted reciprocal rank fusion, score = Σ weight / (rrfK + rank).
+ */
+export function hybridSearchSql(q: HybridQuery): { text: string; values: unknown[] } {
+  const ctx = queryContext(q, q.vector);
+  const { params } = ctx;
+  const ctes: string[] = [];
+  const arms: string[] = [];
+  if (q.weights.vector > 0 && q.vector !== undefined) {
+    ctes.push(vectorCandidateCtes(ctx, { ...q, vector: q.vector, carry: [] }, 'vec'));
+    ctes.push(`vec_ranked AS (SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vec)`);
+    arms.push(
+      `SELECT id, ${params.add(q.weights.vector, 'float8')} / (${params.add(q.rrfK, 'float8')} + rank) AS score, rank AS vector_rank, NULL::bigint AS text_rank, distance FROM vec_ranked`,
+    );
+  }
+  if (q.weights.text > 0) {
+    const tsquery = `websearch_to_tsquery(${params.add(q.language, 'regconfig')}, ${params.add(q.text)})`;
+    ctes.push(
+      `fts AS MATERIALIZED (SELECT t.id, row_number() OVER (ORDER BY t.rank DESC, t.id) AS rank FROM ` +
+        `(SELECT d.id, ts_rank_cd(d.tsv, tq.query, 1) AS rank FROM documents d, ${tsquery} AS tq(query) ` +
+        `WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND d.tsv @@ tq.query AND ${ctx.filter} ` +
+        `ORDER BY rank DESC, d.id LIMIT ${params.add(q.limit, 'int')}) t)`,
+    );
+    arms.push(
+      `SELECT id, ${params.add(q.weights.text, 'float8')} / (${params.add(q.rrfK, 'float8')} + rank) AS score, NULL::bigint AS vector_rank, rank AS text_rank, NULL::float8 AS distance FROM fts`,
+    );
+  }
+  ctes.push(
+    `fused AS (SELECT id, sum(score) AS score, max(vector_rank) AS vector_rank, max(text_rank) AS text_rank, max(distance) AS distance ` +
+      `FROM (${arms.join(' UNION ALL ')}) u GROUP BY id ORDER BY score DESC, id LIMIT ${params.add(q.k, 'int')})`,
+  );
+  const cut = q.minScore === undefined ? '' : ` WHERE f.score >= ${params.add(q.minScore, 'float8')}`;
+  const text =
+    `WITH ${ctes.join(', ')} SELECT d.id, d.content, d.metadata, f.score, f.vector_rank, f.text_rank, f.distance` +
+    `${q.includeEmbedding ? ', d.embedding::text AS embedding' : ''} FROM fused f ` +
+    `JOIN documents d ON d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND d.id = f.id${cut} ` +
+    `ORDER BY f.score DESC, d.id`;
+  return { text, values: params.values };
+}

@@ -1,0 +1,263 @@
+// Runtime vector index management on `documents.embedding`: HNSW or IVFFlat, per metric, for the
+// whole table or one collection (a partial index), plus drop and rebuild.
+//
+// The init migration ships one index, HNSW with cosine. Indexes made here live outside Prisma's
+// migrations: they are named `cairn_rag_…` so they are easy to tell apart, and `prisma migrate dev`
+// on a development database reports them as drift (it would drop them on reset). That is the
+// trade-off of choosing metrics and collections at runtime; an index every deployment needs
+// belongs in a migration instead (see the README).
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { CairnDb } from '@cairn/db';
+import { parseInput } from '@cairn/core';
+import { VectorIndexError } from './errors.js';
+import { NAME_PATTERN } from './options.js';
+import { METRIC_SQL, METRICS, type Metric } from './vector.js';
+
+type Pool = CairnDb['pool'];
+/** What this module uses of a checked-out pg client. */
+type PoolClient = Pick<Pool, 'query'>;
+
+/** Prefix of every index this module creates (and the only ones it drops). */
+export const MANAGED_INDEX_PREFIX = 'cairn_rag_';
+const MANAGED_NAME = /^cairn_rag_[a-z0-9_]{1,53}$/;
+const ANY_INDEX_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+/** The HNSW cosine index the init migration creates. */
+export const MIGRATION_INDEX_NAME = 'documents_embedding_hnsw_cosine_idx';
+
+const buildSettings = {
+  /**
+   * `maintenance_work_mem` for the build, e.g. '512MB'. HNSW builds are much faster when the graph
+   * fits in it. @defaultValue the server's setting
+   */
+  maintenanceWorkMem: z
+    .string()
+    .regex(/^\d{1,7}(kB|MB|GB)$/, "must look like '512MB' (kB, MB or GB)")
+    .optional(),
+  /** `max_parallel_maintenance_workers` for the build. @defaultValue the server's setting */
+  parallelWorkers: z.number().int().min(0).max(64).optional(),
+  /**
+   * Build without blocking writes (CREATE/REINDEX … CONCURRENTLY): slower, cannot run in a
+   * transaction; a failed concurrent build's invalid index is dropped. @defaultValue false
+   */
+  concurrently: z.boolean().default(false),
+};
+
+export const CreateIndexOptionsSchema = z
+  .object({
+    /** @defaultValue 'hnsw' */
+    type: z.enum(['hnsw', 'ivfflat']).default('hnsw'),
+    /** Metric whose operator the index serves. @defaultValue 'cosine' */
+    metric: z.enum(METRICS).default('cosine'),
+    /** HNSW: links per node. Higher: better recall, bigger and slower to build. @defaultValue 16 */
+    m: z.number().int().min(2).max(100).default(16),
+    /** HNSW: candidate list while building; at least 2·m. @defaultValue 64 */
+    efConstruction: z.number().int().min(4).max(1000).default(64),
+    /** IVFFlat: number of lists (rows/1000 up to 1M rows, √rows above is the usual start). Build after loading data. @defaultValue 100 */
+    lists: z.number().int().min(1).max(32_768).default(100),
+    /** Only this collection (of the Rag's tenant): a partial index, smaller and faster for it. */
+    collection: z.string().regex(NAME_PATTERN).optional(),
+    /** Index name; must start with `cairn_rag_`. @defaultValue derived from type, metric and collection */
+    name: z.string().regex(MANAGED_NAME, 'must match cairn_rag_[a-z0-9_]{1,53}').optional(),
+    ...buildSettings,
+  })
+  .strict()
+  .refine((o) => o.type !== 'hnsw' || o.efConstruction >= 2 * o.m, { message: 'efConstruction must be at least 2·m', path: ['efConstruction'] });
+/** Options of createIndex(). */
+export type CreateIndexOptions = z.input<typeof CreateIndexOptionsSchema>;
+
+export const RebuildIndexOptionsSchema = z.object(buildSettings).strict();
+/** Options of rebuildIndex(). */
+export type RebuildIndexOptions = z.input<typeof RebuildIndexOptionsSchema>;
+
+export const DropIndexOptionsSchema = z.object({ concurrently: buildSettings.concurrently }).strict();
+/** Options of dropIndex(). */
+export type DropIndexOptions = z.input<typeof DropIndexOptionsSchema>;
+
+/** A vector index on documents.embedding, as the catalog describes it. */
+export interface VectorIndexInfo {
+  name: string;
+  type: 'hnsw' | 'ivfflat';
+  /** Metric served, or null for an operator class Cairn does not use (e.g. halfvec, bit). */
+  metric: Metric | null;
+  /** Build parameters from the index's storage options, e.g. { m: 16, ef_construction: 64 } or { lists: 100 }. */
+  parameters: Record<string, number>;
+  /** The collection a partial index covers, or null for the whole table. */
+  partial: { tenantId: string; collection: string } | null;
+  /** False while a concurrent build runs, or after one failed. */
+  valid: boolean;
+  sizeBytes: number;
+  /** 'migration' for the init migration's index, 'cairn-rag' for `cairn_rag_*`, else 'other'. */
+  managedBy: 'migration' | 'cairn-rag' | 'other';
+  /** CREATE INDEX statement, from pg_get_indexdef. */
+  definition: string;
+}
+
+/** Result of createIndex(). */
+export interface CreateIndexResult {
+  index: VectorIndexInfo;
+  /** False when an index of that name already existed (it is returned unchanged). */
+  created: boolean;
+}
+
+function metricOf(opclass: string): Metric | null {
+  for (const metric of METRICS) if (METRIC_SQL[metric].opclass === opclass) return metric;
+  return null;
+}
+
+/** Lists the HNSW and IVFFlat indexes on documents.embedding. */
+export async function listVectorIndexes(pool: Pool): Promise<VectorIndexInfo[]> {
+  const { rows } = await pool.query<{
+    name: string;
+    method: 'hnsw' | 'ivfflat';
+    opclass: string;
+    valid: boolean;
+    size_bytes: string;
+    definition: string;
+    reloptions: string[] | null;
+    predicate: string | null;
+  }>(
+    `SELECT c.relname AS name, am.amname AS method, opc.opcname AS opclass, i.indisvalid AS valid,
+            pg_relation_size(c.oid)::text AS size_bytes, pg_get_indexdef(c.oid) AS definition, c.reloptions,
+            pg_get_expr(i.indpred, i.indrelid) AS predicate
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indexrelid
+       JOIN pg_am am ON am.oid = c.relam
+       JOIN pg_opclass opc ON opc.oid = i.indclass[0]
+      WHERE i.indrelid = to_regclass('documents') AND am.amname IN ('hnsw', 'ivfflat')
+      ORDER BY c.relname`,
+  );
+  return rows.map((r) => {
+    const parameters: Record<string, number> = {};
+    for (const option of r.reloptions ?? []) {
+      const [key, value] = option.split('=');
+      if (key && value !== undefined && /^\d+$/.test(value)) parameters[key] = Number(value);
+    }
+    // Partial indexes made here have the predicate ((tenant_id = '…'::text) AND (collection = '…'::text)).
+    const match = r.predicate ? /tenant_id = '([^']*)'::text\) AND \(collection = '([^']*)'::text/.exec(r.predicate) : null;
+    return {
+      name: r.name,
+      type: r.method,
+      metric: metricOf(r.opclass),
+      parameters,
+      partial: match ? { tenantId: match[1]!, collection: match[2]! } : null,
+      valid: r.valid,
+      sizeBytes: Number(r.size_bytes),
+      managedBy: r.name === MIGRATION_INDEX_NAME ? 'migration' : r.name.startsWith(MANAGED_INDEX_PREFIX) ? 'cairn-rag' : 'other',
+      definition: r.definition,
+    };
+  });
+}
+
+/** Applies build settings on a client: transaction-local, or (for CONCURRENTLY) on a connection that is discarded afterwards. */
+async function applyBuildSettings(client: PoolClient, s: { maintenanceWorkMem?: string | undefined; parallelWorkers?: number | undefined }, local: boolean) {
+  if (s.maintenanceWorkMem !== undefined) await client.query(`SELECT set_config('maintenance_work_mem', $1, $2)`, [s.maintenanceWorkMem, local]);
+  if (s.parallelWorkers !== undefined) {
+    await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, $2)`, [String(s.parallelWorkers), local]);
+  }
+}
+
+/**
+ * Runs one DDL statement with build settings. Non-concurrent: in a transaction with SET LOCAL.
+ * Concurrent: outside any transaction, on a connection destroyed afterwards so its session
+ * settings never reach the pool.
+ */
+async function runDdl(pool: Pool, sql: string, settings: z.output<typeof RebuildIndexOptionsSchema>): Promise<void> {
+  const client = await pool.connect();
+  let discard = settings.concurrently;
+  try {
+    if (settings.concurrently) {
+      await applyBuildSettings(client, settings, false);
+      await client.query(sql);
+    } else {
+      await client.query('BEGIN');
+      try {
+        await applyBuildSettings(client, settings, true);
+        await client.query(sql);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          discard = true;
+        });
+        throw err;
+      }
+    }
+  } finally {
+    client.release(discard);
+  }
+}
+
+/** Builds the DDL text server-side with format(): %I quotes the name, %L the partial index's literals. */
+async function formatDdl(pool: Pool, template: string, args: readonly string[]): Promise<string> {
+  const placeholders = args.map((_, i) => `$${i + 2}::text`).join(', ');
+  const { rows } = await pool.query<{ sql: string }>(`SELECT format($1${placeholders ? `, ${placeholders}` : ''}) AS sql`, [template, ...args]);
+  return rows[0]!.sql;
+}
+
+/** Default index name: cairn_rag_<type>_<metric>[_<8 hex of tenant/collection>]. */
+function defaultIndexName(type: 'hnsw' | 'ivfflat', metric: Metric, partial: { tenantId: string; collection: string } | undefined): string {
+  const base = `${MANAGED_INDEX_PREFIX}${type}_${METRIC_SQL[metric].short}`;
+  if (!partial) return base;
+  const hash = createHash('sha256').update(`${partial.tenantId}\u0000${partial.collection}`).digest('hex').slice(0, 12);
+  return `${base}_${hash}`;
+}
+
+/** Creates a vector index (IF NOT EXISTS). `tenantId` scopes a partial index's collection. */
+export async function createVectorIndex(pool: Pool, tenantId: string, options: CreateIndexOptions): Promise<CreateIndexResult> {
+  const opts = parseInput(CreateIndexOptionsSchema, options, 'index options');
+  const partial = opts.collection === undefined ? undefined : { tenantId, collection: opts.collection };
+  const name = opts.name ?? defaultIndexName(opts.type, opts.metric, partial);
+  const before = (await listVectorIndexes(pool)).find((i) => i.name === name);
+  if (before?.valid) return { index: before, created: false };
+  if (before && !before.valid) await dropVectorIndex(pool, name, { concurrently: opts.concurrently });
+  // Only validated integers and fixed operator classes reach the template; names and literals go through format().
+  const withClause = opts.type === 'hnsw' ? `m = ${opts.m}, ef_construction = ${opts.efConstruction}` : `lists = ${opts.lists}`;
+  const template =
+    `CREATE INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON documents USING ${opts.type} ` +
+    `(embedding ${METRIC_SQL[opts.metric].opclass}) WITH (${withClause})` +
+    (partial ? ' WHERE tenant_id = %L AND collection = %L' : '');
+  const sql = await formatDdl(pool, template, partial ? [name, partial.tenantId, partial.collection] : [name]);
+  try {
+    await runDdl(pool, sql, opts);
+  } catch (cause) {
+    if (opts.concurrently) await dropVectorIndex(pool, name, { concurrently: true }).catch(() => undefined);
+    throw new VectorIndexError('INDEX_BUILD_FAILED', `Building index ${name} failed: ${(cause as Error).message}`, { cause, details: { name } });
+  }
+  const index = (await listVectorIndexes(pool)).find((i) => i.name === name);
+  if (!index?.valid) {
+    throw new VectorIndexError('INDEX_BUILD_FAILED', `Index ${name} is not valid after its build.`, { details: { name } });
+  }
+  return { index, created: true };
+}
+
+/** Drops a `cairn_rag_*` index. Returns false when it did not exist. Refuses any other index. */
+export async function dropVectorIndex(pool: Pool, name: string, options: DropIndexOptions = {}): Promise<boolean> {
+  const opts = parseInput(DropIndexOptionsSchema, options, 'drop index options');
+  if (typeof name !== 'string' || !MANAGED_NAME.test(name)) {
+    throw new VectorIndexError(
+      'INDEX_NOT_MANAGED',
+      `Refusing to drop ${JSON.stringify(name)}: only indexes named cairn_rag_* are managed at runtime. ` +
+        `${name === MIGRATION_INDEX_NAME ? 'This one belongs to the migrations; change it with a migration.' : ''}`.trim(),
+    );
+  }
+  const exists = (await listVectorIndexes(pool)).some((i) => i.name === name);
+  if (!exists) return false;
+  const sql = await formatDdl(pool, `DROP INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}IF EXISTS %I`, [name]);
+  await runDdl(pool, sql, { concurrently: opts.concurrently });
+  return true;
+}
+
+/** Rebuilds a vector index on documents (REINDEX), the migration's included: its definition does not change. */
+export async function rebuildVectorIndex(pool: Pool, name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
+  const opts = parseInput(RebuildIndexOptionsSchema, options, 'rebuild options');
+  if (typeof name !== 'string' || !ANY_INDEX_NAME.test(name) || !(await listVectorIndexes(pool)).some((i) => i.name === name)) {
+    throw new VectorIndexError('INDEX_NOT_FOUND', `No vector index named ${JSON.stringify(name)} on documents.embedding.`);
+  }
+  const sql = await formatDdl(pool, `REINDEX INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}%I`, [name]);
+  try {
+    await runDdl(pool, sql, opts);
+  } catch (cause) {
+    throw new VectorIndexError('INDEX_BUILD_FAILED', `Rebuilding index ${name} failed: ${(cause as Error).message}`, { cause, details: { name } });
+  }
+  return (await listVectorIndexes(pool)).find((i) => i.name === name)!;
+}

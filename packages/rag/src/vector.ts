@@ -1,0 +1,108 @@
+// Vectors on the wire and the three distance metrics: validation (length, finiteness, float4
+// range), pgvector's text format, and what a score means for each metric.
+//
+// Vectors travel as pgvector's text literal ('[1,2,3]') cast with ::vector, formatted here rather
+// than with the `pgvector` npm package: 0.3.x requires Node >= 22 (Cairn supports Node 20), and the
+// format is one line of code each way.
+import { DimensionMismatchError, InvalidVectorError } from './errors.js';
+
+/** The distance metrics pgvector supports for `vector` and Cairn exposes. */
+export const METRICS = ['cosine', 'l2', 'inner_product'] as const;
+/** A distance metric. */
+export type Metric = (typeof METRICS)[number];
+
+/** A vector as callers may pass it. */
+export type VectorInput = readonly number[] | Float32Array | Float64Array;
+
+interface MetricSql {
+  /** pgvector's distance operator (smaller is closer for all three). */
+  operator: '<=>' | '<->' | '<#>';
+  /** Operator class for an index that serves this operator. */
+  opclass: 'vector_cosine_ops' | 'vector_l2_ops' | 'vector_ip_ops';
+  /** Short name used in index names. */
+  short: 'cosine' | 'l2' | 'ip';
+}
+
+/** The SQL pieces for each metric. Never built from user input: the metric is an enum. */
+export const METRIC_SQL: Readonly<Record<Metric, MetricSql>> = {
+  cosine: { operator: '<=>', opclass: 'vector_cosine_ops', short: 'cosine' },
+  l2: { operator: '<->', opclass: 'vector_l2_ops', short: 'l2' },
+  inner_product: { operator: '<#>', opclass: 'vector_ip_ops', short: 'ip' },
+};
+
+/**
+ * Converts pgvector's distance (what the operator returns, smaller = closer) into the score a
+ * result carries: cosine similarity (1 − cosine distance, in [−1, 1]); the inner product itself
+ * (pgvector's `<#>` is its negation); Euclidean distance unchanged (smaller = closer).
+ */
+export function scoreFromDistance(metric: Metric, distance: number): number {
+  switch (metric) {
+    case 'cosine':
+      return 1 - distance;
+    case 'inner_product':
+      return -distance;
+    case 'l2':
+      return distance;
+  }
+}
+
+/** The largest distance a result may have for the given minimum score (similarity metrics). */
+export function distanceForMinScore(metric: Exclude<Metric, 'l2'>, minScore: number): number {
+  return metric === 'cosine' ? 1 - minScore : -minScore;
+}
+
+/** True when a larger score is better (similarities); false for l2, where the score is a distance. */
+export function higherIsBetter(metric: Metric): boolean {
+  return metric !== 'l2';
+}
+
+// float4's largest finite value: pgvector stores single precision and rejects anything beyond.
+const FLOAT4_MAX = 3.4028234663852886e38;
+
+/**
+ * Checks a vector's length and values and returns it as a plain array. `what` names it in errors
+ * ("documents[3].embedding"). Zero vectors are refused for cosine, where they have no direction
+ * (pgvector would return NaN distances for them).
+ */
+export function checkVector(vector: unknown, dimensions: number, metric: Metric, what: string): number[] {
+  if (!Array.isArray(vector) && !(vector instanceof Float32Array) && !(vector instanceof Float64Array)) {
+    throw new InvalidVectorError(`${what} must be an array of numbers, got ${vector === null ? 'null' : typeof vector}.`);
+  }
+  const values = vector as ArrayLike<unknown>;
+  if (values.length !== dimensions) {
+    throw new DimensionMismatchError(
+      dimensions,
+      values.length,
+      `${what} has ${values.length} dimensions; the collection expects ${dimensions}.`,
+    );
+  }
+  const out = new Array<number>(values.length);
+  let nonZero = false;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) {
+      throw new InvalidVectorError(`${what}[${i}] is ${typeof x === 'number' ? String(x) : typeof x}; vectors must hold finite numbers.`, {
+        details: { position: i },
+      });
+    }
+    if (Math.abs(x) > FLOAT4_MAX) {
+      throw new InvalidVectorError(`${what}[${i}] = ${x} is outside the single-precision range pgvector stores.`, { details: { position: i } });
+    }
+    if (x !== 0) nonZero = true;
+    out[i] = x;
+  }
+  if (metric === 'cosine' && !nonZero) {
+    throw new InvalidVectorError(`${what} is all zeros; a zero vector has no direction, so cosine similarity is undefined for it.`);
+  }
+  return out;
+}
+
+/** pgvector's text form of a vector: `[1,2,3]`. */
+export function formatVector(vector: readonly number[]): string {
+  return `[${vector.join(',')}]`;
+}
+
+/** Parses pgvector's text output (`[1,2,3]`, possibly with exponents) into numbers. */
+export function parseVector(text: string): number[] {
+  return JSON.parse(text) as number[];
+}
