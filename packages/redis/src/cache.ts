@@ -1,31 +1,31 @@
 // A Redis cache with an explicit API: get/set/del with TTL and single-flight read-through.
-// Each entry is a hash { val, ver }. Every write or delete bumps `ver`; a read-through fill carries
-// the `ver` it saw before loading and lands only if no write happened meanwhile, so a slow loader
-// can never put back data older than a write (the stale-fill race). One key per entry, so every
-// script touches one key and works unchanged on Redis Cluster.
+// Each entry is two keys in one cluster slot (a `{key}` hash tag): the value, read by a plain GET on
+// the hit path, and a version counter. Every write or delete bumps the version; a read-through fill
+// carries the version it saw before loading and lands only if no write happened meanwhile, so a
+// slow loader can never put back data older than a write (the stale-fill race).
 import { z } from 'zod';
 import { JsonSerializer, parseInput, type Serializer } from '@cairn/core';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisUnavailableError } from './errors.js';
 
+// KEYS[1] value, KEYS[2] version.
 const SET_SCRIPT = `
-local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-redis.call('HSET', KEYS[1], 'val', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local ver = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return ver`;
 
-// The entry keeps its version (without a value) long enough to outlive in-flight fills.
+// The version outlives the value long enough to refuse in-flight fills.
 const DEL_SCRIPT = `
-local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-redis.call('HDEL', KEYS[1], 'val')
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local ver = redis.call('INCR', KEYS[2])
+redis.call('DEL', KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return ver`;
 
 const FILL_SCRIPT = `
-local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
+local ver = redis.call('GET', KEYS[2]) or '0'
 if ver ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'val', ARGV[2], 'ver', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
 const ttlSeconds = z.number().positive().max(365 * 24 * 3600);
@@ -44,22 +44,23 @@ export type CacheOptions = z.input<typeof CacheOptionsSchema> & {
   serializer?: Serializer;
 };
 
-const keySchema = z.string().min(1).max(1024);
+// Braces would break the `{key}` hash tag that keeps an entry's two keys in one cluster slot.
+const keySchema = z.string().min(1).max(1024).regex(/^[^{}]*$/, 'must not contain { or }');
 const setOptionsSchema = z.object({ ttlSeconds: ttlSeconds.optional() }).strict();
 export type CacheSetOptions = z.input<typeof setOptionsSchema>;
 
 type CacheClient = RedisClient & {
-  cairnCacheSet(key: string, value: Buffer, ttlMs: number): Promise<number>;
-  cairnCacheDel(key: string, tombstoneMs: number): Promise<number>;
-  cairnCacheFill(key: string, version: string, value: Buffer, ttlMs: number): Promise<number>;
+  cairnCacheSet(key: string, versionKey: string, value: Buffer, ttlMs: number, versionTtlMs: number): Promise<number>;
+  cairnCacheDel(key: string, versionKey: string, tombstoneMs: number): Promise<number>;
+  cairnCacheFill(key: string, versionKey: string, version: string, value: Buffer, ttlMs: number): Promise<number>;
 };
 
 function withScripts(client: RedisClient): CacheClient {
   const c = client as CacheClient;
   if (typeof c.cairnCacheSet !== 'function') {
-    client.defineCommand('cairnCacheSet', { numberOfKeys: 1, lua: SET_SCRIPT });
-    client.defineCommand('cairnCacheDel', { numberOfKeys: 1, lua: DEL_SCRIPT });
-    client.defineCommand('cairnCacheFill', { numberOfKeys: 1, lua: FILL_SCRIPT });
+    client.defineCommand('cairnCacheSet', { numberOfKeys: 2, lua: SET_SCRIPT });
+    client.defineCommand('cairnCacheDel', { numberOfKeys: 2, lua: DEL_SCRIPT });
+    client.defineCommand('cairnCacheFill', { numberOfKeys: 2, lua: FILL_SCRIPT });
   }
   return c;
 }
@@ -93,7 +94,7 @@ export class RedisCache {
   }
 
   #key(key: string): string {
-    return this.#redis.key('cache', this.namespace, parseInput(keySchema, key, 'cache key'));
+    return this.#redis.key('cache', this.namespace, `{${parseInput(keySchema, key, 'cache key')}}`);
   }
 
   #ttlMs(options: CacheSetOptions | undefined): number {
@@ -103,15 +104,30 @@ export class RedisCache {
 
   /** The cached value, or undefined on a miss (or while Redis is unavailable). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
-    const entry = await this.#read(this.#key(key));
-    return entry?.value as T | undefined;
+    const fullKey = this.#key(key);
+    let raw: Buffer | null;
+    try {
+      raw = await this.#redis.run((c) => c.getBuffer(fullKey));
+    } catch (err) {
+      if (err instanceof RedisUnavailableError) {
+        this.#redis.count('misses');
+        return undefined;
+      }
+      throw err;
+    }
+    if (raw === null) {
+      this.#redis.count('misses');
+      return undefined;
+    }
+    this.#redis.count('hits');
+    return this.#serializer.deserialize(raw) as T;
   }
 
-  /** Reads value and version; undefined when Redis is unavailable. */
+  /** Value and version in one round trip; undefined when Redis is unavailable. */
   async #read(fullKey: string): Promise<{ value?: unknown; version: string } | undefined> {
     let raw: (Buffer | null)[];
     try {
-      raw = await this.#redis.run((c) => c.hmgetBuffer(fullKey, 'val', 'ver'));
+      raw = await this.#redis.run((c) => c.mgetBuffer(fullKey, `${fullKey}:v`));
     } catch (err) {
       if (err instanceof RedisUnavailableError) {
         this.#redis.count('misses');
@@ -134,13 +150,13 @@ export class RedisCache {
     const fullKey = this.#key(key);
     const ttlMs = this.#ttlMs(options);
     const bytes = Buffer.from(this.#serializer.serialize(value));
-    await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheSet(fullKey, bytes, ttlMs)));
+    await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheSet(fullKey, `${fullKey}:v`, bytes, ttlMs, Math.max(ttlMs, this.#tombstoneMs))));
   }
 
   /** Removes entries; in-flight fills for them are refused. */
   async del(...keys: string[]): Promise<void> {
     const fullKeys = keys.map((k) => this.#key(k));
-    await this.#quietly(() => this.#redis.run((c) => Promise.all(fullKeys.map((k) => withScripts(c).cairnCacheDel(k, this.#tombstoneMs)))));
+    await this.#quietly(() => this.#redis.run((c) => Promise.all(fullKeys.map((k) => withScripts(c).cairnCacheDel(k, `${k}:v`, this.#tombstoneMs)))));
   }
 
   /**
@@ -159,7 +175,7 @@ export class RedisCache {
       const value = await loader();
       if (entry && value !== undefined) {
         const bytes = Buffer.from(this.#serializer.serialize(value));
-        const landed = await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheFill(fullKey, entry.version, bytes, ttlMs)));
+        const landed = await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheFill(fullKey, `${fullKey}:v`, entry.version, bytes, ttlMs)));
         if (landed === 0) this.#redis.count('staleFillsRejected');
       }
       return value;

@@ -50,6 +50,9 @@ function buildClient(o: ResolvedRedisOptions): RedisClient {
     enableAutoPipelining: o.enableAutoPipelining,
     retryStrategy: (attempt) => backoff(attempt, o.retry.baseDelayMs, o.retry.maxDelayMs),
     lazyConnect: false,
+    // ioredis arms this timer when it ends a stream and clears it on 'close', which a stream that
+    // already died never emits again; keep it short so a closed connection lets the process exit.
+    disconnectTimeout: 200,
     ...(o.username ? { username: o.username } : {}),
     ...(o.password ? { password: o.password } : {}),
   };
@@ -176,7 +179,9 @@ export class RedisConnection {
 
   /** A second connection with the same settings (pub/sub needs one of its own). Closed with this one. */
   duplicate(): RedisClient {
-    const copy = this.client.duplicate();
+    // A subscriber waits for its connection (and ioredis re-subscribes after a reconnect), so
+    // unlike the command connection it queues while offline.
+    const copy = this.client instanceof Cluster ? this.client.duplicate(undefined, { enableOfflineQueue: true }) : this.client.duplicate({ enableOfflineQueue: true });
     copy.on('error', () => undefined);
     this.#duplicates.add(copy);
     return copy;

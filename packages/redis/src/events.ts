@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 const tenantId = z.string().min(1).max(256);
-const id = z.string().min(1).max(1024);
+const id = z.string().min(1).max(4096);
 
 export const CairnEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('checkpoint.saved'), tenantId, threadId: id, namespace: z.string().max(1024), checkpointId: id }),

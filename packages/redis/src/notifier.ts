@@ -153,7 +153,9 @@ export class PostgresNotifier implements ChangeNotifier {
       throw new NotificationError('NOTIFICATION_TOO_LARGE', `Event for ${name} is ${Buffer.byteLength(payload)} bytes; LISTEN/NOTIFY carries at most ${MAX_NOTIFY_PAYLOAD_BYTES}`);
     }
     try {
-      await this.#db.pool.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, payload]);
+      // Through the listening connection when there is one: on the embedded database (PGlite, one
+      // backend multiplexed over connections) a notification only reaches the connection that sent it.
+      await (this.#listener ?? this.#db.pool).query('SELECT pg_notify($1, $2)', [PG_CHANNEL, payload]);
     } catch (cause) {
       throw new NotificationError('NOTIFICATION_FAILED', `Could not publish to ${name}: ${(cause as Error).message}`, { cause });
     }

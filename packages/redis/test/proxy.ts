@@ -31,18 +31,19 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
+  const cut = () => {
+    open = false;
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
-    cut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
+    cut,
     restore() {
       open = true;
     },
     async close() {
-      this.cut();
+      cut();
       await new Promise((r) => server.close(r));
     },
   };

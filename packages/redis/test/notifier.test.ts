@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ValidationError } from '@cairn/core';
+import { createDb, type CairnDb } from '@cairn/db';
+import { createTestDatabase, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from '@cairn/db/testing';
+import {
+  createRedis,
+  NotificationError,
+  PostgresNotifier,
+  RedisNotifier,
+  type CairnEvent,
+  type ChangeNotifier,
+  type RedisConnection,
+} from '@cairn/redis';
+
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const TSX = path.join(PACKAGE_DIR, 'node_modules', '.bin', 'tsx');
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+const saved = (threadId: string, checkpointId = '1'): CairnEvent => ({ type: 'checkpoint.saved', tenantId: 'default', threadId, namespace: '', checkpointId });
+
+interface Transport {
+  /** Two notifiers on separate connections, as two app instances would have. */
+  pair(): Promise<[ChangeNotifier, ChangeNotifier]>;
+  /** argv for the child publisher. */
+  childTransport(): string;
+  /** Sends a raw, malformed message on the wire. */
+  sendGarbage(channel: string): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+function describeNotifier(name: string, setup: () => Promise<Transport>) {
+  describe(`${name}`, () => {
+    let transport: Transport;
+    let a: ChangeNotifier;
+    let b: ChangeNotifier;
+    beforeAll(async () => {
+      transport = await setup();
+      [a, b] = await transport.pair();
+    });
+    afterAll(async () => {
+      await a.close();
+      await b.close();
+      await transport.teardown();
+    });
+
+    it('delivers typed events across two connections, by pattern', async () => {
+      const received: [string, CairnEvent][] = [];
+      const unsubscribe = await b.subscribe('threads:*', (channel, event) => void received.push([channel, event]));
+      await a.publish('threads:t1', saved('t1'));
+      await a.publish('objects:o1', { type: 'object.deleted', tenantId: 'default', objectType: 'Note', id: 'o1' });
+      await a.publish('threads:t2', { type: 'session.expired', tenantId: 'acme', sessionId: 's9' });
+      await until(() => received.length === 2);
+      await sleep(50);
+      expect(received).toEqual([
+        ['threads:t1', saved('t1')],
+        ['threads:t2', { type: 'session.expired', tenantId: 'acme', sessionId: 's9' }],
+      ]);
+      await unsubscribe();
+      await a.publish('threads:t3', saved('t3'));
+      await sleep(100);
+      expect(received).toHaveLength(2);
+    });
+
+    it('keeps publish order for one publisher', async () => {
+      const ids: string[] = [];
+      const unsubscribe = await b.subscribe('order', (_c, e) => void (e.type === 'checkpoint.saved' && ids.push(e.checkpointId)));
+      for (let i = 0; i < 50; i++) await a.publish('order', saved('t', String(i)));
+      await until(() => ids.length === 50);
+      expect(ids).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+      await unsubscribe();
+    });
+
+    it('delivers events published by another process', async () => {
+      const from = new Set<string>();
+      let count = 0;
+      const unsubscribe = await b.subscribe('cross', (_c, e) => {
+        if (e.type === 'checkpoint.saved') from.add(e.threadId);
+        count += 1;
+      });
+      await new Promise<void>((resolve, reject) =>
+        execFile(TSX, ['--conditions=@cairn/source', path.join(PACKAGE_DIR, 'test', 'fixtures', 'publish.ts'), transport.childTransport(), 'cross', '5'], { cwd: PACKAGE_DIR, timeout: 60_000 }, (err, _o, stderr) =>
+          err ? reject(new Error(stderr || err.message)) : resolve(),
+        ),
+      );
+      await until(() => count === 5);
+      expect([...from][0]).toMatch(/^from-child-\d+$/);
+      await unsubscribe();
+    });
+
+    it('drops malformed messages instead of handing them to handlers', async () => {
+      const received: CairnEvent[] = [];
+      const unsubscribe = await b.subscribe('dirty', (_c, e) => void received.push(e));
+      const before = b.stats().malformed;
+      await transport.sendGarbage('dirty');
+      await a.publish('dirty', saved('clean'));
+      await until(() => received.length === 1);
+      expect(received[0]).toEqual(saved('clean'));
+      expect(b.stats().malformed).toBe(before + 1);
+      await unsubscribe();
+    });
+
+    it('rejects invalid channels, patterns and events', async () => {
+      await expect(a.publish('bad channel', saved('t'))).rejects.toBeInstanceOf(ValidationError);
+      await expect(a.publish('ok', { type: 'nope' } as unknown as CairnEvent)).rejects.toBeInstanceOf(ValidationError);
+      await expect(b.subscribe("x'; DROP", () => undefined)).rejects.toBeInstanceOf(ValidationError);
+    });
+
+    it('keeps delivering when a handler throws', async () => {
+      let good = 0;
+      const u1 = await b.subscribe('throws', () => {
+        throw new Error('handler bug');
+      });
+      const u2 = await b.subscribe('throws', () => void (good += 1));
+      await a.publish('throws', saved('t'));
+      await until(() => good === 1);
+      expect(b.stats().handlerErrors).toBeGreaterThanOrEqual(1);
+      await u1();
+      await u2();
+    });
+  });
+}
+
+describeNotifier('RedisNotifier', async () => {
+  const keyPrefix = uniqueKeyPrefix('notify');
+  const connections: RedisConnection[] = [];
+  const connect = async () => {
+    const redis = createRedis({ url: testRedisUrl(), keyPrefix });
+    await redis.ready();
+    connections.push(redis);
+    return redis;
+  };
+  return {
+    pair: async () => [new RedisNotifier(await connect()), new RedisNotifier(await connect())],
+    childTransport: () => `redis|${testRedisUrl()}|${keyPrefix}`,
+    sendGarbage: async (channel) => {
+      await connections[0]!.client.publish(`${keyPrefix}${channel}`, '{"type":"checkpoint.saved"');
+    },
+    teardown: async () => {
+      await Promise.all(connections.map((c) => c.close()));
+    },
+  };
+});
+
+describeNotifier('PostgresNotifier (LISTEN/NOTIFY)', async () => {
+  const database: TestDatabase = await createTestDatabase();
+  const dbs: CairnDb[] = [await createDb({ url: database.url, pool: { max: 2 } }), await createDb({ url: database.url, pool: { max: 2 } })];
+  return {
+    pair: async () => [new PostgresNotifier(dbs[0]!), new PostgresNotifier(dbs[1]!)],
+    childTransport: () => `postgres|${database.url}`,
+    sendGarbage: async (channel) => {
+      await dbs[0]!.pool.query(`SELECT pg_notify('cairn_events', $1)`, [JSON.stringify({ c: channel, e: { type: 'object.updated' } })]);
+    },
+    teardown: async () => {
+      await Promise.all(dbs.map((d) => d.close()));
+      await database.drop();
+    },
+  };
+});
+
+describe('PostgresNotifier limits', () => {
+  let database: TestDatabase;
+  let db: CairnDb;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = await createDb({ url: database.url, pool: { max: 2 } });
+  });
+  afterAll(async () => {
+    await db.close();
+    await database.drop();
+  });
+
+  it('refuses events larger than a NOTIFY payload can carry, and sends none of it', async () => {
+    const notifier = new PostgresNotifier(db);
+    const received: CairnEvent[] = [];
+    const unsubscribe = await notifier.subscribe('big', (_c, e) => void received.push(e));
+    const err = await notifier.publish('big', saved('x'.repeat(4000), 'y'.repeat(4000))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotificationError);
+    expect((err as NotificationError).code).toBe('NOTIFICATION_TOO_LARGE');
+    await notifier.publish('big', saved('small'));
+    await until(() => received.length === 1);
+    expect(received).toEqual([saved('small')]);
+    await unsubscribe();
+    await notifier.close();
+  });
+
+  it('delivers nothing from a rolled-back transaction', async () => {
+    const notifier = new PostgresNotifier(db);
+    const received: CairnEvent[] = [];
+    const unsubscribe = await notifier.subscribe('tx', (_c, e) => void received.push(e));
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_notify('cairn_events', $1)`, [JSON.stringify({ c: 'tx', e: saved('rolled-back') })]);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    await notifier.publish('tx', saved('committed'));
+    await until(() => received.length === 1);
+    await sleep(50);
+    expect(received).toEqual([saved('committed')]);
+    await unsubscribe();
+    await notifier.close();
+  });
+});
+
+describe('PostgresNotifier on the embedded database', () => {
+  it('delivers events through PGlite LISTEN/NOTIFY to the notifier of the process', async () => {
+    // The embedded database lives in one process; one notifier there serves every component.
+    const db = await createDb({ embedded: { inMemory: true } });
+    const notifier = new PostgresNotifier(db);
+    try {
+      const received: CairnEvent[] = [];
+      await notifier.subscribe('embedded:*', (_c, e) => void received.push(e));
+      await notifier.publish('embedded:t1', saved('t1'));
+      await notifier.publish('elsewhere', saved('t2'));
+      await until(() => received.length === 1);
+      await sleep(50);
+      expect(received).toEqual([saved('t1')]);
+    } finally {
+      await notifier.close();
+      await db.close();
+    }
+  });
+});
