@@ -42,6 +42,8 @@ export const DemoEnvSchema = z.object({
   OPENAI_MODEL: optionalString.transform((value) => value ?? 'gpt-4o-mini'),
   /** Directory relative CLI paths resolve against: pnpm sets it to where the command was typed. */
   INIT_CWD: optionalString,
+  /** Server log level (pino): fatal, error, warn, info, debug, trace or silent. @defaultValue 'warn' */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   /** Set by CI runners; turns the progress bar into plain lines. */
   CI: optionalString,
 });

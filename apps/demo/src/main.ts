@@ -34,7 +34,7 @@ async function serve(env: DemoEnv, flags: { port?: string | undefined; host?: st
       const seeded = await seedDemo(cairn);
       if (seeded.created) io.err(`Seeded sample data: ${seeded.documents} documents, ${seeded.threads} thread(s).`);
     }
-    const { app } = await buildServer(cairn, { model: modelFromEnv(env) });
+    const { app } = await buildServer(cairn, { model: modelFromEnv(env), logger: { level: env.LOG_LEVEL } });
     const url = await listen(app, { host, port });
     if (env.DATABASE_URL === undefined) await writeServerFile(env, url);
     const health = await cairn.health();

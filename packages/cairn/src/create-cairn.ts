@@ -4,7 +4,7 @@
 // all of it: close() shuts everything down in reverse order.
 import { Registry } from 'prom-client';
 import { parseInput } from '@cairn/core';
-import { createDb, type CairnDb } from '@cairn/db';
+import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
 import { PostgresCheckpointer } from '@cairn/checkpointer';
 import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
@@ -160,6 +160,19 @@ export class Cairn implements AsyncDisposable {
   }
 }
 
+/**
+ * The database options. The embedded database serves every wire connection from one PostgreSQL
+ * session (pglite-socket queues them onto a single PGlite instance), so statements one pooled
+ * connection prepares by name (the checkpointer's and the object store's hot paths) would collide
+ * with another's ("prepared statement ... already exists"). One long-lived pooled connection
+ * avoids that; pglite-socket runs one query at a time anyway, so nothing is lost.
+ */
+function dbOptions(opts: ResolvedCairnOptions): DbOptions {
+  const given = opts.db ?? {};
+  if (opts.databaseUrl !== undefined) return { ...given, url: opts.databaseUrl };
+  return { ...given, pool: { max: 1, idleTimeoutMs: 0, ...given.pool } };
+}
+
 /** Runs `open`, turning a failure into a CairnStartError naming the component. */
 async function start<T>(component: string, open: () => Promise<T> | T): Promise<T> {
   try {
@@ -178,7 +191,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
   const opts = parseInput(CairnOptionsSchema, options, 'Cairn options');
   const closers: Resources['closers'] = [];
   try {
-    const db = await start('database', () => createDb({ ...opts.db, ...(opts.databaseUrl !== undefined ? { url: opts.databaseUrl } : {}) }));
+    const db = await start('database', () => createDb(dbOptions(opts)));
     closers.push({ name: 'database', close: () => db.close() });
     const metricsRegistry = new Registry();
     const resources: Resources = { options: opts, db, metricsRegistry, closers, closing: undefined };
