@@ -18,6 +18,8 @@ import { CairnSaver, PostgresCheckpointer } from '../src/index.js';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const THREAD_SIZE = Number(process.env.BENCH_THREAD_SIZE ?? 1000);
+// 100 KiB states: PostgresSaver needs ~1 s per list(20) on a long thread; keep the default run short.
+const LARGE_THREAD_SIZE = Number(process.env.BENCH_LARGE_THREAD_SIZE ?? 200);
 const READ_OPS = Number(process.env.BENCH_OPS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const CONCURRENT_PUTS = Number(process.env.BENCH_CONCURRENT_PUTS ?? 30);
@@ -53,7 +55,7 @@ async function compare(ops: number, fns: Partial<Record<Impl, (i: number) => Pro
   const entries = Object.entries(fns) as [Impl, (i: number) => Promise<unknown>][];
   const times = new Map<Impl, number[]>(entries.map(([k]) => [k, []]));
   const totals = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
-  for (const [, fn] of entries) for (let i = 0; i < Math.min(10, ops); i += 1) await fn(-1 - i);
+  for (const [, fn] of entries) for (let i = 0; i < Math.min(10, Math.ceil(ops / 10)); i += 1) await fn(-1 - i);
   const slice = Math.max(1, Math.ceil(ops / rounds));
   const done = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
   for (let r = 0; r < rounds; r += 1) {
@@ -99,11 +101,13 @@ async function main(): Promise<void> {
   let db: CairnDb | undefined;
   let pgsaver: PostgresSaver | undefined;
   const rawPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
+  // PostgresSaver on a pool this script owns and ends (same size as Cairn's).
+  const pgsaverPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
   try {
     db = await createDb({ url: url.toString(), migrate: true, pool: { max: 16 } });
     const cairn = new PostgresCheckpointer(db);
     const saver = new CairnSaver(new PostgresCheckpointer(db, { tenantId: 'saver' }));
-    pgsaver = PostgresSaver.fromConnString(url.toString(), { schema: 'langgraph' });
+    pgsaver = new PostgresSaver(pgsaverPool, undefined, { schema: 'langgraph' });
     await pgsaver.setup();
 
     const rows: { op: string; size: number; results: Partial<Record<Impl, Result>> }[] = [];
@@ -113,6 +117,9 @@ async function main(): Promise<void> {
     };
 
     for (const size of SIZES) {
+      const large = size > 10_000;
+      const threadSize = large ? LARGE_THREAD_SIZE : THREAD_SIZE;
+      const readOps = large ? Math.round(READ_OPS / 5) : READ_OPS;
       const payloads = Array.from({ length: 16 }, (_, i) => text(size, i));
       const thread = `bench-${size}`;
       const ids: Record<Impl, string[]> = { cairn: [], saver: [], pgsaver: [], raw: [] };
@@ -121,7 +128,7 @@ async function main(): Promise<void> {
       const meta = (i: number) => ({ source: 'loop' as const, step: i, parents: {} });
 
       // put: fills each thread with THREAD_SIZE checkpoints (the reads below run on them).
-      record('put', size, await compare(THREAD_SIZE, {
+      record('put', size, await compare(threadSize, {
         cairn: async (i) => {
           ids.cairn.push(await cairn.put(thread, { messages: payloads[Math.abs(i) % 16], step: i }, { metadata: meta(i) }));
         },
@@ -147,21 +154,21 @@ async function main(): Promise<void> {
       }));
 
       const pick = (list: string[], i: number) => list[Math.floor(list.length / 2) + (Math.abs(i) % 100)]!;
-      record('get latest', size, await compare(READ_OPS, {
+      record('get latest', size, await compare(readOps, {
         cairn: () => cairn.get(thread),
         saver: () => saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } }),
         pgsaver: () => pgsaver!.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } }),
         raw: () =>
           rawPool.query({ name: 'raw_latest', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`, values: [thread] }).then((r) => JSON.parse(r.rows[0].state.toString())),
       }));
-      record('get by id', size, await compare(READ_OPS, {
+      record('get by id', size, await compare(readOps, {
         cairn: (i) => cairn.get(thread, pick(ids.cairn, i)),
         saver: (i) => saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '', checkpoint_id: pick(ids.saver, i) } }),
         pgsaver: (i) => pgsaver!.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '', checkpoint_id: pick(ids.pgsaver, i) } }),
         raw: (i) =>
           rawPool.query({ name: 'raw_by_id', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' AND checkpoint_id = $2`, values: [thread, pick(ids.raw, i)] }).then((r) => JSON.parse(r.rows[0].state.toString())),
       }));
-      const listOps = Math.max(20, Math.round(READ_OPS / (size > 10_000 ? 10 : 2)));
+      const listOps = large ? 10 : Math.round(READ_OPS / 2);
       const drain = async (it: AsyncIterable<unknown>) => {
         let n = 0;
         for await (const _ of it) n += 1;
@@ -177,7 +184,7 @@ async function main(): Promise<void> {
             .then((r) => r.rows.map((x) => JSON.parse(x.state.toString()))),
       }));
       // putMany(100): one call for Cairn and raw pg (unnest); PostgresSaver has no batch API, so 100 puts.
-      const batches = size > 10_000 ? 5 : 20;
+      const batches = large ? 3 : 20;
       const manyThread = `many-${size}`;
       let pgPrev: string | undefined;
       record('putMany(100)', size, await compare(batches, {
@@ -211,7 +218,7 @@ async function main(): Promise<void> {
           Array.from({ length: CONCURRENCY }, async (_, t) => {
             const threadId = `conc-${impl}-${size}-${t}`;
             let prev: string | undefined;
-            for (let i = 0; i < CONCURRENT_PUTS; i += 1) {
+            for (let i = 0; i < (large ? Math.ceil(CONCURRENT_PUTS / 3) : CONCURRENT_PUTS); i += 1) {
               const s = performance.now();
               if (impl === 'cairn') await cairn.put(threadId, { messages: payloads[i % 16], step: i });
               else {
@@ -235,7 +242,9 @@ async function main(): Promise<void> {
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     const { rows: ver } = await rawPool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
     console.log(`\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, PostgreSQL ${ver[0]?.v} on loopback`);
-    console.log(`Thread of ${THREAD_SIZE} checkpoints per implementation; reads: ${READ_OPS} ops; pool max 16 connections.\n`);
+    console.log(
+      `Threads of ${THREAD_SIZE} (1 KiB) / ${LARGE_THREAD_SIZE} (100 KiB) checkpoints per implementation; ${READ_OPS} / ${Math.round(READ_OPS / 5)} reads; pool max 16 connections each.\n`,
+    );
     const fmt = (r: Result | undefined) => (r ? `${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(7)} /s  p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms` : '—');
     const ratio = (a: Result | undefined, b: Result | undefined) => (a && b ? `${(a.opsPerSec / b.opsPerSec).toFixed(2)}×` : '—');
     const header = ['operation', 'state', ...IMPLS.map((i) => LABEL[i]), 'Cairn / PgSaver', 'CairnSaver / PgSaver', 'Cairn / raw pg'];
@@ -249,7 +258,7 @@ async function main(): Promise<void> {
     await saver.checkpointer.close();
     await cairn.close();
   } finally {
-    await pgsaver?.end();
+    await pgsaverPool.end();
     await rawPool.end();
     await db?.close();
     const left = await admin.query(`SELECT application_name, state, left(query, 80) AS q FROM pg_stat_activity WHERE datname = $1`, [name]);

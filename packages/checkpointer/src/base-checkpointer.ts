@@ -195,7 +195,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       const id = parseInput(IdSchema, threadId, 'thread id');
       const opts = parseInput(PutOptionsSchema, options, 'put options');
       const { expectedLatestId, ...rest } = opts;
-      const rows = this.#prepare([{ ...rest, threadId: id, state: this.codec.encode(state), pendingWrites: this.#encodeWrites(opts.pendingWrites) }]);
+      const rows = await this.#prepare([{ ...rest, threadId: id, state: this.codec.encode(state), pendingWrites: this.#encodeWrites(opts.pendingWrites) }]);
       await this.storeInsert(rows, { ifExists: 'error', requireParent: true, expectedLatestId });
       this.#afterInsert(rows);
       return rows[0]!.checkpointId;
@@ -207,7 +207,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     return this.metrics.track('putMany', async () => {
       const parsed = parseInput(PutManySchema, items, 'putMany items');
       // Serialize everything before touching storage: one bad item fails the call with nothing written.
-      const rows = this.#prepare(parsed.map((item) => ({ ...item, state: this.codec.encode(item.state), pendingWrites: this.#encodeWrites(item.pendingWrites) })));
+      const rows = await this.#prepare(parsed.map((item) => ({ ...item, state: this.codec.encode(item.state), pendingWrites: this.#encodeWrites(item.pendingWrites) })));
       if (rows.length > 0) await this.storeInsert(rows, { ifExists: 'error', requireParent: true });
       this.#afterInsert(rows);
       return rows.map((row) => row.checkpointId);
@@ -219,7 +219,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     return this.metrics.track('putRaw', async () => {
       const parsed = parseInput(RawPutSchema, items, 'putRaw items');
       const flags = parseInput(RawPutOptionsSchema, options, 'putRaw options');
-      const rows = this.#prepare(parsed);
+      const rows = await this.#prepare(parsed);
       if (rows.length > 0) await this.storeInsert(rows, flags);
       this.#afterInsert(rows);
       return rows.map((row) => row.checkpointId);
@@ -231,7 +231,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   /** Packs states, assigns ids and resolves parents and steps inside the batch. */
-  #prepare(items: readonly (Omit<RawPutItem, 'createdAt'> & { createdAt?: Date | undefined })[]): NewRow[] {
+  async #prepare(items: readonly (Omit<RawPutItem, 'createdAt'> & { createdAt?: Date | undefined })[]): Promise<NewRow[]> {
     const rows: NewRow[] = [];
     const lastInBatch = new Map<string, NewRow>();
     const byId = new Map<string, NewRow>();
@@ -258,14 +258,14 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
         stepBase = p.stepBase;
         stepOffset = p.stepOffset + 1;
       }
-      const state = this.codec.pack(item.state);
-      this.metrics.stateBytes(state.bytes.byteLength);
+      const [state, ...values] = await Promise.all([this.codec.pack(item.state), ...(item.pendingWrites ?? []).map((w) => this.codec.pack(w.value))]);
+      this.metrics.stateBytes(state!.bytes.byteLength);
       const writes = (item.pendingWrites ?? []).map((w, i) => ({
         taskId: w.taskId,
         taskPath: w.taskPath ?? '',
         idx: w.idx ?? i,
         channel: w.channel,
-        value: this.codec.pack(w.value),
+        value: values[i]!,
       }));
       const row: NewRow = {
         threadId: item.threadId,
@@ -276,7 +276,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
         step,
         stepBase,
         stepOffset,
-        state,
+        state: state!,
         metadata: item.metadata ?? {},
         createdAt: item.createdAt,
         writes,
@@ -321,12 +321,13 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     const thread = parseInput(IdSchema, threadId, 'thread id');
     const id = parseInput(IdSchema, checkpointId, 'checkpoint id');
     const opts = parseInput(PutWritesOptionsSchema, options, 'putWrites options');
+    const packed = await Promise.all(writes.map((w) => this.codec.pack(w.value)));
     const stored = writes.map((w, i) => ({
       taskId: w.taskId,
       taskPath: w.taskPath ?? opts.taskPath,
       idx: w.idx ?? i,
       channel: w.channel,
-      value: this.codec.pack(w.value),
+      value: packed[i]!,
     }));
     if (stored.length === 0) return;
     const found = await this.storeWrites(thread, opts.namespace, id, stored, opts.onConflict, opts.requireCheckpoint);
@@ -356,7 +357,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     const id = checkpointId === undefined ? undefined : parseInput(IdSchema, checkpointId, 'checkpoint id');
     const { namespace } = parseInput(GetOptionsSchema, options, 'get options');
     const row = await this.storeGet(thread, namespace, id);
-    return row && this.#unpack(row);
+    return row && (await this.#unpack(row));
   }
 
   async list(threadId: string, options: ListOptions = {}): Promise<Checkpoint<S>[]> {
@@ -373,7 +374,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
         limit: opts.limit,
         order: 'desc',
       });
-      return rows.map((row) => this.#decode(this.#unpack(row)));
+      return Promise.all(rows.map(async (row) => this.#decode(await this.#unpack(row))));
     });
   }
 
@@ -384,7 +385,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     // threads or namespaces is read in one query.
     if (q.threadId === undefined || q.namespace === undefined) {
       const rows = await this.metrics.track('listRaw', () => this.storeList({ ...q, limit: q.limit ?? Number.MAX_SAFE_INTEGER }));
-      for (const row of rows) yield this.#unpack(row);
+      for (const row of rows) yield await this.#unpack(row);
       return;
     }
     let remaining = q.limit ?? Number.POSITIVE_INFINITY;
@@ -394,7 +395,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       const page = await this.metrics.track('listRaw', () =>
         this.storeList({ ...q, ...(q.order === 'desc' ? { before: cursor } : { after: cursor }), limit: pageSize }),
       );
-      for (const row of page) yield this.#unpack(row);
+      for (const row of page) yield await this.#unpack(row);
       remaining -= page.length;
       if (page.length < pageSize) return;
       cursor = page[page.length - 1]!.checkpointId;
@@ -419,7 +420,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     if (rows.length === 0 && id !== undefined) {
       throw new CheckpointNotFoundError(thread, opts.namespace, id);
     }
-    return rows.map((row) => this.#unpack(row));
+    return Promise.all(rows.map((row) => this.#unpack(row)));
   }
 
   async listThreadIds(options: { after?: string; limit?: number } = {}): Promise<string[]> {
@@ -434,17 +435,18 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     return this.codec.decode(value);
   }
 
-  #unpack(row: StoredRow): RawCheckpoint {
+  async #unpack(row: StoredRow): Promise<RawCheckpoint> {
+    const [state, ...values] = await Promise.all([this.codec.unpack(row.state), ...row.writes.map((w) => this.codec.unpack(w.value))]);
     return {
       threadId: row.threadId,
       namespace: row.namespace,
       checkpointId: row.checkpointId,
       parentId: row.parentId,
       step: row.step,
-      state: this.codec.unpack(row.state),
+      state: state!,
       metadata: row.metadata,
       createdAt: row.createdAt,
-      pendingWrites: row.writes.map((w) => ({ taskId: w.taskId, taskPath: w.taskPath, idx: w.idx, channel: w.channel, value: this.codec.unpack(w.value) })),
+      pendingWrites: row.writes.map((w, i) => ({ taskId: w.taskId, taskPath: w.taskPath, idx: w.idx, channel: w.channel, value: values[i]! })),
     };
   }
 

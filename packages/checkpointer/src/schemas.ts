@@ -176,15 +176,15 @@ export const CheckpointerOptionsSchema = z
     readSerializers: z.array(z.custom<Serializer>()).default([]),
     compression: z
       .object({
-        /** @defaultValue 'gzip' */
-        algorithm: z.enum(['gzip', 'brotli', 'none']).default('gzip'),
+        /** @defaultValue 'brotli' */
+        algorithm: z.enum(['gzip', 'brotli', 'none']).default('brotli'),
         /** Serialized states and writes at least this big (bytes) are compressed. @defaultValue 16384 */
         thresholdBytes: z.number().int().min(0).default(16_384),
-        /** zlib level (gzip 1-9, default 6) or brotli quality (0-11, default 4). */
+        /** gzip level (1-9) or brotli quality (0-11). @defaultValue 1 (fast; JSON still shrinks ~5×) */
         level: z.number().int().min(0).max(11).optional(),
       })
       .strict()
-      .default({ algorithm: 'gzip', thresholdBytes: 16_384 }),
+      .default({ algorithm: 'brotli', thresholdBytes: 16_384 }),
     retry: z
       .object({
         /** Attempts in all, first included; 1 disables retries. @defaultValue 4 */

@@ -23,7 +23,7 @@ async function storedFormat(threadId: string): Promise<{ state_format: string; s
 
 describe('PostgresCheckpointer storage', () => {
   it('stores large states compressed, with the compression in state_format', async () => {
-    const gzip = new PostgresCheckpointer(db);
+    const gzip = new PostgresCheckpointer(db, { compression: { algorithm: 'gzip', thresholdBytes: 16_384 } });
     await gzip.put('gzip', large);
     expect(await storedFormat('gzip')).toMatchObject({ state_format: 'json-v1+gzip' });
     expect((await storedFormat('gzip')).size).toBeLessThan(5000);
