@@ -23,6 +23,7 @@ import {
   LOAD_SQL,
   LOAD_VERSION_SQL,
   ORDER_COLUMNS,
+  VERSION_FOR_UPDATE_SQL,
   VERSION_SQL,
   VERSIONS_SQL,
   writeStatement,
@@ -164,11 +165,27 @@ export interface CollectionContext {
   readonly inTransaction: boolean;
   readonly retry: ResolvedConflictRetry;
   readonly keepVersions: number | null;
-  /** Told about every committed (or, in a transaction, executed) write; used for cache invalidation and events. */
-  readonly onWrite?: ((type: string, id: string, version: number | null) => void) | undefined;
+  /**
+   * Awaited after every write outside transactions (cache invalidation, events); inside a
+   * transaction it records the write for after COMMIT. `version` is null for a delete.
+   */
+  readonly afterWrite?: AfterWrite | undefined;
+  /** Runs `fn` in a transaction on a client of its own (outside transactions only); see #retrying. */
+  readonly lockedTransaction?: (<R>(fn: (client: Queryable) => Promise<R>) => Promise<R>) | undefined;
   /** Read-through cache of records, when the store has one (never inside transactions). */
   readonly cache?: RecordCache | undefined;
   assertOpen(): void;
+}
+
+/** @internal Announces a write (cache invalidation, events); `version` null for a delete. */
+export type AfterWrite = (type: string, id: string, version: number | null) => Promise<void>;
+
+/** @internal Where and how one attempt of a write runs. */
+interface WriteRun {
+  readonly executor: Queryable;
+  /** Read with SELECT ... FOR UPDATE (the attempt holds a transaction). */
+  readonly forUpdate: boolean;
+  readonly afterWrite: AfterWrite | undefined;
 }
 
 /** @internal A cache of object rows keyed by tenant, type and id. */
@@ -234,14 +251,12 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     if (queue && expectedVersion === undefined) {
       // Everything up to enqueue() runs synchronously, so queue order is call order.
       const statement = writeStatement('upsert', { ...this.#key(id), json, operation: 'save', keepVersions: this.#keepVersions });
-      return queue.enqueue({ kind: 'save', tenantId: this.#ctx.tenantId, type: this.type, id }, statement, (rows) => {
-        const row = rows[0] as WrittenRow;
-        this.#ctx.onWrite?.(this.type, id, row.version);
-        return this.#record(id, value, row);
-      });
+      return queue.enqueue({ kind: 'save', tenantId: this.#ctx.tenantId, type: this.type, id }, statement, (rows) =>
+        this.#record(id, value, rows[0] as WrittenRow),
+      );
     }
     if (queue) await queue.drain();
-    return this.#write(this.#ctx.executor, id, value, json, expectedVersion, 'save');
+    return this.#write(this.#direct(), id, value, json, expectedVersion, 'save');
   }
 
   /** Creates the object; raises VersionConflictError if it already exists. */
@@ -262,10 +277,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     const key = this.#key(id);
     const queue = this.#ctx.queue;
     if (queue && expectedVersion === undefined) {
-      return queue.enqueue({ kind: 'delete', ...key }, { ...DELETE_SQL, values: [key.tenantId, key.type, key.id] }, (rows) => {
-        this.#ctx.onWrite?.(this.type, id, null);
-        return rows.length > 0;
-      });
+      return queue.enqueue({ kind: 'delete', ...key }, { ...DELETE_SQL, values: [key.tenantId, key.type, key.id] }, (rows) => rows.length > 0);
     }
     if (queue) await queue.drain();
     if (expectedVersion === undefined || expectedVersion === 0) {
@@ -275,14 +287,14 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
         return false;
       }
       const { rows } = await this.#ctx.executor.query({ ...DELETE_SQL, values: [key.tenantId, key.type, key.id] });
-      this.#ctx.onWrite?.(this.type, id, null);
+      if (rows.length > 0) await this.#ctx.afterWrite?.(this.type, id, null);
       return rows.length > 0;
     }
     const { rows } = await this.#ctx.executor.query({ ...DELETE_EXPECT_SQL, values: [key.tenantId, key.type, key.id, expectedVersion] });
     if (rows.length === 0) {
       throw new VersionConflictError({ type: this.type, id, expectedVersion, actualVersion: await this.#currentVersion(this.#ctx.executor, id) });
     }
-    this.#ctx.onWrite?.(this.type, id, null);
+    await this.#ctx.afterWrite?.(this.type, id, null);
     return true;
   }
 
@@ -298,14 +310,14 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const opts = options === undefined ? {} : parseInput(UpdateOptionsSchema, options, 'update options');
     await this.#ctx.queue?.drain();
-    return this.#retrying(id, opts.maxAttempts, async () => {
-      const current = await this.#loadForWrite(id);
+    return this.#retrying(id, opts.maxAttempts, async (run) => {
+      const current = await this.#loadForWrite(run, id);
       if (!current) throw new ObjectNotFoundError(this.type, id);
       const draft = current.data;
       const out = await fn(draft, current);
       const next = (out === undefined ? draft : out) as I;
       const { value, json } = this.#validateForWrite(id, next);
-      return this.#write(this.#ctx.executor, id, value, json, current.version, 'update');
+      return this.#write(run, id, value, json, current.version, 'update');
     });
   }
 
@@ -315,11 +327,11 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const opts = options === undefined ? {} : parseInput(UpdateOptionsSchema, options, 'upsert options');
     await this.#ctx.queue?.drain();
-    return this.#retrying(id, opts.maxAttempts, async () => {
-      const current = await this.#loadForWrite(id);
+    return this.#retrying(id, opts.maxAttempts, async (run) => {
+      const current = await this.#loadForWrite(run, id);
       const next = await fn(current?.data, current);
       const { value, json } = this.#validateForWrite(id, next);
-      return this.#write(this.#ctx.executor, id, value, json, current?.version ?? 0, current ? 'update' : 'save');
+      return this.#write(run, id, value, json, current?.version ?? 0, current ? 'update' : 'save');
     });
   }
 
@@ -335,8 +347,8 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     const opts = options === undefined ? {} : parseInput(ConditionalOptionsSchema, options, 'patch options');
     await this.#ctx.queue?.drain();
     const attempts = opts.expectedVersion === undefined ? opts.maxAttempts : 1;
-    return this.#retrying(id, attempts, async () => {
-      const current = await this.#loadForWrite(id);
+    return this.#retrying(id, attempts, async (run) => {
+      const current = await this.#loadForWrite(run, id);
       if (!current) {
         if (opts.expectedVersion !== undefined && opts.expectedVersion !== 0) {
           throw new VersionConflictError({ type: this.type, id, expectedVersion: opts.expectedVersion, actualVersion: 0 });
@@ -348,7 +360,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
       }
       const next = this.#applyPatch(id, current.data, ops as jsonPatch.Operation[]);
       const { value, json } = this.#validateForWrite(id, next as I);
-      return this.#write(this.#ctx.executor, id, value, json, current.version, 'patch');
+      return this.#write(run, id, value, json, current.version, 'patch');
     });
   }
 
@@ -364,10 +376,10 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     await this.#ctx.queue?.drain();
     const old = await this.loadVersion(id, n);
     const { value, json } = this.#validateForWrite(id, old.data as unknown as I);
-    return this.#retrying(id, opts.expectedVersion === undefined ? opts.maxAttempts : 1, async () => {
-      const current = opts.expectedVersion ?? (await this.#currentVersion(this.#ctx.executor, id));
+    return this.#retrying(id, opts.expectedVersion === undefined ? opts.maxAttempts : 1, async (run) => {
+      const current = opts.expectedVersion ?? (await this.#currentVersion(run.executor, id, run.forUpdate));
       if (current === 0) throw new ObjectNotFoundError(this.type, id);
-      return this.#write(this.#ctx.executor, id, value, json, current, 'restore');
+      return this.#write(run, id, value, json, current, 'restore');
     });
   }
 
@@ -547,38 +559,66 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     return { type: this.type, id, version: row.version, data: value, createdAt: row.created_at, updatedAt: row.updated_at };
   }
 
-  async #currentVersion(executor: Queryable, id: string): Promise<number> {
-    const { rows } = await executor.query<{ version: number }>({ ...VERSION_SQL, values: [this.#ctx.tenantId, this.type, id] });
+  async #currentVersion(executor: Queryable, id: string, forUpdate = false): Promise<number> {
+    const { rows } = await executor.query<{ version: number }>({
+      ...(forUpdate ? VERSION_FOR_UPDATE_SQL : VERSION_SQL),
+      values: [this.#ctx.tenantId, this.type, id],
+    });
     return rows[0]?.version ?? 0;
   }
 
-  async #loadForWrite(id: string): Promise<ObjectRecord<T> | null> {
-    // In a transaction, lock the row: the write that follows cannot conflict, and two transactions
-    // updating the same object queue up instead of failing.
-    const sql = this.#ctx.inTransaction ? LOAD_FOR_UPDATE_SQL : LOAD_SQL;
-    const { rows } = await this.#ctx.executor.query<ObjectRow>({ ...sql, values: [this.#ctx.tenantId, this.type, id] });
+  /** How a write runs outside the retry loop: on the context's executor, announced at once. */
+  #direct(): WriteRun {
+    return { executor: this.#ctx.executor, forUpdate: this.#ctx.inTransaction, afterWrite: this.#ctx.afterWrite };
+  }
+
+  async #loadForWrite(run: WriteRun, id: string): Promise<ObjectRecord<T> | null> {
+    // With the row locked (in a transaction, or after repeated conflicts), the write that follows
+    // cannot conflict: concurrent writers queue up on the lock instead.
+    const sql = run.forUpdate ? LOAD_FOR_UPDATE_SQL : LOAD_SQL;
+    const { rows } = await run.executor.query<ObjectRow>({ ...sql, values: [this.#ctx.tenantId, this.type, id] });
     return rows[0] ? this.#fromRow(rows[0]) : null;
   }
 
-  async #write(executor: Queryable, id: string, value: T, json: string, expectedVersion: number | undefined, operation: string): Promise<ObjectRecord<T>> {
+  async #write(run: WriteRun, id: string, value: T, json: string, expectedVersion: number | undefined, operation: string): Promise<ObjectRecord<T>> {
     const mode: WriteMode = expectedVersion === undefined ? 'upsert' : expectedVersion === 0 ? 'create' : 'expect';
-    const { rows } = await executor.query<WrittenRow>(
+    const { rows } = await run.executor.query<WrittenRow>(
       writeStatement(mode, { ...this.#key(id), json, operation, expectedVersion, keepVersions: this.#keepVersions }),
     );
     const row = rows[0];
     if (!row) {
-      throw new VersionConflictError({ type: this.type, id, expectedVersion: expectedVersion ?? 0, actualVersion: await this.#currentVersion(executor, id) });
+      throw new VersionConflictError({ type: this.type, id, expectedVersion: expectedVersion ?? 0, actualVersion: await this.#currentVersion(run.executor, id) });
     }
-    this.#ctx.onWrite?.(this.type, id, row.version);
+    await run.afterWrite?.(this.type, id, row.version);
     return this.#record(id, value, row);
   }
 
-  async #retrying<R>(id: string, maxAttempts: number | undefined, body: () => Promise<R>): Promise<R> {
-    const { baseDelayMs, maxDelayMs } = this.#retry;
+  /**
+   * Runs a read-modify-write `body`, retrying after version conflicts with jittered exponential
+   * backoff. Optimistic first; after `lockAfterConflicts` conflicts the attempts run in a short
+   * transaction that locks the row (SELECT ... FOR UPDATE), so a caller that keeps losing the race
+   * under heavy contention is served in lock order instead of starving.
+   */
+  async #retrying<R>(id: string, maxAttempts: number | undefined, body: (run: WriteRun) => Promise<R>): Promise<R> {
+    const { baseDelayMs, maxDelayMs, lockAfterConflicts } = this.#retry;
     const attempts = maxAttempts ?? this.#retry.maxAttempts;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await body();
+        const lock = this.#ctx.lockedTransaction;
+        if (this.#ctx.inTransaction || lock === undefined || lockAfterConflicts === 0 || attempt <= lockAfterConflicts) return await body(this.#direct());
+        // Announce the write only after COMMIT: a cache invalidated before it could be refilled with the old row.
+        const written: Array<[string, string, number | null]> = [];
+        const result = await lock((client) =>
+          body({
+            executor: client,
+            forUpdate: true,
+            afterWrite: async (type, writtenId, version) => {
+              written.push([type, writtenId, version]);
+            },
+          }),
+        );
+        for (const [type, writtenId, version] of written) await this.#ctx.afterWrite?.(type, writtenId, version);
+        return result;
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         if (attempt >= attempts) {

@@ -32,6 +32,7 @@ export {
 } from './snapshot.js';
 export {
   ObjectStoreOptionsSchema,
+  OBJECT_EVENTS_CHANNEL,
   WriteBehindOptionsSchema,
   ConflictRetrySchema,
   CollectionOptionsSchema,
@@ -46,6 +47,7 @@ export { JsonValueSchema, JsonObjectSchema, TenantIdSchema, TypeNameSchema, IdSc
 export {
   SessionManager,
   SessionManagerOptionsSchema,
+  SESSION_EVENTS_CHANNEL,
   type SessionManagerOptions,
   type SessionRecord,
   type CreateSessionInput,

@@ -5,12 +5,14 @@ import type pg from 'pg';
 import type { z } from 'zod';
 import { parseInput } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
+import type { CairnEvent } from '@cairn/redis';
 import { BIND, Collection, type CollectionContext, type RecordCache } from './collection.js';
 import { EntityRepository, type Persistable, type PersistableClass } from './entity-repository.js';
 import { ObjectsError, StoreClosedError } from './errors.js';
 import { JsonValueSchema, TenantIdSchema, TypeNameSchema, type JsonValue } from './json.js';
 import {
   CollectionOptionsSchema,
+  OBJECT_EVENTS_CHANNEL,
   ObjectStoreOptionsSchema,
   type CollectionOptions,
   type ObjectStoreOptions,
@@ -18,6 +20,7 @@ import {
   type PersistenceModeOf,
   type ResolvedObjectStoreOptions,
 } from './options.js';
+import { RedisRecordCache } from './redis-caches.js';
 import { exportSnapshot, importSnapshotInto, type ExportOptions, type ImportOptions, type ImportResult, type ObjectSnapshot } from './snapshot.js';
 import type { Queryable } from './sql.js';
 import { WriteBehindQueue, type WriteBehindStats } from './write-behind-queue.js';
@@ -31,21 +34,56 @@ const BEGIN: Record<IsolationLevel, string> = {
   serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
 };
 
-/** Hooks a store runs after writes commit (cache invalidation, change events). */
-export interface ObjectStoreHooks {
-  /** A read-through cache for load(). */
-  cache?: RecordCache;
-  /** Called after each committed write (`version` null for a delete). Must not throw. */
-  afterWrite?: (tenantId: string, type: string, id: string, version: number | null) => void;
-}
-
 interface StoreCore {
   readonly db: CairnDb;
   readonly options: ResolvedObjectStoreOptions;
   readonly queue: WriteBehindQueue | undefined;
-  readonly hooks: ObjectStoreHooks;
+  readonly cache: (RecordCache & { close(): void }) | undefined;
+  /** Runs after every committed write: invalidates the cache (awaited), publishes the event (not awaited). */
+  afterCommit(tenantId: string, type: string, id: string, version: number | null): Promise<void>;
   closing: boolean;
   closed: Promise<void> | undefined;
+}
+
+/** Runs `fn` between `begin` and COMMIT on a pooled client (ROLLBACK if it throws). */
+async function inClientTransaction<R>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(begin);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    // A client whose ROLLBACK failed is in an unknown state: destroy it rather than reuse it.
+    client.release(broken);
+  }
+}
+
+function buildCore(db: CairnDb, options: ResolvedObjectStoreOptions): StoreCore {
+  const cache = options.redis ? new RedisRecordCache(options.redis, options.cacheTtlSeconds) : undefined;
+  const notifier = options.notifier;
+  const afterCommit = async (tenantId: string, type: string, id: string, version: number | null): Promise<void> => {
+    if (notifier) {
+      const event: CairnEvent =
+        version === null ? { type: 'object.deleted', tenantId, objectType: type, id } : { type: 'object.updated', tenantId, objectType: type, id, version };
+      // Events are at most once by the notifier's contract; a failed publish must not fail a committed write.
+      notifier.publish(OBJECT_EVENTS_CHANNEL, event).catch(() => undefined);
+    }
+    await cache?.invalidate(tenantId, type, id);
+  };
+  const queue =
+    options.persistence.mode === 'write-behind'
+      ? new WriteBehindQueue(db.pool, options.persistence, async (writes) => {
+          await Promise.all(writes.map((w) => afterCommit(w.tenantId, w.type, w.id, w.version)));
+        })
+      : undefined;
+  return { db, options, queue, cache, afterCommit, closing: false, closed: undefined };
 }
 
 /**
@@ -107,7 +145,7 @@ export class ObjectTransaction {
       inTransaction: true,
       retry: options.conflictRetry,
       keepVersions: options.keepVersions,
-      onWrite: (type, id, version) => {
+      afterWrite: async (type, id, version) => {
         this.written.push([tenantId, type, id, version]);
       },
       cache: undefined,
@@ -135,24 +173,16 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
   readonly #core: StoreCore;
   readonly #context: CollectionContext;
 
-  constructor(db: CairnDb, options?: ObjectStoreOptions, hooks?: ObjectStoreHooks);
+  constructor(db: CairnDb, options?: ObjectStoreOptions);
   /** @internal */
   constructor(core: StoreCore, tenantId: string);
-  constructor(dbOrCore: CairnDb | StoreCore, optionsOrTenant?: ObjectStoreOptions | string, hooks: ObjectStoreHooks = {}) {
+  constructor(dbOrCore: CairnDb | StoreCore, optionsOrTenant?: ObjectStoreOptions | string) {
     if (typeof optionsOrTenant === 'string') {
       this.#core = dbOrCore as StoreCore;
       this.tenantId = optionsOrTenant;
     } else {
-      const db = dbOrCore as CairnDb;
       const options = parseInput(ObjectStoreOptionsSchema, optionsOrTenant ?? {}, 'object store options');
-      this.#core = {
-        db,
-        options,
-        queue: options.persistence.mode === 'write-behind' ? new WriteBehindQueue(db.pool, options.persistence) : undefined,
-        hooks,
-        closing: false,
-        closed: undefined,
-      };
+      this.#core = buildCore(dbOrCore as CairnDb, options);
       this.tenantId = options.tenantId;
     }
     const core = this.#core;
@@ -164,8 +194,9 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
       inTransaction: false,
       retry: core.options.conflictRetry,
       keepVersions: core.options.keepVersions,
-      onWrite: core.hooks.afterWrite ? (type, id, version) => core.hooks.afterWrite?.(tenantId, type, id, version) : undefined,
-      cache: core.hooks.cache,
+      afterWrite: core.cache || core.options.notifier ? (type, id, version) => core.afterCommit(tenantId, type, id, version) : undefined,
+      cache: core.cache,
+      lockedTransaction: (fn) => inClientTransaction(core.db.pool, 'BEGIN', fn),
       assertOpen: () => {
         if (core.closing) throw new StoreClosedError();
       },
@@ -220,27 +251,17 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
     const begin = BEGIN[options.isolationLevel ?? 'read committed'];
     if (!begin) throw new ObjectsError('INVALID_ISOLATION_LEVEL', `Unknown isolation level ${JSON.stringify(options.isolationLevel)}`);
     await this.#core.queue?.drain();
-    const client = await this.#core.db.pool.connect();
-    let broken: Error | undefined;
-    const tx = new ObjectTransaction(client, this.tenantId, this.#core);
+    let tx: ObjectTransaction | undefined;
     try {
-      await client.query(begin);
-      const result = await fn(tx);
-      await client.query('COMMIT');
-      tx.end();
-      for (const [tenantId, type, id, version] of tx.written) this.#core.hooks.afterWrite?.(tenantId, type, id, version);
-      if (this.#core.hooks.cache) {
-        await Promise.all(tx.written.map(([tenantId, type, id]) => this.#core.hooks.cache!.invalidate(tenantId, type, id)));
-      }
-      return result;
-    } catch (error) {
-      tx.end();
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
+      const result = await inClientTransaction(this.#core.db.pool, begin, (client) => {
+        tx = new ObjectTransaction(client, this.tenantId, this.#core);
+        return fn(tx);
       });
-      throw error;
+      tx?.end();
+      await Promise.all(tx!.written.map(([tenantId, type, id, version]) => this.#core.afterCommit(tenantId, type, id, version)));
+      return result;
     } finally {
-      client.release(broken);
+      tx?.end();
     }
   }
 
@@ -283,7 +304,11 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
     const core = this.#core;
     core.closed ??= (async () => {
       core.closing = true;
-      await core.queue?.close();
+      try {
+        await core.queue?.close();
+      } finally {
+        core.cache?.close();
+      }
     })();
     return core.closed;
   }
@@ -302,6 +327,6 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
  * Creates an object store on `db`. `persistence: { mode: 'write-behind', onError }` selects
  * write-behind; the returned store's type then reflects it (save() returns a QueuedWrite).
  */
-export function createObjectStore<const O extends ObjectStoreOptions>(db: CairnDb, options?: O, hooks?: ObjectStoreHooks): ObjectStore<PersistenceModeOf<O>> {
-  return new ObjectStore<PersistenceModeOf<O>>(db, options, hooks);
+export function createObjectStore<const O extends ObjectStoreOptions>(db: CairnDb, options?: O): ObjectStore<PersistenceModeOf<O>> {
+  return new ObjectStore<PersistenceModeOf<O>>(db, options);
 }

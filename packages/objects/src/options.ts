@@ -1,10 +1,23 @@
 // Options of the object store and its collections, validated with zod. Defaults live here, in the
 // schemas, and nowhere else.
 import { z } from 'zod';
+import type { ChangeNotifier, RedisConnection } from '@cairn/redis';
 import type { WriteBehindError } from './errors.js';
 import { TenantIdSchema } from './json.js';
 
 const fn = <F>(what: string) => z.custom<F>((v) => typeof v === 'function', `${what} must be a function`);
+
+/** A @cairn/redis RedisConnection (checked by shape, so that two copies of the package both work). */
+export const RedisConnectionSchema = z.custom<RedisConnection>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as { run?: unknown }).run === 'function' && typeof (v as { key?: unknown }).key === 'function',
+  'must be a RedisConnection from @cairn/redis (createRedis())',
+);
+
+/** A @cairn/redis ChangeNotifier (RedisNotifier or PostgresNotifier). */
+export const ChangeNotifierSchema = z.custom<ChangeNotifier>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as { publish?: unknown }).publish === 'function',
+  'must be a ChangeNotifier from @cairn/redis',
+);
 
 /** How `update(fn)`, `upsert(fn)`, `patch()` and `restore()` retry after a version conflict. */
 export const ConflictRetrySchema = z
@@ -15,6 +28,12 @@ export const ConflictRetrySchema = z
     baseDelayMs: z.number().min(0).max(10_000).default(2),
     /** Largest backoff ceiling in milliseconds. @defaultValue 100 */
     maxDelayMs: z.number().min(0).max(60_000).default(100),
+    /**
+     * Conflicts after which the remaining attempts lock the row (SELECT ... FOR UPDATE in a short
+     * transaction) instead of racing again, so heavy contention cannot starve a caller; 0 stays
+     * optimistic to the end. @defaultValue 3
+     */
+    lockAfterConflicts: z.number().int().min(0).max(1000).default(3),
   })
   .strict();
 
@@ -59,8 +78,23 @@ export const ObjectStoreOptionsSchema = z
     /** Versions of history kept per object, newest first; null keeps every version. @defaultValue null */
     keepVersions: z.number().int().min(1).nullable().default(null),
     conflictRetry: ConflictRetrySchema.default(ConflictRetrySchema.parse({})),
+    /**
+     * Caches loaded objects in Redis (read-through; every write invalidates after commit; Redis down
+     * means reads go to PostgreSQL). The connection stays the caller's. @defaultValue no cache
+     */
+    redis: RedisConnectionSchema.optional(),
+    /** Longest time an object stays cached, in seconds. @defaultValue 300 */
+    cacheTtlSeconds: z.number().int().min(1).max(86_400).default(300),
+    /**
+     * Publishes `object.updated` / `object.deleted` events on channel `cairn:objects` after each
+     * committed write (at most once, not awaited by the write). @defaultValue none
+     */
+    notifier: ChangeNotifierSchema.optional(),
   })
   .strict();
+
+/** The channel object events are published on. */
+export const OBJECT_EVENTS_CHANNEL = 'cairn:objects';
 
 export const CollectionOptionsSchema = z
   .object({

@@ -5,10 +5,13 @@
 import { z } from 'zod';
 import { parseInput } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
+import type { CairnEvent, ChangeNotifier } from '@cairn/redis';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError } from './errors.js';
 import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './json.js';
 import { isPrismaError, metadataForWrite, metadataFromRow } from './metadata.js';
+import { ChangeNotifierSchema, RedisConnectionSchema } from './options.js';
+import { cacheKey, RedisSessionCache } from './redis-caches.js';
 
 /** A session as stored. */
 export interface SessionRecord<M extends JsonObject = JsonObject> {
@@ -40,10 +43,24 @@ export const SessionManagerOptionsSchema = z
     slidingExpiration: z.boolean().default(false),
     /** Validates metadata on write and read. @defaultValue any JSON object */
     metadataSchema: z.custom<z.ZodType<JsonObject>>((v) => typeof v === 'object' && v !== null && 'safeParse' in v, 'must be a zod schema').optional(),
+    /**
+     * Caches sessions in Redis: get() reads through, every write invalidates, entries live no longer
+     * than the session (nor than cacheTtlSeconds); Redis down means reads go to PostgreSQL. The
+     * connection stays the caller's. @defaultValue no cache
+     */
+    redis: RedisConnectionSchema.optional(),
     /** Longest time a session stays cached, in seconds (never beyond its expiry). @defaultValue 300 */
     cacheTtlSeconds: z.number().int().min(1).default(300),
+    /**
+     * Publishes `session.updated` / `session.deleted` / `session.expired` events on channel
+     * `cairn:sessions` (at most once, not awaited by the write). @defaultValue none
+     */
+    notifier: ChangeNotifierSchema.optional(),
   })
   .strict();
+
+/** The channel session events are published on. */
+export const SESSION_EVENTS_CHANNEL = 'cairn:sessions';
 
 /** Options of SessionManager. */
 export type SessionManagerOptions<M extends JsonObject = JsonObject> = Omit<z.input<typeof SessionManagerOptionsSchema>, 'metadataSchema'> & {
@@ -128,19 +145,21 @@ export class SessionManager<M extends JsonObject = JsonObject> {
   readonly #options: z.output<typeof SessionManagerOptionsSchema>;
   readonly #schema: z.ZodType<M>;
   readonly #cache: SessionCache | undefined;
+  readonly #ownsCache: boolean;
 
-  constructor(db: CairnDb, options: SessionManagerOptions<M> = {}, cache?: SessionCache) {
+  constructor(db: CairnDb, options: SessionManagerOptions<M> = {}, shared?: { cache: SessionCache | undefined }) {
     this.#db = db;
     this.#options = parseInput(SessionManagerOptionsSchema, options, 'session manager options');
     this.#schema = (options.metadataSchema ?? JsonObjectSchema) as z.ZodType<M>;
     this.tenantId = this.#options.tenantId;
-    this.#cache = cache;
+    this.#ownsCache = shared === undefined;
+    this.#cache = shared ? shared.cache : this.#options.redis ? new RedisSessionCache(this.#options.redis, this.#options.cacheTtlSeconds) : undefined;
   }
 
-  /** The same manager scoped to another tenant. */
+  /** The same manager scoped to another tenant (sharing its cache). */
   forTenant(tenantId: string): SessionManager<M> {
     const tenant = parseInput(TenantIdSchema, tenantId, 'tenant id');
-    return new SessionManager<M>(this.#db, { ...this.#options, tenantId: tenant, metadataSchema: this.#schema }, this.#cache);
+    return new SessionManager<M>(this.#db, { ...this.#options, tenantId: tenant, metadataSchema: this.#schema }, { cache: this.#cache });
   }
 
   /** Creates a session. DuplicateIdError if `id` is taken in this tenant. */
@@ -153,8 +172,9 @@ export class SessionManager<M extends JsonObject = JsonObject> {
       const row = await this.#db.prisma.session.create({
         data: { tenantId: this.tenantId, ...(opts.id ? { id: opts.id } : {}), userId: opts.userId, metadata, expiresAt },
       });
-      // A cached "absent" cannot exist (misses are not cached), but a previous session with this id may have been cached.
+      // Absent sessions are never cached, but a deleted session with this id may still be.
       await this.#cache?.invalidate(this.#key(row.id));
+      this.#publish('session.updated', row.id);
       return this.#fromModel(row);
     } catch (error) {
       if (isPrismaError(error, 'P2002')) throw new DuplicateIdError('session', opts.id ?? '', { cause: error });
@@ -213,6 +233,7 @@ export class SessionManager<M extends JsonObject = JsonObject> {
       return tx.session.update({ where: { tenantId_id: { tenantId: this.tenantId, id: sessionId } }, data });
     });
     await this.#cache?.invalidate(this.#key(sessionId));
+    this.#publish('session.updated', sessionId);
     return this.#fromModel(updated);
   }
 
@@ -239,6 +260,7 @@ export class SessionManager<M extends JsonObject = JsonObject> {
       )
       DELETE FROM sessions s USING doomed WHERE s.tenant_id = ${this.tenantId} AND s.id = doomed.id RETURNING s.id`;
     await this.#cache?.invalidate(this.#key(sessionId));
+    if (rows.length > 0) this.#publish('session.deleted', sessionId);
     return rows.length > 0;
   }
 
@@ -289,13 +311,14 @@ export class SessionManager<M extends JsonObject = JsonObject> {
         DELETE FROM sessions s USING doomed WHERE s.tenant_id = ${this.tenantId} AND s.id = doomed.id RETURNING s.id`;
       total += rows.length;
       await Promise.all(rows.map((r) => this.#cache?.invalidate(this.#key(r.id))));
+      for (const r of rows) this.#publish('session.expired', r.id);
       if (rows.length < batchSize) return total;
     }
   }
 
-  /** Releases the cache's resources, if this manager created any. Does not close the database. */
+  /** Releases the cache's resources, if this manager created them. Closes neither the database nor Redis. */
   async close(): Promise<void> {
-    await this.#cache?.close?.();
+    if (this.#ownsCache) await this.#cache?.close?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -311,7 +334,13 @@ export class SessionManager<M extends JsonObject = JsonObject> {
   }
 
   #key(id: string): string {
-    return `${this.tenantId}:${id}`;
+    return cacheKey(this.tenantId, id);
+  }
+
+  #publish(type: 'session.updated' | 'session.deleted' | 'session.expired', sessionId: string): void {
+    const event: CairnEvent = { type, tenantId: this.tenantId, sessionId };
+    // At most once by the notifier's contract: a failed publish must not fail a committed write.
+    this.#options.notifier?.publish(SESSION_EVENTS_CHANNEL, event).catch(() => undefined);
   }
 
   #cacheTtl(session: SessionRecord<JsonObject>): number {

@@ -102,6 +102,11 @@ export const VERSION_SQL = {
   text: 'SELECT version FROM objects WHERE tenant_id = $1 AND type = $2 AND id = $3',
 };
 
+export const VERSION_FOR_UPDATE_SQL = {
+  name: 'cairn_objects_version_for_update',
+  text: 'SELECT version FROM objects WHERE tenant_id = $1 AND type = $2 AND id = $3 FOR UPDATE',
+};
+
 export const EXISTS_SQL = {
   name: 'cairn_objects_exists',
   text: 'SELECT EXISTS (SELECT 1 FROM objects WHERE tenant_id = $1 AND type = $2 AND id = $3) AS found',

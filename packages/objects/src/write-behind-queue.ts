@@ -81,9 +81,13 @@ export class WriteBehindQueue {
   #wakeRetry: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
-  constructor(pool: pg.Pool, options: ResolvedWriteBehindOptions) {
+  readonly #afterPersist: ((writes: Array<QueuedWriteInfo & { version: number | null }>) => Promise<void>) | undefined;
+
+  /** `afterPersist` runs after each committed batch, before its writes count as persisted (cache invalidation). */
+  constructor(pool: pg.Pool, options: ResolvedWriteBehindOptions, afterPersist?: (writes: Array<QueuedWriteInfo & { version: number | null }>) => Promise<void>) {
     this.#pool = pool;
     this.#options = options;
+    this.#afterPersist = afterPersist;
   }
 
   get pending(): number {
@@ -226,6 +230,17 @@ export class WriteBehindQueue {
         const batch = this.#entries.slice(this.#head, this.#head + this.#options.batchSize);
         const rows = await this.#persistWithRetry(batch);
         if (this.#stopped) return;
+        if (rows !== undefined && this.#afterPersist) {
+          const writes = batch
+            .map((entry, i) => ({ ...entry.info, version: entry.info.kind === 'save' ? ((rows[i]![0]?.version as number | undefined) ?? null) : null, changed: rows[i]!.length > 0 }))
+            .filter((w) => w.changed)
+            .map(({ changed: _changed, ...w }) => w);
+          try {
+            await this.#afterPersist(writes);
+          } catch {
+            // Invalidation never throws for outages (the cache degrades); anything else must not stall the queue.
+          }
+        }
         this.#head += batch.length;
         for (let i = 0; i < batch.length; i++) {
           const entry = batch[i]!;

@@ -17,6 +17,10 @@ import {
 } from '../src/index.js';
 import { spawnFixture } from './fixtures/spawn.js';
 
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 const Doc = z.object({ title: z.string(), count: z.number().int(), tags: z.array(z.string()) });
 const Counter = z.object({ n: z.number().int(), by: z.record(z.string(), z.number().int()) });
 
@@ -67,6 +71,31 @@ describe('update(fn)', () => {
     expect(error).toBeInstanceOf(VersionConflictError);
     expect(error).toMatchObject({ code: 'VERSION_CONFLICT', expectedVersion: 3, actualVersion: 4, details: { attempts: 3 } });
     expect((await counters.get('contended')).data.n).toBe(100);
+  });
+
+  it('locks the row after repeated conflicts, so a caller that keeps losing the race is served', async () => {
+    const counters = store.collection('Counter', Counter);
+    await counters.create('starved', { n: 0, by: {} });
+    let calls = 0;
+    let competitor: Promise<unknown> | undefined;
+    const result = await counters.update('starved', async (d) => {
+      calls += 1;
+      if (calls <= 3) {
+        // An optimistic attempt: a competing write lands first and this attempt conflicts.
+        await counters.save('starved', { n: 1000 + calls, by: {} });
+      } else {
+        // The locked attempt: a competing write now has to wait for this one to commit.
+        competitor = counters.save('starved', { n: -1, by: {} });
+        await until(async () => {
+          const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          return rows[0].n > 0;
+        });
+      }
+      return { ...d, n: d.n + 1 };
+    });
+    expect(calls).toBe(4);
+    expect(result).toMatchObject({ version: 5, data: { n: 1004 } });
+    expect(await competitor).toMatchObject({ version: 6, data: { n: -1 } });
   });
 
   it('loses no increment when two processes hammer the same object', async () => {
