@@ -6,12 +6,14 @@ import pg from 'pg';
 import jsonPatch from 'fast-json-patch';
 import { z } from 'zod';
 import { createDb } from '@cairn/db';
+import { createRedis } from '@cairn/redis';
 import { createObjectStore, type WriteBehindError } from '../src/index.js';
 import { LOAD_SQL, writeStatement } from '../src/sql.js';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const n = Number(process.env.BENCH_N ?? 4000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const database = `cairn_bench_objects_${process.pid}`;
 
 async function admin(sql: string): Promise<void> {
@@ -125,6 +127,16 @@ try {
         rawModify(i, (d) => jsonPatch.applyPatch(d, [{ ...patch[0]!, value: `doc ${i % n}` }, patch[1]!, { ...patch[2]! }], true, true).newDocument, 'patch'),
     )),
   ]);
+
+  // The same loads through the Redis read-through cache (every entry already cached by the warm-up pass).
+  const redis = createRedis({ url: redisUrl, keyPrefix: `cairn-bench:${process.pid}:` });
+  await redis.ready();
+  const cachedStore = createObjectStore(db, { redis });
+  const cached = cachedStore.collection('Doc', Doc);
+  for (let i = 0; i < n; i++) await cached.load(`ours-${i}`);
+  ops.push(['load by id, Redis cache hit', ...(await compare((i) => cached.load(`ours-${i % n}`), rawLoad))]);
+  await cachedStore.close();
+  await redis.close();
 
   // Write-behind: how fast save() returns, and how long the queue takes to persist it all.
   const errors: WriteBehindError[] = [];
