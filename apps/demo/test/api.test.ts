@@ -7,7 +7,7 @@ let base: string;
 let sessionId: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ redis: false, seed: true });
+  server = await startTestServer({ redis: true, seed: true });
   base = server.url;
   const session = await http(base, 'POST', '/api/sessions', { userId: 'api-user', metadata: { via: 'test' } });
   sessionId = session.body.id;
@@ -68,9 +68,9 @@ describe('the page and the API description', () => {
   it('reports PostgreSQL, pgvector and Redis in its health', async () => {
     const { status, body } = await http(base, 'GET', '/api/health');
     expect(status).toBe(200);
-    expect(body).toMatchObject({ ok: true, status: 'ok', postgres: { ok: true, embedded: false }, pgvector: { ok: true }, redis: { configured: false }, model: 'template' });
+    expect(body).toMatchObject({ ok: true, status: 'ok', postgres: { ok: true, embedded: false }, pgvector: { ok: true }, redis: { configured: true, ok: true }, model: 'template' });
     expect(body.pgvector.version).toMatch(/^0\.\d+/);
-    expect(body.notifications.transport).toBe('off');
+    expect(body.notifications.transport).toBe('redis');
   });
 
   it('exposes Prometheus metrics', async () => {

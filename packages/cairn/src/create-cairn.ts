@@ -8,6 +8,7 @@ import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
 import { PostgresCheckpointer } from '@cairn/checkpointer';
 import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
+import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection } from '@cairn/redis';
 import { CairnClosedError, CairnCloseError, CairnStartError } from './errors.js';
 import { CairnOptionsSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
 
@@ -41,6 +42,9 @@ interface Resources {
   readonly options: ResolvedCairnOptions;
   readonly db: CairnDb;
   readonly metricsRegistry: Registry;
+  readonly redis: RedisConnection | undefined;
+  readonly notifier: ChangeNotifier | undefined;
+  readonly transport: CairnHealth['notifications']['transport'];
   /** Closers in the order they were opened; close() runs them backwards. */
   readonly closers: { name: string; close: () => Promise<void> }[];
   closing: Promise<void> | undefined;
@@ -68,6 +72,13 @@ export class Cairn implements AsyncDisposable {
   readonly rag: Rag;
   /** The embedder `rag` collections use unless they name their own. */
   readonly embedder: Embedder;
+  /** The shared Redis connection, when `redisUrl` was given. */
+  readonly redis: RedisConnection | undefined;
+  /**
+   * The change feed every component publishes to and `subscribe()`s on: Redis pub/sub, PostgreSQL
+   * LISTEN/NOTIFY, or undefined when notifications are `off`.
+   */
+  readonly notifier: ChangeNotifier | undefined;
   readonly #resources: Resources;
   readonly #root: boolean;
 
@@ -83,6 +94,8 @@ export class Cairn implements AsyncDisposable {
     this.threads = parts.threads;
     this.rag = parts.rag;
     this.embedder = parts.embedder;
+    this.redis = resources.redis;
+    this.notifier = resources.notifier;
   }
 
   /** The Prometheus registry every component reports to; scrape it with `registry.metrics()`. */
@@ -106,7 +119,11 @@ export class Cairn implements AsyncDisposable {
       version: pgvectorVersion,
       ...(!db.ok ? { error: 'PostgreSQL is unreachable' } : pgvectorVersion === null ? { error: 'the vector extension is not installed in this database' } : {}),
     };
-    const redis: CairnHealth['redis'] = { configured: false, ok: false };
+    let redis: CairnHealth['redis'] = { configured: false, ok: false };
+    if (this.redis) {
+      const check = await this.redis.healthCheck();
+      redis = { configured: true, ok: check.ok, latencyMs: check.latencyMs, state: check.breaker, ...(check.error ? { error: check.error } : {}) };
+    }
     const status: CairnHealth['status'] = !postgres.ok || !pgvector.ok ? 'down' : redis.configured && !redis.ok ? 'degraded' : 'ok';
     return {
       ok: status !== 'down',
@@ -115,7 +132,7 @@ export class Cairn implements AsyncDisposable {
       postgres,
       pgvector,
       redis,
-      notifications: { transport: 'off' },
+      notifications: { transport: this.#resources.transport },
       checkedAt: new Date(),
     };
   }
@@ -194,7 +211,39 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
     const db = await start('database', () => createDb(dbOptions(opts)));
     closers.push({ name: 'database', close: () => db.close() });
     const metricsRegistry = new Registry();
-    const resources: Resources = { options: opts, db, metricsRegistry, closers, closing: undefined };
+
+    let redis: RedisConnection | undefined;
+    if (opts.redisUrl !== undefined) {
+      const connection = await start('Redis connection', () =>
+        createRedis({
+          // ioredis 5.11 can crash the process (ioredis#1931: "results[i] is not iterable") when a
+          // script command is defined while an auto-pipeline is pending, and @cairn/redis defines its
+          // cache scripts lazily, on first use. Off by default until that cannot happen.
+          enableAutoPipelining: false,
+          ...opts.redis.connection,
+          url: opts.redisUrl,
+          keyPrefix: opts.redis.keyPrefix,
+        }),
+      );
+      redis = connection;
+      closers.push({ name: 'Redis connection', close: () => connection.close() });
+      // Redis is optional at run time: unless required, start degraded and let the breaker find it later.
+      await connection.ready(opts.redis.readyTimeoutMs).catch((cause: unknown) => {
+        if (opts.redis.required) throw new CairnStartError('Redis connection', { cause });
+      });
+    }
+    const transport: CairnHealth['notifications']['transport'] =
+      opts.notifications === 'auto' ? (redis ? 'redis' : 'postgres') : opts.notifications;
+    let notifier: ChangeNotifier | undefined;
+    if (transport !== 'off') {
+      // One notifier per process: on the embedded database a NOTIFY reaches only the connection
+      // that sent it, and PostgresNotifier publishes through its own listening connection.
+      // (`redis` is set whenever transport is 'redis': the schema requires redisUrl for it.)
+      const created = transport === 'redis' && redis ? new RedisNotifier(redis) : new PostgresNotifier(db);
+      notifier = created;
+      closers.push({ name: 'notifier', close: () => created.close() });
+    }
+    const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, closers, closing: undefined };
 
     const checkpointer = await start(
       'checkpointer',
@@ -206,9 +255,9 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
         }),
     );
     closers.push({ name: 'checkpointer', close: () => checkpointer.close() });
-    const objects = await start('object store', () => new ObjectStore(db, { ...opts.objects, tenantId: opts.tenantId }));
+    const objects = await start('object store', () => new ObjectStore(db, { ...opts.objects, tenantId: opts.tenantId, redis, notifier }));
     closers.push({ name: 'object store', close: () => objects.close() });
-    const sessions = await start('session manager', () => new SessionManager(db, { ...opts.sessions, tenantId: opts.tenantId }));
+    const sessions = await start('session manager', () => new SessionManager(db, { ...opts.sessions, tenantId: opts.tenantId, redis, notifier }));
     closers.push({ name: 'session manager', close: () => sessions.close() });
     const threads = await start('thread manager', () => new ThreadManager(db, { tenantId: opts.tenantId }));
     // The local embedder needs no network and matches the documents column (384 dimensions).

@@ -57,3 +57,15 @@ export {
   type SearchOptions,
   type HybridSearchOptions,
 } from '@cairn/rag';
+export {
+  createRedis,
+  RedisConnection,
+  RedisCache,
+  RedisSessionStore,
+  RedisNotifier,
+  PostgresNotifier,
+  RedisUnavailableError,
+  type RedisOptions,
+  type ChangeNotifier,
+  type CairnEvent,
+} from '@cairn/redis';

@@ -5,6 +5,7 @@ import type { DbOptions } from '@cairn/db';
 import type { CheckpointerOptions } from '@cairn/checkpointer';
 import type { ObjectStoreOptions, SessionManagerOptions } from '@cairn/objects';
 import type { Embedder } from '@cairn/rag';
+import type { RedisOptions } from '@cairn/redis';
 
 const TenantId = z
   .string()
@@ -52,10 +53,23 @@ export const CairnOptionsSchema = z
     redis: z
       .object({
         /** Prefix of every key and channel this instance uses. @defaultValue 'cairn:' */
-        keyPrefix: z.string().max(200).default('cairn:'),
+        keyPrefix: z
+          .string()
+          .max(64)
+          .regex(/^[A-Za-z0-9:_.-]*$/, 'letters, digits and : _ . - only')
+          .default('cairn:'),
+        /**
+         * Fail createCairn() when Redis does not answer within `readyTimeoutMs`. Off: start degraded
+         * (caches miss, PostgreSQL serves everything) and use Redis once it answers. @defaultValue false
+         */
+        required: z.boolean().default(false),
+        /** How long createCairn() waits for the first Redis connection, in ms. @defaultValue 3000 */
+        readyTimeoutMs: z.number().int().min(1).max(60_000).default(3_000),
+        /** Other createRedis() options (timeouts, retry, breaker, tls, cluster, sentinel). */
+        connection: plainObject<Omit<RedisOptions, 'url' | 'keyPrefix'>>('redis.connection').optional(),
       })
       .strict()
-      .default({ keyPrefix: 'cairn:' }),
+      .default({ keyPrefix: 'cairn:', required: false, readyTimeoutMs: 3_000 }),
     /**
      * Change notifications: `auto` uses Redis pub/sub when Redis is configured and PostgreSQL
      * LISTEN/NOTIFY otherwise; `off` disables cross-instance notifications. @defaultValue 'auto'
@@ -63,12 +77,17 @@ export const CairnOptionsSchema = z
     notifications: z.enum(NOTIFICATION_TRANSPORTS).default('auto'),
     /** Options of the PostgresCheckpointer besides the tenant. */
     checkpointer: plainObject<Omit<CheckpointerOptions, 'tenantId'>>('checkpointer').optional(),
-    /** Options of the object store besides the tenant. */
-    objects: plainObject<Omit<ObjectStoreOptions, 'tenantId'>>('objects').optional(),
-    /** Options of the session manager besides the tenant. */
-    sessions: plainObject<Omit<SessionManagerOptions, 'tenantId'>>('sessions').optional(),
+    /** Options of the object store besides the tenant, Redis and notifier (which createCairn sets). */
+    objects: plainObject<Omit<ObjectStoreOptions, 'tenantId' | 'redis' | 'notifier'>>('objects').optional(),
+    /** Options of the session manager besides the tenant, Redis and notifier (which createCairn sets). */
+    sessions: plainObject<Omit<SessionManagerOptions, 'tenantId' | 'redis' | 'notifier'>>('sessions').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((options, ctx) => {
+    if (options.notifications === 'redis' && options.redisUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['notifications'], message: "'redis' needs a redisUrl" });
+    }
+  });
 
 /** Options of createCairn(). */
 export type CairnOptions = z.input<typeof CairnOptionsSchema>;
