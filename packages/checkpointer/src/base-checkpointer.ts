@@ -2,6 +2,7 @@
 // change listeners and the retention timer. Backends implement the storage primitives (`store*`),
 // which receive validated, packed rows and must be atomic per call.
 import { CairnError, parseInput, type Serializer, JsonSerializer } from '@cairn/core';
+import { RedisNotifier, type CairnEvent, type ChangeNotifier } from '@cairn/redis';
 import type { Registry } from 'prom-client';
 import { v7 as uuidv7 } from 'uuid';
 import { CheckpointNotFoundError, CheckpointerClosedError } from './errors.js';
@@ -126,6 +127,9 @@ export interface StoreListQuery {
 
 const PAGE_SIZE = 100;
 
+/** The one notification channel of checkpoint events (tenants are told apart by `tenantId`). */
+export const CHECKPOINT_CHANNEL = 'cairn:checkpoints';
+
 /** Shared implementation of Checkpointer; see PostgresCheckpointer and MemoryCheckpointer. */
 export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   readonly tenantId: string;
@@ -135,6 +139,12 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   readonly #listeners = new Map<string, Set<(event: CheckpointEvent) => void>>();
   #retentionTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Publishes changes to other instances and hears theirs (see `options.notifier` / `options.redis`). */
+  readonly #notifier: ChangeNotifier | undefined;
+  readonly #ownsNotifier: boolean;
+  #remote: Promise<(() => Promise<void>) | undefined> | undefined;
+  /** Events this instance published recently, to skip their echo from the notifier. */
+  readonly #echoes = new Map<string, number>();
 
   protected constructor(
     protected readonly backend: 'postgres' | 'memory',
@@ -144,6 +154,8 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     this.tenantId = this.options.tenantId;
     this.codec = new StateCodec(this.options.serializer ?? new JsonSerializer(), this.options.readSerializers as Serializer[], this.options.compression);
     this.metrics = new CheckpointerMetrics(backend, { registry: this.options.metrics.registry, prefix: this.options.metrics.prefix });
+    this.#notifier = this.options.notifier ?? (this.options.redis?.publish ? new RedisNotifier(this.options.redis.connection) : undefined);
+    this.#ownsNotifier = this.options.notifier === undefined && this.#notifier !== undefined;
     const retention = this.options.retention;
     if (retention?.intervalMs !== undefined) {
       this.#retentionTimer = setInterval(() => {
@@ -197,7 +209,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       const { expectedLatestId, ...rest } = opts;
       const rows = await this.#prepare([{ ...rest, threadId: id, state: this.codec.encode(state), pendingWrites: this.#encodeWrites(opts.pendingWrites) }]);
       await this.storeInsert(rows, { ifExists: 'error', requireParent: true, expectedLatestId });
-      this.#afterInsert(rows);
+      await this.#afterInsert(rows);
       return rows[0]!.checkpointId;
     });
   }
@@ -209,7 +221,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       // Serialize everything before touching storage: one bad item fails the call with nothing written.
       const rows = await this.#prepare(parsed.map((item) => ({ ...item, state: this.codec.encode(item.state), pendingWrites: this.#encodeWrites(item.pendingWrites) })));
       if (rows.length > 0) await this.storeInsert(rows, { ifExists: 'error', requireParent: true });
-      this.#afterInsert(rows);
+      await this.#afterInsert(rows);
       return rows.map((row) => row.checkpointId);
     });
   }
@@ -221,7 +233,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       const flags = parseInput(RawPutOptionsSchema, options, 'putRaw options');
       const rows = await this.#prepare(parsed);
       if (rows.length > 0) await this.storeInsert(rows, flags);
-      this.#afterInsert(rows);
+      await this.#afterInsert(rows);
       return rows.map((row) => row.checkpointId);
     });
   }
@@ -288,10 +300,12 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     return rows;
   }
 
-  #afterInsert(rows: readonly NewRow[]): void {
-    for (const row of rows) {
-      this.emit({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: row.threadId, namespace: row.namespace, checkpointId: row.checkpointId });
-    }
+  async #afterInsert(rows: readonly NewRow[]): Promise<void> {
+    const events = rows.map((row): CheckpointEvent => ({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: row.threadId, namespace: row.namespace, checkpointId: row.checkpointId }));
+    // One invalidation per thread namespace (in parallel), then the events in order.
+    const distinct = new Map(events.map((e) => [JSON.stringify([e.threadId, e.type === 'checkpoint.saved' ? e.namespace : '']), e]));
+    await Promise.all([...distinct.values()].map((e) => this.onLocalChange(e)));
+    for (const event of events) await this.emit(event, false);
   }
 
   async putWrites(
@@ -334,7 +348,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     if (!found) {
       throw new CheckpointNotFoundError(thread, opts.namespace, id);
     }
-    this.emit({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: thread, namespace: opts.namespace, checkpointId: id });
+    await this.emit({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: thread, namespace: opts.namespace, checkpointId: id });
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -467,7 +481,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       const id = parseInput(IdSchema, checkpointId, 'checkpoint id');
       const { namespace } = parseInput(GetOptionsSchema, options, 'delete options');
       const deleted = await this.storeDelete(thread, namespace, id);
-      if (deleted) this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId: thread, checkpointId: id });
+      if (deleted) await this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId: thread, checkpointId: id });
       return deleted;
     });
   }
@@ -477,7 +491,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     return this.metrics.track('deleteThread', async () => {
       const thread = parseInput(IdSchema, threadId, 'thread id');
       const count = await this.storeDeleteThread(thread);
-      this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId: thread });
+      await this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId: thread });
       return count;
     });
   }
@@ -494,7 +508,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       if (!found) {
           throw new CheckpointNotFoundError(thread, opts.namespace, id);
       }
-      this.emit({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: newThreadId, namespace: opts.namespace, checkpointId: newId });
+      await this.emit({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: newThreadId, namespace: opts.namespace, checkpointId: newId });
       return { threadId: newThreadId, checkpointId: newId };
     });
   }
@@ -506,7 +520,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       const input = parseInput(PruneInputSchema, policy ?? configured, 'retention policy');
       const result = await this.storePrune(input, input.threadId);
       this.metrics.pruned(result.deleted);
-      for (const threadId of Object.keys(result.threads)) this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId });
+      for (const threadId of Object.keys(result.threads)) await this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId });
       return result;
     });
   }
@@ -519,6 +533,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     let set = this.#listeners.get(thread);
     if (!set) this.#listeners.set(thread, (set = new Set()));
     set.add(listener);
+    await this.#listenRemote();
     return async () => {
       set.delete(listener);
       if (set.size === 0) this.#listeners.delete(thread);
@@ -526,10 +541,58 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   /** Delivers an event of this instance to local listeners and to other instances. */
-  protected emit(event: CheckpointEvent): void {
+  protected async emit(event: CheckpointEvent, invalidate = true): Promise<void> {
+    // Caches first, so a caller that reads after its write never sees the older checkpoint.
+    if (invalidate) await this.onLocalChange(event);
     this.deliver(event);
-    this.onLocalChange(event);
+    const notifier = this.#notifier;
+    if (notifier) {
+      const key = JSON.stringify(event);
+      // Only while subscribed does our own event come back; bounded in case it never does.
+      if (this.#remote) {
+        if (this.#echoes.size > 10_000) this.#echoes.clear();
+        this.#echoes.set(key, (this.#echoes.get(key) ?? 0) + 1);
+      }
+      // Publishing is best effort: a notifier outage must not fail the write that already committed.
+      notifier.publish(CHECKPOINT_CHANNEL, event as CairnEvent).catch((error: unknown) => {
+        this.#forgetEcho(key);
+        this.reportBackgroundError(error);
+      });
+    }
   }
+
+  #forgetEcho(key: string): void {
+    const n = (this.#echoes.get(key) ?? 1) - 1;
+    if (n <= 0) this.#echoes.delete(key);
+    else this.#echoes.set(key, n);
+  }
+
+  /** Subscribes once to other instances' events (when a notifier is configured). */
+  async #listenRemote(): Promise<void> {
+    const notifier = this.#notifier;
+    if (!notifier) return;
+    this.#remote ??= notifier
+      .subscribe(CHECKPOINT_CHANNEL, (_channel, event) => {
+        if (event.tenantId !== this.tenantId || (event.type !== 'checkpoint.saved' && event.type !== 'checkpoint.deleted')) return;
+        const key = JSON.stringify(event);
+        if (this.#echoes.has(key)) {
+          this.#forgetEcho(key);
+          return;
+        }
+        this.onRemoteChange(event);
+        this.deliver(event);
+      })
+      .catch((error: unknown) => {
+        // Redis down: local listeners still work; try again on the next subscribe.
+        this.#remote = undefined;
+        this.reportBackgroundError(error);
+        return undefined;
+      });
+    await this.#remote;
+  }
+
+  /** Hook for backends: another instance changed a thread. */
+  protected onRemoteChange(_event: CheckpointEvent): void {}
 
   /** Delivers an event (local or from another instance) to this instance's listeners. */
   protected deliver(event: CheckpointEvent): void {
@@ -545,8 +608,8 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     }
   }
 
-  /** Hook for backends that propagate changes (cache invalidation, pub/sub). */
-  protected onLocalChange(_event: CheckpointEvent): void {}
+  /** Hook for backends with caches: this instance changed a thread. Must not throw. */
+  protected async onLocalChange(_event: CheckpointEvent): Promise<void> {}
 
   protected reportBackgroundError(error: unknown): void {
     this.options.onBackgroundError?.(error);
@@ -567,11 +630,19 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     this.#closed = true;
     if (this.#retentionTimer) clearInterval(this.#retentionTimer);
     this.#listeners.clear();
+    const unsubscribe = await this.#remote;
+    await unsubscribe?.().catch(() => undefined);
+    if (this.#ownsNotifier) await this.#notifier?.close();
     await this.closeStorage();
   }
 
   /** Releases backend resources; called once by close(). */
   protected abstract closeStorage(): Promise<void>;
+
+  /** Keeps JSON.stringify (e.g. of a LangGraph config holding the saver) away from pools and timers. */
+  toJSON(): { backend: string; tenantId: string } {
+    return { backend: this.backend, tenantId: this.tenantId };
+  }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();

@@ -3,7 +3,9 @@
 // retried write recognises its own earlier attempt so nothing is written twice.
 import { CairnError, parseInput } from '@cairn/core';
 import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { RedisCache } from '@cairn/redis';
 import { BaseCheckpointer, type InsertFlags, type NewRow, type StoreListQuery, type StoredRow, type StoredWrite } from './base-checkpointer.js';
 import { CheckpointNotFoundError, ConflictError, StorageError, StorageUnavailableError } from './errors.js';
 import {
@@ -22,7 +24,7 @@ import {
 import type { ResolvedRetentionPolicy } from './retention.js';
 import { RetryExhausted, isConnectionError, withRetry } from './retry.js';
 import { CheckpointerOptionsSchema, type CheckpointerOptions } from './schemas.js';
-import type { CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
+import type { CheckpointEvent, CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
 
 /** Options of PostgresCheckpointer. */
 export type PostgresCheckpointerOptions = CheckpointerOptions;
@@ -82,6 +84,11 @@ function toRow(r: RowShape): StoredRow {
   };
 }
 
+/** A row read back from the cache: bytes arrive as Uint8Array, which is all the codec needs. */
+function reviveRow(row: StoredRow): StoredRow {
+  return { ...row, createdAt: new Date(row.createdAt) };
+}
+
 function buf(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -95,9 +102,29 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   /** Created by fromUrl: close() closes the database too. */
   #ownsDb = false;
 
+  /** Latest checkpoint of each thread's root namespace, in Redis (when `options.redis` is set). */
+  readonly #cache: RedisCache | undefined;
+
   constructor(db: CairnDb, options: PostgresCheckpointerOptions = {}) {
     super('postgres', options);
     this.db = db;
+    const redis = this.options.redis;
+    if (redis) this.#cache = new RedisCache(redis.connection, { namespace: 'checkpoints', defaultTtlSeconds: redis.ttlSeconds });
+  }
+
+  /** Cache key of a thread: a digest, since ids may hold characters Redis keys should not (braces). */
+  #cacheKey(threadId: string): string {
+    return createHash('sha256').update(JSON.stringify([this.tenantId, threadId])).digest('base64url');
+  }
+
+  /**
+   * Invalidates the thread's cached latest checkpoint. The cache refills on the next read, and a
+   * fill that raced with this write is refused (RedisCache versions its entries), so a reader can
+   * never put back the checkpoint this write replaced. Redis being down is not an error here.
+   */
+  protected override async onLocalChange(event: CheckpointEvent): Promise<void> {
+    if (!this.#cache || (event.type === 'checkpoint.saved' && event.namespace !== '')) return;
+    await this.#cache.del(this.#cacheKey(event.threadId)).catch((error: unknown) => this.reportBackgroundError(error));
   }
 
   /** Connects to `url` (a CairnDb the checkpointer owns and closes). */
@@ -259,6 +286,34 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   }
 
   protected async storeGet(threadId: string, namespace: string, checkpointId: string | undefined): Promise<StoredRow | undefined> {
+    const cache = this.#cache;
+    if (cache && checkpointId === undefined && namespace === '') {
+      let loaded = false;
+      let loadError: unknown;
+      const load = async () => {
+        loaded = true;
+        try {
+          return await this.#selectOne(threadId, namespace, undefined);
+        } catch (error) {
+          loadError = error;
+          throw error;
+        }
+      };
+      try {
+        const row = await cache.getOrLoad<StoredRow | undefined>(this.#cacheKey(threadId), load);
+        this.metrics.cache(loaded ? 'miss' : 'hit');
+        return row && reviveRow(row);
+      } catch (error) {
+        if (loadError !== undefined) throw loadError;
+        // A cache failure other than an outage (which RedisCache absorbs): answer from PostgreSQL.
+        this.reportBackgroundError(error);
+        return this.#selectOne(threadId, namespace, undefined);
+      }
+    }
+    return this.#selectOne(threadId, namespace, checkpointId);
+  }
+
+  async #selectOne(threadId: string, namespace: string, checkpointId: string | undefined): Promise<StoredRow | undefined> {
     const values = checkpointId === undefined ? [this.tenantId, threadId, namespace] : [this.tenantId, threadId, namespace, checkpointId];
     const rows = await this.#query<RowShape>('get', getSql(checkpointId !== undefined), values);
     const row = rows[0];
@@ -369,13 +424,21 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     try {
       // Touches the table too, so a database without the Cairn migrations reports unhealthy.
       await this.db.pool.query({ name: 'cairn_cp_health', text: 'SELECT 1 FROM checkpoints WHERE tenant_id = $1 LIMIT 1', values: [this.tenantId] });
-      return { ok: true, backend: 'postgres', latencyMs: performance.now() - started };
+      const redis = this.options.redis && (await this.options.redis.connection.healthCheck());
+      return {
+        ok: true,
+        backend: 'postgres',
+        latencyMs: performance.now() - started,
+        // Redis is optional: its outage degrades speed, not correctness, so `ok` stays true.
+        ...(redis ? { redis: { ok: redis.ok, ...(redis.error ? { error: redis.error } : {}) } } : {}),
+      };
     } catch (error) {
       return { ok: false, backend: 'postgres', latencyMs: performance.now() - started, error: (error as Error).message };
     }
   }
 
   protected async closeStorage(): Promise<void> {
+    this.#cache?.close();
     if (this.#ownsDb) await this.db.close();
   }
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { Serializer } from '@cairn/core';
 import type { Registry } from 'prom-client';
+import type { ChangeNotifier, RedisConnection } from '@cairn/redis';
 
 const MAX_ID_LENGTH = 512;
 const NUL = '\u0000';
@@ -212,6 +213,26 @@ export const CheckpointerOptionsSchema = z
       })
       .strict()
       .default({ prefix: 'cairn_checkpointer_' }),
+    /**
+     * Redis (PostgreSQL backend): the latest checkpoint of each thread read is cached in Redis,
+     * invalidated on every change, and changes are published to other instances. Redis being
+     * down never fails a call. Create the connection with `createRedis()` from @cairn/redis.
+     */
+    redis: z
+      .object({
+        connection: z.custom<RedisConnection>((c) => typeof c === 'object' && c !== null && typeof (c as RedisConnection).run === 'function'),
+        /** Lifetime of a cached latest checkpoint, in seconds. @defaultValue 300 */
+        ttlSeconds: z.number().positive().max(86_400).default(300),
+        /** Publish and receive changes through Redis pub/sub (unless `notifier` is given). @defaultValue true */
+        publish: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Where changes are published so other instances' `subscribe` listeners hear them (e.g.
+     * `new PostgresNotifier(db)` from @cairn/redis). @defaultValue a RedisNotifier when `redis` is set
+     */
+    notifier: z.custom<ChangeNotifier>((n) => typeof n === 'object' && n !== null && typeof (n as ChangeNotifier).publish === 'function').optional(),
     /** Called with errors of background work (interval retention, cache maintenance). */
     onBackgroundError: z.custom<(error: unknown) => void>((f) => typeof f === 'function').optional(),
   })
