@@ -1,4 +1,4 @@
-// The README's opening example, kept runnable: `pnpm tsx --conditions=@cairn/source examples/quickstart.ts`
+// The README's opening example, kept runnable: `npx tsx --conditions=@cairn/source examples/quickstart.ts`
 // (DATABASE_URL points at a migrated database; without it, the embedded database is used).
 import { z } from 'zod';
 import { createDb } from '@cairn/db';
