@@ -452,10 +452,36 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
    */
   async searchByVector(vector: VectorInput, options: SearchOptions = {}): Promise<SearchResult<M>[]> {
     this.#ctx.assertOpen();
+    const { text, values } = this.#vectorStatement(vector, options);
+    const { rows } = await this.#ctx.pool.query<{ id: string; content: string; metadata: M; distance: number; embedding?: string }>(text, values);
+    return rows.map((r) => ({
+      id: r.id,
+      content: r.content,
+      metadata: r.metadata,
+      score: scoreFromDistance(this.metric, r.distance),
+      distance: r.distance,
+      ...(r.embedding !== undefined ? { embedding: parseVector(r.embedding) } : {}),
+    }));
+  }
+
+  /**
+   * PostgreSQL's plan for searchByVector with these options (EXPLAIN; with `analyze`, EXPLAIN
+   * ANALYZE, which runs the query): to see which index serves a query and how many rows an
+   * iterative scan visited.
+   */
+  async explainSearch(vector: VectorInput, options: SearchOptions & { analyze?: boolean } = {}): Promise<string> {
+    this.#ctx.assertOpen();
+    const { analyze = false, ...rest } = options;
+    const { text, values } = this.#vectorStatement(vector, rest);
+    const { rows } = await this.#ctx.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${text}`, values);
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  }
+
+  #vectorStatement(vector: VectorInput, options: SearchOptions): { text: string; values: unknown[] } {
     const opts = parseInput(SearchOptionsSchema, options, 'search options');
     const query = checkVector(vector, this.dimensions, this.metric, 'query vector');
     const maxDistance = this.#maxDistance(opts.minScore, opts.maxDistance);
-    const { text, values } = vectorSearchSql({
+    return vectorSearchSql({
       tenantId: this.tenantId,
       collection: this.name,
       metric: this.metric,
@@ -473,15 +499,6 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       maxDistance,
       includeEmbedding: opts.includeEmbedding,
     });
-    const { rows } = await this.#ctx.pool.query<{ id: string; content: string; metadata: M; distance: number; embedding?: string }>(text, values);
-    return rows.map((r) => ({
-      id: r.id,
-      content: r.content,
-      metadata: r.metadata,
-      score: scoreFromDistance(this.metric, r.distance),
-      distance: r.distance,
-      ...(r.embedding !== undefined ? { embedding: parseVector(r.embedding) } : {}),
-    }));
   }
 
   /** Embeds `text` with the collection's embedder, then searchByVector(). */

@@ -27,7 +27,7 @@ describe('compileFilter', () => {
 
   it('passes paths of range comparisons as text[] parameters and checks the JSON type', () => {
     const { sql, values } = compile({ 'a.b': { $gte: 3 } });
-    expect(sql).toBe(`(jsonb_typeof((d.metadata #> $1::text[])) = 'number' AND (d.metadata #> $1::text[]) >= $2::jsonb)`);
+    expect(sql).toBe(`CASE WHEN jsonb_typeof((d.metadata #> $1::text[])) = 'number' THEN (d.metadata #> $1::text[]) >= $2::jsonb ELSE false END`);
     expect(values).toEqual([['a', 'b'], '3']);
   });
 

@@ -3,6 +3,7 @@
 // SearchResult: similarity for cosine / inner product, distance for l2).
 import { randomUUID } from 'node:crypto';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
+import type { Callbacks } from '@langchain/core/callbacks/manager';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { maximalMarginalRelevance } from '@langchain/core/utils/math';
 import { VectorStore, type MaxMarginalRelevanceSearchOptions } from '@langchain/core/vectorstores';
@@ -88,7 +89,11 @@ export class CairnVectorStore extends VectorStore {
   }
 
   /** Maximal marginal relevance: fetchK candidates re-ranked for diversity (lambda 1 = relevance only). */
-  override async maxMarginalRelevanceSearch(query: string, options: MaxMarginalRelevanceSearchOptions<MetadataFilter>): Promise<DocumentInterface[]> {
+  override async maxMarginalRelevanceSearch(
+    query: string,
+    options: MaxMarginalRelevanceSearchOptions<MetadataFilter>,
+    _callbacks?: Callbacks,
+  ): Promise<DocumentInterface[]> {
     const { k, fetchK = 20, lambda = 0.5, filter } = options;
     const vector = await this.embeddings.embedQuery(query);
     const hits = await this.collection.searchByVector(vector, { k: Math.max(fetchK, k), includeEmbedding: true, ...(filter ? { where: filter } : {}) });

@@ -207,21 +207,24 @@ export class OpenAICompatibleEmbedder implements Embedder {
       let wait: number | undefined;
       let reason: string;
       let cause: unknown;
+      let answer: { ok: boolean; text: string; headers: Headers } | undefined;
       try {
         const response = await this.#fetch(this.#url, { method: 'POST', headers, body, signal: combined });
         status = response.status;
-        const text = await response.text();
-        if (response.ok) return this.#parse(text, inputs.length, attempt);
-        reason = `HTTP ${status}: ${describeBody(text)}`;
-        if (!RETRYABLE_STATUS.has(status)) {
-          throw new EmbeddingRequestError('EMBEDDING_REQUEST_FAILED', `Embedding request to ${this.#url} failed with ${reason}`, { status, attempts: attempt });
-        }
-        wait = retryAfterMs(response.headers);
+        answer = { ok: response.ok, text: await response.text(), headers: response.headers };
       } catch (err) {
-        if (err instanceof RagError) throw err;
         if (signal?.aborted) throw signal.reason as Error;
         cause = err;
-        reason = timeout.aborted ? `no answer within ${this.#opts.timeoutMs} ms` : `network error: ${(err as Error).message}`;
+      }
+      if (answer?.ok) return this.#parse(answer.text, inputs.length, attempt);
+      if (answer) {
+        reason = `HTTP ${status}: ${describeBody(answer.text)}`;
+        if (!RETRYABLE_STATUS.has(status!)) {
+          throw new EmbeddingRequestError('EMBEDDING_REQUEST_FAILED', `Embedding request to ${this.#url} failed with ${reason}`, { status, attempts: attempt });
+        }
+        wait = retryAfterMs(answer.headers);
+      } else {
+        reason = timeout.aborted ? `no answer within ${this.#opts.timeoutMs} ms` : `network error: ${(cause as Error).message}`;
       }
       if (attempt > this.#opts.maxRetries) {
         throw new EmbeddingRequestError(
@@ -244,7 +247,7 @@ export class OpenAICompatibleEmbedder implements Embedder {
     } catch (cause) {
       throw new EmbeddingRequestError('EMBEDDING_RESPONSE_INVALID', `The embedding endpoint ${this.#url} answered with something that is not an embeddings response.`, { attempts }, { cause });
     }
-    const vectors = new Array<number[] | undefined>(count);
+    const vectors: (number[] | undefined)[] = Array.from({ length: count }, () => undefined);
     for (const item of parsed.data) {
       if (item.index >= count || vectors[item.index] !== undefined) {
         throw new EmbeddingRequestError('EMBEDDING_RESPONSE_INVALID', `The embedding endpoint returned index ${item.index} for ${count} input(s).`, { attempts });

@@ -56,6 +56,10 @@ export function higherIsBetter(metric: Metric): boolean {
   return metric !== 'l2';
 }
 
+// Module-level copies of the builtins the per-element loop calls (cheaper than global lookups).
+const { isFinite } = Number;
+const { abs } = Math;
+
 // float4's largest finite value: pgvector stores single precision and rejects anything beyond.
 const FLOAT4_MAX = 3.4028234663852886e38;
 
@@ -80,12 +84,12 @@ export function checkVector(vector: unknown, dimensions: number, metric: Metric,
   let nonZero = false;
   for (let i = 0; i < values.length; i++) {
     const x = values[i];
-    if (typeof x !== 'number' || !Number.isFinite(x)) {
+    if (typeof x !== 'number' || !isFinite(x)) {
       throw new InvalidVectorError(`${what}[${i}] is ${typeof x === 'number' ? String(x) : typeof x}; vectors must hold finite numbers.`, {
         details: { position: i },
       });
     }
-    if (Math.abs(x) > FLOAT4_MAX) {
+    if (abs(x) > FLOAT4_MAX) {
       throw new InvalidVectorError(`${what}[${i}] = ${x} is outside the single-precision range pgvector stores.`, { details: { position: i } });
     }
     if (x !== 0) nonZero = true;

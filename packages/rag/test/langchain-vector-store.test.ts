@@ -1,0 +1,76 @@
+// CairnVectorStore as LangChain code uses it: add, search with filters, retriever, MMR, delete.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Document } from '@langchain/core/documents';
+import type { CairnDb } from '@cairn/db';
+import { createTestDb } from '@cairn/db/testing';
+import { ValidationError } from '@cairn/core';
+import { CairnVectorStore, createRag, embedderFromLangChain, embedderToLangChain, LocalHashEmbedder } from '../src/index.js';
+
+describe('CairnVectorStore (LangChain)', () => {
+  let db: CairnDb;
+  const embeddings = embedderToLangChain(new LocalHashEmbedder());
+
+  beforeAll(async () => {
+    db = await createTestDb();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('adds documents and finds them by similarity, with filters and scores', async () => {
+    const store = await CairnVectorStore.initialize(embeddings, { db, collectionName: 'lc' });
+    const ids = await store.addDocuments(
+      [
+        new Document({ pageContent: 'PostgreSQL with pgvector stores embeddings', metadata: { lang: 'en', year: 2024 } }),
+        new Document({ pageContent: 'Redis is an in-memory cache', metadata: { lang: 'en', year: 2020 } }),
+        new Document({ id: 'fixed-id', pageContent: 'pgvector ist eine Erweiterung für PostgreSQL', metadata: { lang: 'de', year: 2024 } }),
+      ],
+    );
+    expect(ids).toHaveLength(3);
+    expect(ids[2]).toBe('fixed-id');
+    const [top] = await store.similaritySearchWithScore('pgvector embeddings', 1);
+    expect(top![0].pageContent).toBe('PostgreSQL with pgvector stores embeddings');
+    expect(top![0].id).toBe(ids[0]);
+    expect(top![1]).toBeGreaterThan(0.3);
+    const german = await store.similaritySearch('pgvector PostgreSQL', 5, { lang: 'de' });
+    expect(german.map((d) => d.id)).toEqual(['fixed-id']);
+    const recent = await store.similaritySearch('cache', 5, { year: { $gte: 2024 } });
+    expect(recent.map((d) => d.metadata['year'])).toEqual([2024, 2024]);
+  });
+
+  it('works as a retriever and with maximal marginal relevance', async () => {
+    const store = await CairnVectorStore.fromTexts(
+      ['cats purr', 'cats purr loudly', 'cats purr softly', 'dogs bark'],
+      [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }],
+      embeddings,
+      { rag: createRag(db), collectionName: 'lc-mmr' },
+    );
+    const retrieved = await store.asRetriever({ k: 2, filter: { n: { $lte: 3 } } }).invoke('cats purr');
+    expect(retrieved).toHaveLength(2);
+    expect(retrieved[0]!.pageContent).toBe('cats purr');
+    const diverse = await store.maxMarginalRelevanceSearch('cats purr', { k: 2, fetchK: 4, lambda: 0.1 }, undefined);
+    expect(diverse.map((d) => d.pageContent)).toContain('dogs bark');
+  });
+
+  it('deletes by ids and by filter, and validates its arguments', async () => {
+    const col = await createRag(db).collection('lc-del');
+    const store = new CairnVectorStore(embeddings, { collection: col });
+    await store.addVectors(
+      [await embeddings.embedQuery('one'), await embeddings.embedQuery('two'), await embeddings.embedQuery('three')],
+      [new Document({ pageContent: 'one', metadata: { keep: true } }), new Document({ pageContent: 'two', metadata: { keep: false } }), new Document({ pageContent: 'three', metadata: { keep: false } })],
+      { ids: ['1', '2', '3'] },
+    );
+    await store.delete({ ids: ['1'] });
+    await store.delete({ filter: { keep: false } });
+    expect(await col.count()).toBe(0);
+    await expect(store.delete({})).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.addVectors([[1]], [])).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('bridges LangChain embeddings into Cairn collections', async () => {
+    const embedder = embedderFromLangChain(embeddings, { dimensions: 384, id: 'lc-hash' });
+    const col = await createRag(db, { embedder }).collection('lc-bridge');
+    await col.upsert([{ id: 'a', content: 'bridged text' }]);
+    expect((await col.search('bridged', { k: 1 }))[0]!.id).toBe('a');
+  });
+});

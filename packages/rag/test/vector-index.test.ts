@@ -1,0 +1,144 @@
+// Runtime vector indexes (per metric, per collection, HNSW and IVFFlat) and the catalog checks
+// of the embedding column, on PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { CairnDb } from '@cairn/db';
+import { createTestDb } from '@cairn/db/testing';
+import { ValidationError } from '@cairn/core';
+import {
+  createRag,
+  DimensionMismatchError,
+  LocalHashEmbedder,
+  MIGRATION_INDEX_NAME,
+  VectorIndexError,
+  type PgVectorCollection,
+  type Rag,
+} from '../src/index.js';
+import { clusteredVectors } from './fixtures.js';
+
+describe('vector indexes (PostgreSQL)', () => {
+  let db: CairnDb;
+  let rag: Rag;
+  let l2: PgVectorCollection;
+  let ip: PgVectorCollection;
+  let vectors: number[][];
+
+  beforeAll(async () => {
+    db = await createTestDb();
+    rag = createRag(db);
+    const dims = (await rag.tableInfo()).dimensions;
+    vectors = clusteredVectors(1500, dims, { clusters: 30, seed: 3 }).vectors;
+    l2 = await rag.collection('by-l2', { metric: 'l2' });
+    ip = await rag.collection('by-ip', { metric: 'inner_product' });
+    const docs = vectors.map((v, i) => ({ id: `d${i}`, content: `d ${i}`, metadata: { group: i % 10 }, embedding: v }));
+    await l2.upsert(docs);
+    await ip.upsert(docs);
+    await db.pool.query('ANALYZE documents');
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('lists the migration index', async () => {
+    const [index] = await rag.listIndexes();
+    expect(index).toMatchObject({
+      name: MIGRATION_INDEX_NAME,
+      type: 'hnsw',
+      metric: 'cosine',
+      parameters: { m: 16, ef_construction: 64 },
+      partial: null,
+      valid: true,
+      managedBy: 'migration',
+    });
+  });
+
+  it('builds a partial HNSW index for one collection and metric, which its searches then use', async () => {
+    const q = vectors[7]!;
+    const exactBefore = await l2.searchByVector(q, { k: 10, exact: true });
+    expect(await l2.explainSearch(q)).not.toContain('cairn_rag_');
+    const { index, created } = await l2.createIndex({ m: 8, efConstruction: 32 });
+    expect(created).toBe(true);
+    expect(index).toMatchObject({ type: 'hnsw', metric: 'l2', parameters: { m: 8, ef_construction: 32 }, partial: { tenantId: 'default', collection: 'by-l2' }, managedBy: 'cairn-rag', valid: true });
+    expect(index.name).toMatch(/^cairn_rag_hnsw_l2_[0-9a-f]{12}$/);
+    expect(await l2.explainSearch(q)).toContain(index.name);
+    // Same search, same answer (this small set is well inside ef_search).
+    expect((await l2.searchByVector(q, { k: 10 })).map((h) => h.id)).toEqual(exactBefore.map((h) => h.id));
+    // Another collection with the same metric does not get it.
+    const other = await rag.collection('other-l2', { metric: 'l2' });
+    expect(await other.explainSearch(q)).not.toContain(index.name);
+    expect(await l2.createIndex({ m: 8, efConstruction: 32 })).toMatchObject({ created: false, index: { name: index.name } });
+  });
+
+  it('builds an IVFFlat index and searches it with probes, concurrently and with build settings', async () => {
+    const { index } = await ip.createIndex({ type: 'ivfflat', lists: 20, concurrently: true, maintenanceWorkMem: '96MB', parallelWorkers: 1 });
+    expect(index).toMatchObject({ type: 'ivfflat', metric: 'inner_product', parameters: { lists: 20 }, valid: true });
+    const q = vectors[42]!;
+    expect(await ip.explainSearch(q)).toContain(index.name);
+    const exact = await ip.searchByVector(q, { k: 10, exact: true });
+    const all = await ip.searchByVector(q, { k: 10, probes: 20 });
+    expect(all.map((h) => h.id)).toEqual(exact.map((h) => h.id));
+    const one = await ip.searchByVector(q, { k: 10, probes: 1, where: { group: 3 } });
+    expect(one).toHaveLength(10);
+    for (const h of one) expect(h.metadata['group']).toBe(3);
+    // Build settings were transaction- or connection-local: the pool's sessions are unchanged.
+    const { rows } = await db.pool.query<{ mwm: string }>(`SELECT current_setting('maintenance_work_mem') AS mwm`);
+    expect(rows[0]!.mwm).not.toBe('96MB');
+  });
+
+  it('builds a table-wide index for a metric', async () => {
+    const { index } = await rag.createIndex({ type: 'hnsw', metric: 'inner_product' });
+    expect(index).toMatchObject({ name: 'cairn_rag_hnsw_ip', partial: null, metric: 'inner_product' });
+    expect(await rag.dropIndex(index.name)).toBe(true);
+  });
+
+  it('rebuilds any vector index, the migration one included, and drops only its own', async () => {
+    expect(await rag.rebuildIndex(MIGRATION_INDEX_NAME)).toMatchObject({ name: MIGRATION_INDEX_NAME, valid: true });
+    const err = await rag.dropIndex(MIGRATION_INDEX_NAME).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VectorIndexError);
+    expect((err as VectorIndexError).code).toBe('INDEX_NOT_MANAGED');
+    await expect(rag.dropIndex('documents_pkey')).rejects.toBeInstanceOf(VectorIndexError);
+    await expect(rag.rebuildIndex('documents_pkey')).rejects.toMatchObject({ code: 'INDEX_NOT_FOUND' });
+    expect(await rag.dropIndex('cairn_rag_never_made')).toBe(false);
+    const [own] = (await rag.listIndexes()).filter((i) => i.managedBy === 'cairn-rag' && i.metric === 'l2');
+    expect(await rag.rebuildIndex(own!.name, { concurrently: true })).toMatchObject({ valid: true });
+    expect(await rag.dropIndex(own!.name, { concurrently: true })).toBe(true);
+    expect((await rag.listIndexes()).some((i) => i.name === own!.name)).toBe(false);
+  });
+
+  it('validates index options', async () => {
+    await expect(rag.createIndex({ m: 32, efConstruction: 40 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(rag.createIndex({ name: 'documents_evil' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(rag.createIndex({ maintenanceWorkMem: "1GB'; DROP TABLE documents; --" })).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('the embedding column as the catalog reports it (PostgreSQL)', () => {
+  let db: CairnDb;
+
+  beforeAll(async () => {
+    db = await createTestDb();
+    // What a migration to vector(8) would leave: the HNSW index rebuilt for the new column.
+    await db.pool.query(`DROP INDEX documents_embedding_hnsw_cosine_idx`);
+    await db.pool.query(`ALTER TABLE documents ALTER COLUMN embedding TYPE vector(8)`);
+    await db.pool.query(`CREATE INDEX documents_embedding_hnsw_cosine_idx ON documents USING hnsw (embedding vector_cosine_ops)`);
+  });
+
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('takes the dimension from the column and refuses embedders of another size', async () => {
+    const rag = createRag(db);
+    expect(await rag.tableInfo()).toMatchObject({ dimensions: 8, columnType: 'vector(8)', iterativeScans: true });
+    const col = await rag.collection('small');
+    expect(col.dimensions).toBe(8);
+    await col.upsert([{ id: 'a', content: 'a', embedding: [1, 0, 0, 0, 0, 0, 0, 0] }]);
+    expect((await col.searchByVector([1, 0.1, 0, 0, 0, 0, 0, 0], { k: 1 }))[0]!.id).toBe('a');
+    const err = await createRag(db, { embedder: new LocalHashEmbedder() })
+      .collection('docs')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DimensionMismatchError);
+    expect((err as Error).message).toContain('documents.embedding is vector(8)');
+    expect((err as Error).message).toContain('pnpm db:migrate --name embedding_384');
+  });
+});
