@@ -19,7 +19,8 @@ import {
   type PendingWrite as LangGraphPendingWrite,
   type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
-import { SerializationError, ValidationError } from '@cairn/core';
+import { SerializationError, ValidationError, parseInput } from '@cairn/core';
+import { z } from 'zod';
 import { PostgresCheckpointer, type PostgresCheckpointerOptions } from './postgres-checkpointer.js';
 import type { Checkpointer, EncodedValue, Metadata, RawCheckpoint, WriteInput } from './types.js';
 import type { DbOptions } from '@cairn/db';
@@ -32,20 +33,17 @@ interface Target {
   checkpointId: string | undefined;
 }
 
+// The part of a RunnableConfig the saver reads; other configurable keys pass through untouched.
+const ConfigurableSchema = z.looseObject({
+  thread_id: z.union([z.string(), z.number()]).nullish(),
+  checkpoint_ns: z.string().nullish(),
+  checkpoint_id: z.string().nullish(),
+});
+
 function target(config: RunnableConfig): Target | undefined {
-  const c = config.configurable ?? {};
-  const thread = c.thread_id as unknown;
-  if (thread === undefined || thread === null || thread === '') return undefined;
-  if (typeof thread !== 'string' && typeof thread !== 'number') {
-    throw new ValidationError('LangGraph config', [{ path: 'configurable.thread_id', message: 'must be a string or a number' }]);
-  }
-  const ns = (c.checkpoint_ns as unknown) ?? '';
-  if (typeof ns !== 'string') throw new ValidationError('LangGraph config', [{ path: 'configurable.checkpoint_ns', message: 'must be a string' }]);
-  const id = c.checkpoint_id as unknown;
-  if (id !== undefined && id !== null && typeof id !== 'string') {
-    throw new ValidationError('LangGraph config', [{ path: 'configurable.checkpoint_id', message: 'must be a string' }]);
-  }
-  return { threadId: String(thread), namespace: ns, checkpointId: (id as string | null | undefined) || undefined };
+  const c = parseInput(ConfigurableSchema, config.configurable ?? {}, 'LangGraph config (configurable)');
+  if (c.thread_id === undefined || c.thread_id === null || c.thread_id === '') return undefined;
+  return { threadId: String(c.thread_id), namespace: c.checkpoint_ns ?? '', checkpointId: c.checkpoint_id || undefined };
 }
 
 function requireTarget(config: RunnableConfig, what: string): Target {
