@@ -1,6 +1,6 @@
 // Prometheus metrics of a checkpointer (prom-client). Metrics live on a registry the app can pass
 // in and scrape (`registry.metrics()`); several checkpointers on one registry share the metric
-// objects and are told apart by the `backend` and `tenant` labels.
+// objects (tenants are deliberately not a label: their number is unbounded).
 import { Counter, Histogram, Registry, type Metric } from 'prom-client';
 
 type Labels = 'operation' | 'backend';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDb, startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/db/testing';
 import type { CairnDb } from '@cairn/db';
-import { createRedis, type RedisConnection } from '@cairn/redis';
+import { PostgresNotifier, createRedis, type RedisConnection } from '@cairn/redis';
 import { PostgresCheckpointer, type CheckpointEvent } from '../src/index.js';
 
 let db: CairnDb;
@@ -106,5 +106,25 @@ describe('PostgresCheckpointer with Redis', () => {
     expect((await b.get('outage'))?.state).toBe('after');
     expect((await b.get('outage'))?.state).toBe('after');
     await off();
+  });
+});
+
+describe('PostgresCheckpointer with a LISTEN/NOTIFY notifier (no Redis)', () => {
+  it('tells subscribers of another instance about changes', async () => {
+    const notifierA = new PostgresNotifier(db);
+    const notifierB = new PostgresNotifier(db);
+    const x = new PostgresCheckpointer(db, { tenantId: 'pg-notify', notifier: notifierA });
+    const y = new PostgresCheckpointer(db, { tenantId: 'pg-notify', notifier: notifierB });
+    const seen: CheckpointEvent[] = [];
+    const off = await y.subscribe('pg-feed', (e) => seen.push(e));
+    await x.subscribe('pg-feed', () => undefined);
+    const id = await x.put('pg-feed', 1);
+    await until(() => seen.length === 1, 'the NOTIFY on the other instance');
+    expect(seen[0]).toEqual({ type: 'checkpoint.saved', tenantId: 'pg-notify', threadId: 'pg-feed', namespace: '', checkpointId: id });
+    await off();
+    await x.close();
+    await y.close();
+    await notifierA.close();
+    await notifierB.close();
   });
 });
