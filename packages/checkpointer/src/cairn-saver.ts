@@ -16,11 +16,13 @@ import {
   type CheckpointMetadata,
   type CheckpointPendingWrite,
   type CheckpointTuple,
+  type DeltaChannelHistory,
   type PendingWrite as LangGraphPendingWrite,
   type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
 import { SerializationError, ValidationError, parseInput } from '@cairn/core';
 import { z } from 'zod';
+import { CheckpointNotFoundError } from './errors.js';
 import { PostgresCheckpointer, type PostgresCheckpointerOptions } from './postgres-checkpointer.js';
 import type { Checkpointer, EncodedValue, Metadata, RawCheckpoint, WriteInput } from './types.js';
 import type { DbOptions } from '@cairn/db';
@@ -199,6 +201,54 @@ export class CairnSaver extends BaseCheckpointSaver {
       // LangGraph stores a task's writes while the checkpoint's own put may still be in flight.
       requireCheckpoint: false,
     });
+  }
+
+  /**
+   * The base class walks ancestors one `getTuple` (one query) at a time; this reads the parent
+   * chain a page of checkpoints per query, with the same result (see the base class's contract).
+   */
+  override async getDeltaChannelHistory(options: { config: RunnableConfig; channels: string[] }): Promise<Record<string, DeltaChannelHistory>> {
+    const { config, channels } = options;
+    if (channels.length === 0) return {};
+    const t = target(config);
+    const collected = new Map<string, CheckpointPendingWrite[]>(channels.map((ch) => [ch, []]));
+    const seeds = new Map<string, unknown>();
+    const remaining = new Set(channels);
+    if (t) {
+      const page = async (id: string | undefined, limit: number) =>
+        this.checkpointer.historyRaw(t.threadId, id, { namespace: t.namespace, limit }).catch((error: unknown) => {
+          if (error instanceof CheckpointNotFoundError) return [];
+          throw error;
+        });
+      // The target itself is not part of its history: start with its parent.
+      let chain = (await page(t.checkpointId, 33)).slice(1);
+      while (chain.length > 0 && remaining.size > 0) {
+        for (const raw of chain) {
+          if (remaining.size === 0) break;
+          const tuple = await this.#toTuple(raw);
+          const perChannel = new Map<string, CheckpointPendingWrite[]>();
+          for (const write of tuple.pendingWrites ?? []) {
+            if (remaining.has(write[1])) perChannel.set(write[1], [...(perChannel.get(write[1]) ?? []), write]);
+          }
+          for (const [ch, block] of perChannel) collected.get(ch)!.push(...block.reverse());
+          for (const ch of [...remaining]) {
+            if (Object.prototype.hasOwnProperty.call(tuple.checkpoint.channel_values, ch)) {
+              seeds.set(ch, tuple.checkpoint.channel_values[ch]);
+              remaining.delete(ch);
+            }
+          }
+        }
+        const last = chain.at(-1)!;
+        chain = last.parentId === null || remaining.size === 0 ? [] : await page(last.parentId, 32);
+      }
+    }
+    const result: Record<string, DeltaChannelHistory> = {};
+    for (const ch of channels) {
+      const entry: DeltaChannelHistory = { writes: collected.get(ch)!.slice().reverse() };
+      if (seeds.has(ch)) entry.seed = seeds.get(ch);
+      result[ch] = entry;
+    }
+    return result;
   }
 
   async deleteThread(threadId: string): Promise<void> {
