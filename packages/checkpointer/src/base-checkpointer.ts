@@ -1,7 +1,7 @@
 // What every backend shares: input validation, serialization and compression, metrics, the
 // change listeners and the retention timer. Backends implement the storage primitives (`store*`),
 // which receive validated, packed rows and must be atomic per call.
-import { CairnError, parseInput, type Serializer, JsonSerializer } from '@cairn/core';
+import { parseInput, type Serializer, JsonSerializer } from '@cairn/core';
 import { RedisNotifier, type CairnEvent, type ChangeNotifier } from '@cairn/redis';
 import type { Registry } from 'prom-client';
 import { v7 as uuidv7 } from 'uuid';
@@ -647,9 +647,4 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** True when `error` is one of Cairn's typed errors (passed through untouched by backends). */
-export function isCairnError(error: unknown): error is CairnError {
-  return error instanceof CairnError;
 }
