@@ -3,6 +3,11 @@
 // the hit path, and a version counter. Every write or delete bumps the version; a read-through fill
 // carries the version it saw before loading and lands only if no write happened meanwhile, so a
 // slow loader can never put back data older than a write (the stale-fill race).
+//
+// Outages: a write that cannot reach Redis leaves an older value there. The connection then holds
+// every cache back until it has been emptied (SCAN + UNLINK of the namespace), fills begun before
+// the outage are dropped (epoch check), and the keys whose invalidation was lost are invalidated
+// again after the flush, so a fill another process began before the outage is refused as well.
 import { z } from 'zod';
 import { JsonSerializer, parseInput, type Serializer } from '@cairn/core';
 import type { RedisClient, RedisConnection } from './connection.js';
@@ -65,6 +70,8 @@ function withScripts(client: RedisClient): CacheClient {
   return c;
 }
 
+const MAX_LOST_INVALIDATIONS = 10_000;
+
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
@@ -80,6 +87,8 @@ export class RedisCache {
   readonly #defaultTtlMs: number;
   readonly #tombstoneMs: number;
   readonly #inflight = new Map<string, Promise<unknown>>();
+  /** Full keys whose set/del did not reach Redis; invalidated again after the recovery flush. */
+  readonly #lostInvalidations = new Set<string>();
   readonly #unregister: () => void;
 
   constructor(redis: RedisConnection, options: CacheOptions) {
@@ -90,7 +99,10 @@ export class RedisCache {
     this.#serializer = serializer ?? new JsonSerializer();
     this.#defaultTtlMs = Math.round(opts.defaultTtlSeconds * 1000);
     this.#tombstoneMs = Math.round(Math.max(opts.tombstoneTtlSeconds, opts.defaultTtlSeconds) * 1000);
-    this.#unregister = redis.onRecovery(() => this.clear({ bypassBreaker: true }));
+    this.#unregister = redis.onRecovery(async () => {
+      await this.clear({ bypassBreaker: true });
+      await this.#replayLostInvalidations();
+    });
   }
 
   #key(key: string): string {
@@ -150,13 +162,43 @@ export class RedisCache {
     const fullKey = this.#key(key);
     const ttlMs = this.#ttlMs(options);
     const bytes = Buffer.from(this.#serializer.serialize(value));
-    await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheSet(fullKey, `${fullKey}:v`, bytes, ttlMs, Math.max(ttlMs, this.#tombstoneMs))));
+    await this.#invalidating([fullKey], (c) => withScripts(c).cairnCacheSet(fullKey, `${fullKey}:v`, bytes, ttlMs, Math.max(ttlMs, this.#tombstoneMs)));
   }
 
   /** Removes entries; in-flight fills for them are refused. */
   async del(...keys: string[]): Promise<void> {
     const fullKeys = keys.map((k) => this.#key(k));
-    await this.#quietly(() => this.#redis.run((c) => Promise.all(fullKeys.map((k) => withScripts(c).cairnCacheDel(k, `${k}:v`, this.#tombstoneMs)))));
+    if (fullKeys.length === 0) return;
+    await this.#invalidating(fullKeys, (c) => Promise.all(fullKeys.map((k) => withScripts(c).cairnCacheDel(k, `${k}:v`, this.#tombstoneMs))));
+  }
+
+  /** Runs a write; when it cannot reach Redis, remembers its keys for the recovery. */
+  async #invalidating(fullKeys: string[], op: (c: RedisClient) => Promise<unknown>): Promise<void> {
+    try {
+      await this.#redis.run(op, { invalidates: true });
+      for (const k of fullKeys) this.#lostInvalidations.delete(k);
+    } catch (err) {
+      if (!(err instanceof RedisUnavailableError)) throw err;
+      // Bounded: past the cap, the flush alone protects (a fill begun elsewhere before the outage
+      // could then still land once; see README, "Degradation").
+      for (const k of fullKeys) if (this.#lostInvalidations.size < MAX_LOST_INVALIDATIONS) this.#lostInvalidations.add(k);
+    }
+  }
+
+  async #replayLostInvalidations(): Promise<void> {
+    // Keys may be added while this runs (writes refused during the recovery): loop until empty.
+    // A key is taken out before its delete is sent, so one lost again meanwhile is sent again.
+    const client = withScripts(this.#redis.client);
+    while (this.#lostInvalidations.size > 0) {
+      const batch = [...this.#lostInvalidations].slice(0, 500);
+      for (const k of batch) this.#lostInvalidations.delete(k);
+      try {
+        await Promise.all(batch.map((k) => client.cairnCacheDel(k, `${k}:v`, this.#tombstoneMs)));
+      } catch (err) {
+        for (const k of batch) this.#lostInvalidations.add(k);
+        throw err;
+      }
+    }
   }
 
   /**
@@ -170,10 +212,16 @@ export class RedisCache {
     const pending = this.#inflight.get(fullKey);
     if (pending) return pending as Promise<T>;
     const load = (async () => {
+      const epoch = this.#redis.epoch;
       const entry = await this.#read(fullKey);
       if (entry && 'value' in entry) return entry.value as T;
+      const started = Date.now();
       const value = await loader();
-      if (entry && value !== undefined) {
+      if (entry && value !== undefined && (this.#redis.epoch !== epoch || Date.now() - started >= this.#tombstoneMs)) {
+        // Redis was unreachable meanwhile (a write may have been lost), or the loader outlived the
+        // version that would have refused a stale fill: do not cache what it returned.
+        this.#redis.count('staleFillsRejected');
+      } else if (entry && value !== undefined) {
         const bytes = Buffer.from(this.#serializer.serialize(value));
         const landed = await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheFill(fullKey, `${fullKey}:v`, entry.version, bytes, ttlMs)));
         if (landed === 0) this.#redis.count('staleFillsRejected');

@@ -46,13 +46,14 @@ function buildClient(o: ResolvedRedisOptions): RedisClient {
     commandTimeout: o.commandTimeoutMs,
     // Fail at once while disconnected: queued commands would each wait for the reconnect.
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
+    maxRetriesPerRequest: o.maxRetriesPerRequest,
     enableAutoPipelining: o.enableAutoPipelining,
     retryStrategy: (attempt) => backoff(attempt, o.retry.baseDelayMs, o.retry.maxDelayMs),
     lazyConnect: false,
     // ioredis arms this timer when it ends a stream and clears it on 'close', which a stream that
     // already died never emits again; keep it short so a closed connection lets the process exit.
     disconnectTimeout: 200,
+    ...(o.connectionName ? { connectionName: o.connectionName } : {}),
     ...(o.username ? { username: o.username } : {}),
     ...(o.password ? { password: o.password } : {}),
   };
@@ -67,7 +68,15 @@ function buildClient(o: ResolvedRedisOptions): RedisClient {
     };
     return new Cluster(o.cluster.nodes, clusterOptions);
   }
-  if (o.sentinel) return new Redis({ ...common, sentinels: o.sentinel.sentinels, name: o.sentinel.name, db: o.db });
+  if (o.sentinel) {
+    return new Redis({
+      ...common,
+      sentinels: o.sentinel.sentinels,
+      name: o.sentinel.name,
+      db: o.db,
+      ...(o.sentinel.sentinelPassword ? { sentinelPassword: o.sentinel.sentinelPassword } : {}),
+    });
+  }
   if (o.url) return new Redis(o.url, common);
   return new Redis({ ...common, host: o.host, port: o.port, db: o.db });
 }
@@ -91,6 +100,9 @@ export class RedisConnection {
   readonly #recoverySteps = new Set<() => Promise<void>>();
   readonly #duplicates = new Set<RedisClient>();
   #everReady = false;
+  /** A write could not reach Redis before the first connection: recover before serving. */
+  #recoverOnReady = false;
+  #epoch = 0;
   #recovering: Promise<void> | undefined;
   #probing: Promise<void> | undefined;
   #closed = false;
@@ -109,12 +121,15 @@ export class RedisConnection {
     this.client.on('ready', () => {
       if (!this.#everReady) {
         this.#everReady = true;
+        // Writes were lost while Redis was unreachable at start: whatever it holds may be stale.
+        if (this.#recoverOnReady) this.#startRecovery();
         return;
       }
       // Back after an outage: probe now rather than at the next call.
       void this.#probe();
     });
     this.breaker.onTransition((from, to) => {
+      if (from === 'closed') this.#epoch += 1;
       if (to === 'closed' && from !== 'closed') this.#startRecovery();
     });
   }
@@ -140,6 +155,15 @@ export class RedisConnection {
     return this.#everReady && !this.#closed && this.breaker.state === 'closed' && this.#recovering === undefined;
   }
 
+  /**
+   * Changes every time the connection leaves the serving state (the breaker opens). A read-through
+   * fill that began in an earlier epoch may hold data older than a write that never reached Redis,
+   * so it must not land.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   /** `keyPrefix` + parts joined by ':'. */
   key(...parts: string[]): string {
     return this.keyPrefix + parts.join(':');
@@ -149,12 +173,19 @@ export class RedisConnection {
    * Runs `op` against Redis. Throws RedisUnavailableError, without calling Redis, while the breaker
    * is open or the caches are recovering; outages count as breaker failures, Redis' own replies
    * (ReplyError) pass through untouched.
+   *
+   * With `invalidates: true` (a cache write or delete), a failure means Redis may now hold a value
+   * older than the database: the breaker opens at once, so the caches are emptied before they
+   * serve again, even if this was a single timeout.
    */
-  async run<T>(op: (client: RedisClient) => Promise<T>): Promise<T> {
+  async run<T>(op: (client: RedisClient) => Promise<T>, options: { invalidates?: boolean } = {}): Promise<T> {
     if (!this.serving) {
       this.#counters.errors += 1;
+      if (options.invalidates && !this.#everReady) this.#recoverOnReady = true;
       if (this.#everReady && !this.#closed && this.breaker.state === 'half-open') void this.#probe();
-      throw new RedisUnavailableError(this.#recovering ? 'Redis caches are being emptied after an outage' : 'Redis is unavailable (circuit open)');
+      throw new RedisUnavailableError(
+        this.#recovering ? 'Redis caches are being emptied after an outage' : this.#everReady ? 'Redis is unavailable (circuit open)' : 'Redis is not connected yet',
+      );
     }
     try {
       const result = await op(this.client);
@@ -163,7 +194,8 @@ export class RedisConnection {
     } catch (err) {
       if (!isOutage(err)) throw err;
       this.#counters.errors += 1;
-      this.breaker.recordFailure();
+      if (options.invalidates) this.breaker.trip();
+      else this.breaker.recordFailure();
       throw new RedisUnavailableError(`Redis call failed: ${(err as Error).message}`, { cause: err });
     }
   }
@@ -181,7 +213,11 @@ export class RedisConnection {
   duplicate(): RedisClient {
     // A subscriber waits for its connection (and ioredis re-subscribes after a reconnect), so
     // unlike the command connection it queues while offline.
-    const copy = this.client instanceof Cluster ? this.client.duplicate(undefined, { enableOfflineQueue: true }) : this.client.duplicate({ enableOfflineQueue: true });
+    const name = this.#options.connectionName ? { connectionName: `${this.#options.connectionName}:sub` } : {};
+    const copy =
+      this.client instanceof Cluster
+        ? this.client.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...this.client.options.redisOptions, ...name } })
+        : this.client.duplicate({ enableOfflineQueue: true, ...name });
     copy.on('error', () => undefined);
     this.#duplicates.add(copy);
     return copy;

@@ -11,7 +11,9 @@ export const RedisOptionsSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     /** @defaultValue 6379 */
     port: z.number().int().min(1).max(65535).default(6379),
+    /** ACL user name (Redis 6+). */
     username: z.string().optional(),
+    /** Password (AUTH). Never logged or serialised. */
     password: z.string().optional(),
     /** Logical database (single node and Sentinel only). @defaultValue 0 */
     db: z.number().int().min(0).max(15).default(0),
@@ -28,7 +30,23 @@ export const RedisOptionsSchema = z
     connectTimeoutMs: z.number().int().min(1).default(2_000),
     /** Milliseconds a command may take before it counts as failed. @defaultValue 1000 */
     commandTimeoutMs: z.number().int().min(1).default(1_000),
-    /** Reconnect backoff: base and cap in milliseconds (exponential with full jitter). */
+    /**
+     * Times ioredis resends a command that was in flight when the connection dropped. 0 fails it at
+     * once (the breaker and the caller's fallback handle it), which is what a cache wants.
+     * @defaultValue 0
+     */
+    maxRetriesPerRequest: z.number().int().min(0).max(20).default(0),
+    /** `CLIENT SETNAME` of the connection (subscriber connections add `:sub`), shown by CLIENT LIST. */
+    connectionName: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9:_.-]+$/, 'letters, digits and : _ . - only')
+      .optional(),
+    /**
+     * Reconnect backoff: base and cap in milliseconds (exponential with full jitter). Reconnecting
+     * never gives up: the breaker keeps calls cheap meanwhile.
+     */
     retry: z
       .object({ baseDelayMs: z.number().int().min(1).default(50), maxDelayMs: z.number().int().min(1).default(5_000) })
       .strict()
@@ -40,7 +58,16 @@ export const RedisOptionsSchema = z
     /** Redis Cluster seed nodes; uses ioredis' Cluster client. */
     cluster: z.object({ nodes: z.array(hostPort).min(1) }).strict().optional(),
     /** Redis Sentinel; uses ioredis' sentinel support. */
-    sentinel: z.object({ sentinels: z.array(hostPort).min(1), name: z.string().min(1) }).strict().optional(),
+    sentinel: z
+      .object({
+        sentinels: z.array(hostPort).min(1),
+        /** The master group name the sentinels monitor. */
+        name: z.string().min(1),
+        /** Password of the sentinels themselves, when they require one. */
+        sentinelPassword: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     /** Circuit breaker: consecutive failures to open it, and milliseconds before a trial call. */
     breaker: z
       .object({ failureThreshold: z.number().int().min(1).default(3), resetTimeoutMs: z.number().int().min(10).default(2_000) })

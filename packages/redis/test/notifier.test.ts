@@ -36,6 +36,8 @@ interface Transport {
   childTransport(): string;
   /** Sends a raw, malformed message on the wire. */
   sendGarbage(channel: string): Promise<void>;
+  /** Kills the server side of the listening connection(s); returns how many were killed. */
+  killListeners(): Promise<number>;
   teardown(): Promise<void>;
 }
 
@@ -116,6 +118,23 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
       await expect(b.subscribe("x'; DROP", () => undefined)).rejects.toBeInstanceOf(ValidationError);
     });
 
+    it('resumes delivery after its listening connection is killed', async () => {
+      const received: CairnEvent[] = [];
+      const unsubscribe = await b.subscribe('resume', (_c, e) => void received.push(e));
+      await a.publish('resume', saved('before'));
+      await until(() => received.length === 1);
+      expect(await transport.killListeners()).toBeGreaterThanOrEqual(1);
+      // Delivery is at most once: events sent while it reconnects are lost, so keep sending.
+      const deadline = Date.now() + 15_000;
+      for (let i = 0; received.length < 2; i++) {
+        if (Date.now() > deadline) throw new Error('no delivery after the connection was killed');
+        await a.publish('resume', saved('after', String(i)));
+        await sleep(50);
+      }
+      expect(received[1]).toMatchObject({ type: 'checkpoint.saved', threadId: 'after' });
+      await unsubscribe();
+    });
+
     it('keeps delivering when a handler throws', async () => {
       let good = 0;
       const u1 = await b.subscribe('throws', () => {
@@ -134,8 +153,9 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
 describeNotifier('RedisNotifier', async () => {
   const keyPrefix = uniqueKeyPrefix('notify');
   const connections: RedisConnection[] = [];
+  const connectionName = `${keyPrefix.replace(/[^A-Za-z0-9]/g, '')}-${process.pid}`;
   const connect = async () => {
-    const redis = createRedis({ url: testRedisUrl(), keyPrefix });
+    const redis = createRedis({ url: testRedisUrl(), keyPrefix, connectionName: `${connectionName}-${connections.length}` });
     await redis.ready();
     connections.push(redis);
     return redis;
@@ -145,6 +165,17 @@ describeNotifier('RedisNotifier', async () => {
     childTransport: () => `redis|${testRedisUrl()}|${keyPrefix}`,
     sendGarbage: async (channel) => {
       await connections[0]!.client.publish(`${keyPrefix}${channel}`, '{"type":"checkpoint.saved"');
+    },
+    killListeners: async () => {
+      // Only this file's subscriber connections (named after its key prefix): the Redis is shared.
+      const list = (await connections[0]!.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+      const ids = list
+        .split('\n')
+        .filter((line) => line.includes(` name=${connectionName}-`))
+        .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
+        .filter((id): id is string => id !== undefined);
+      for (const id of ids) await connections[0]!.client.call('CLIENT', 'KILL', 'ID', id);
+      return ids.length;
     },
     teardown: async () => {
       await Promise.all(connections.map((c) => c.close()));
@@ -160,6 +191,12 @@ describeNotifier('PostgresNotifier (LISTEN/NOTIFY)', async () => {
     childTransport: () => `postgres|${database.url}`,
     sendGarbage: async (channel) => {
       await dbs[0]!.pool.query(`SELECT pg_notify('cairn_events', $1)`, [JSON.stringify({ c: channel, e: { type: 'object.updated' } })]);
+    },
+    killListeners: async () => {
+      const { rowCount } = await dbs[0]!.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()`,
+      );
+      return rowCount ?? 0;
     },
     teardown: async () => {
       await Promise.all(dbs.map((d) => d.close()));
@@ -212,25 +249,5 @@ describe('PostgresNotifier limits', () => {
     expect(received).toEqual([saved('committed')]);
     await unsubscribe();
     await notifier.close();
-  });
-});
-
-describe('PostgresNotifier on the embedded database', () => {
-  it('delivers events through PGlite LISTEN/NOTIFY to the notifier of the process', async () => {
-    // The embedded database lives in one process; one notifier there serves every component.
-    const db = await createDb({ embedded: { inMemory: true } });
-    const notifier = new PostgresNotifier(db);
-    try {
-      const received: CairnEvent[] = [];
-      await notifier.subscribe('embedded:*', (_c, e) => void received.push(e));
-      await notifier.publish('embedded:t1', saved('t1'));
-      await notifier.publish('elsewhere', saved('t2'));
-      await until(() => received.length === 1);
-      await sleep(50);
-      expect(received).toEqual([saved('t1')]);
-    } finally {
-      await notifier.close();
-      await db.close();
-    }
   });
 });

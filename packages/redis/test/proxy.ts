@@ -1,16 +1,25 @@
 // A TCP proxy in front of a real Redis, so a test can cut the network without stopping Redis
-// (a partition: Redis keeps its data, which may then be stale).
+// (a partition: Redis keeps its data, which may then be stale), or stall it (commands time out
+// while the connection stays open, as with a saturated network or a Redis stuck on a slow command).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface CuttableProxy {
   url: string;
+  /** Drops every connection and refuses new ones. */
   cut(): void;
+  /** Accepts connections again. */
   restore(): void;
+  /** Holds back client→Redis bytes without closing anything. */
+  stall(): void;
+  /** Forwards what was held back, and everything after it. */
+  resume(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number): Promise<CuttableProxy> {
   let open = true;
+  let stalled = false;
+  const held: { upstream: Socket; chunk: Buffer }[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     if (!open) {
@@ -19,7 +28,11 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
     }
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      if (stalled) held.push({ upstream, chunk });
+      else upstream.write(chunk);
+    });
+    upstream.pipe(client);
     const drop = () => {
       client.destroy();
       upstream.destroy();
@@ -33,6 +46,7 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
   const { port } = server.address() as { port: number };
   const cut = () => {
     open = false;
+    held.length = 0;
     for (const s of sockets) s.destroy();
     sockets.clear();
   };
@@ -41,6 +55,13 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
     cut,
     restore() {
       open = true;
+    },
+    stall() {
+      stalled = true;
+    },
+    resume() {
+      stalled = false;
+      for (const { upstream, chunk } of held.splice(0)) if (!upstream.destroyed) upstream.write(chunk);
     },
     async close() {
       cut();

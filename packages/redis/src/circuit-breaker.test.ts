@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
+
+describe('CircuitBreaker', () => {
+  it('stays closed until the failures in a row reach the threshold', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 3, resetTimeoutMs: 1_000 });
+    breaker.recordFailure();
+    breaker.recordFailure();
+    breaker.recordSuccess(); // a success resets the run
+    breaker.recordFailure();
+    breaker.recordFailure();
+    expect(breaker.state).toBe('closed');
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.recordFailure();
+    expect(breaker.state).toBe('open');
+    expect(breaker.tryAcquire()).toBe(false);
+  });
+
+  it('lets exactly one trial call through once the reset timeout has passed', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 30 });
+    breaker.recordFailure();
+    expect(breaker.tryAcquire()).toBe(false);
+    await sleep(40);
+    expect(breaker.state).toBe('half-open');
+    expect(breaker.tryAcquire()).toBe(true);
+    expect(breaker.tryAcquire()).toBe(false);
+    breaker.recordSuccess();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('opens again when the trial call fails, and waits a full timeout before the next trial', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 30 });
+    breaker.recordFailure();
+    await sleep(40);
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.recordFailure();
+    expect(breaker.state).toBe('open');
+    expect(breaker.tryAcquire()).toBe(false);
+  });
+
+  it('opens at once when tripped, and reports every transition', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 5, resetTimeoutMs: 1_000 });
+    const seen: [BreakerState, BreakerState][] = [];
+    const stop = breaker.onTransition((from, to) => void seen.push([from, to]));
+    breaker.trip();
+    breaker.trip();
+    breaker.recordSuccess();
+    stop();
+    breaker.trip();
+    expect(seen).toEqual([
+      ['closed', 'open'],
+      ['open', 'closed'],
+    ]);
+  });
+});
