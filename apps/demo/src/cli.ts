@@ -18,15 +18,17 @@ export interface CliIo {
 
 /** File types the CLI ingests when given a folder (any file named explicitly is read as text). */
 const TEXT_EXTENSIONS = new Set(['.md', '.markdown', '.mdx', '.txt', '.text', '.rst', '.adoc', '.html', '.htm', '.csv', '.json', '.yaml', '.yml']);
+/** Folders never walked into: dependencies and build output. */
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'build', 'coverage', 'test-results']);
 /** Largest file read (bigger ones are skipped with a warning). */
 const MAX_FILE_BYTES = 20 * 1024 * 1024;
 
-/** Text files under the given paths (folders walked recursively, hidden folders and node_modules skipped), sorted. */
+/** Text files under the given paths (folders walked recursively; hidden folders, dependencies and build output skipped), sorted. */
 export async function collectFiles(paths: readonly string[], baseDir: string): Promise<string[]> {
   const found = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      if (entry.name.startsWith('.') || SKIPPED_DIRS.has(entry.name)) continue;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full);
       else if (entry.isFile() && TEXT_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) found.add(full);
