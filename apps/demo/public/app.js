@@ -49,6 +49,7 @@ const page = {
   ticked: [],
   events: undefined,
   refreshTimer: undefined,
+  sourcesTimer: undefined,
 };
 
 /** Calls the API; throws an Error carrying the server's message on a non-2xx answer. */
@@ -192,7 +193,8 @@ function listen(threadId) {
   page.events?.close();
   const source = new EventSource(`/api/threads/${encodeURIComponent(threadId)}/events`);
   page.events = source;
-  source.addEventListener('open', () => {
+  // `ready` comes once the server's subscription is in place (the connection opens before that).
+  source.addEventListener('ready', () => {
     ui.live.textContent = 'live';
     ui.live.classList.add('on');
   });
@@ -451,8 +453,21 @@ function wire() {
   });
 }
 
+/** Changes from any instance (and the CLI): refresh the document list when a source changes. */
+function listenForChanges() {
+  const source = new EventSource('/api/events');
+  source.addEventListener('change', (message) => {
+    const change = JSON.parse(message.data);
+    if (change.objectType === 'DemoSource') {
+      clearTimeout(page.sourcesTimer);
+      page.sourcesTimer = setTimeout(() => loadSources().catch(() => undefined), 100);
+    }
+  });
+}
+
 async function start() {
   wire();
+  listenForChanges();
   await loadHealth();
   setInterval(loadHealth, 15_000);
   await ensureSession();

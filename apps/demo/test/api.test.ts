@@ -1,6 +1,6 @@
 // The HTTP API over real HTTP: a server on a free port, a fresh PostgreSQL database, the test Redis.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { http, readEvents, startTestServer, type RunningServer } from './helpers.js';
+import { http, openEventStream, startTestServer, type RunningServer } from './helpers.js';
 
 let server: RunningServer;
 let base: string;
@@ -188,17 +188,19 @@ describe('the workflow, time travel and forks', () => {
 
   it('streams each saved checkpoint of a running thread over server-sent events', async () => {
     const threadId = await newThread('live');
-    const controller = new AbortController();
-    const stream = await fetch(new URL(`/api/threads/${threadId}/events`, base), { signal: controller.signal });
-    expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
-    const collected = readEvents(stream, (events) => events.filter((e) => e.event === 'checkpoint').length >= 6);
-    const run = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'Tell me about cairns on trails' });
-    const events = await collected;
-    controller.abort();
-    expect(events[0]).toEqual({ event: 'ready', data: { threadId } });
-    const saved = events.filter((e) => e.event === 'checkpoint').map((e) => e.data);
-    expect(saved.every((e) => e.type === 'checkpoint.saved' && e.threadId === threadId)).toBe(true);
-    expect(saved.map((e) => e.checkpointId)).toEqual(run.body.checkpointIds);
+    const stream = await openEventStream(new URL(`/api/threads/${threadId}/events`, base));
+    try {
+      // `ready` is sent once the subscription is in place.
+      await stream.until((events) => events.some((e) => e.event === 'ready'));
+      const run = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'Tell me about cairns on trails' });
+      const events = await stream.until((all) => all.filter((e) => e.event === 'checkpoint').length >= 6);
+      expect(events[0]).toEqual({ event: 'ready', data: { threadId } });
+      const saved = events.filter((e) => e.event === 'checkpoint').map((e) => e.data);
+      expect(saved.every((e) => e.type === 'checkpoint.saved' && e.threadId === threadId)).toBe(true);
+      expect(saved.map((e) => e.checkpointId)).toEqual(run.body.checkpointIds);
+    } finally {
+      stream.close();
+    }
   });
 
   it('answers 404 for unknown threads and 400 for bad run input', async () => {
@@ -230,6 +232,26 @@ describe('documents and search', () => {
     const list = await http(base, 'GET', '/api/documents');
     const ids = list.body.sources.map((s: { id: string }) => s.id);
     expect(ids).toEqual(expect.arrayContaining(['glaciers', 'volcano-notes', 'sample-hybrid-search']));
+  });
+
+  it('streams change notifications of other components, such as a new source, over /api/events', async () => {
+    const stream = await openEventStream(new URL('/api/events', base));
+    try {
+      await stream.until((events) => events.some((e) => e.event === 'ready'));
+      await http(base, 'POST', '/api/documents', { title: 'Live notes', text: 'Written while someone listens.' });
+      const events = await stream.until((all) => all.some((e) => e.event === 'change' && e.data.id === 'live-notes'));
+      expect(events[0]).toEqual({ event: 'ready', data: { transport: 'redis' } });
+      expect(events.find((e) => e.event === 'change' && e.data.id === 'live-notes')?.data).toEqual({
+        channel: 'cairn:objects',
+        type: 'object.updated',
+        tenantId: 'default',
+        objectType: 'DemoSource',
+        id: 'live-notes',
+        version: 1,
+      });
+    } finally {
+      stream.close();
+    }
   });
 
   it('refuses binary and empty uploads', async () => {

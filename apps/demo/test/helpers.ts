@@ -57,30 +57,67 @@ export async function http<T = any>(base: string, method: string, path: string, 
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
-/** Reads server-sent events from a streaming response until `until` says stop. */
-export async function readEvents(
-  response: Response,
-  until: (events: { event: string; data: any }[]) => boolean,
-): Promise<{ event: string; data: any }[]> {
-  const events: { event: string; data: any }[] = [];
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  try {
-    while (!until(events)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data) });
+/** One server-sent event. */
+export interface ReceivedEvent {
+  event: string;
+  data: any;
+}
+
+/** An open event stream: `until(predicate)` waits until the events received so far satisfy it. */
+export interface EventStream {
+  until(predicate: (events: ReceivedEvent[]) => boolean): Promise<ReceivedEvent[]>;
+  close(): void;
+}
+
+/** Opens a server-sent event stream and reads it in the background. */
+export async function openEventStream(url: URL | string): Promise<EventStream> {
+  const controller = new AbortController();
+  const response = await fetch(url, { signal: controller.signal });
+  if (!response.ok || !response.body) throw new Error(`event stream answered ${response.status}`);
+  const events: ReceivedEvent[] = [];
+  const waiters = new Set<() => void>();
+  let ended = false;
+  void (async () => {
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+        }
+        for (const wake of waiters) wake();
       }
+    } catch {
+      // Aborted by close().
+    } finally {
+      ended = true;
+      for (const wake of waiters) wake();
     }
-  } finally {
-    await reader.cancel();
-  }
-  return events;
+  })();
+  return {
+    until(predicate) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (predicate(events)) {
+            waiters.delete(check);
+            resolve([...events]);
+          } else if (ended) {
+            waiters.delete(check);
+            reject(new Error(`the event stream ended; received: ${JSON.stringify(events)}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    close: () => controller.abort(),
+  };
 }

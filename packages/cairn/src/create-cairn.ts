@@ -98,6 +98,11 @@ export class Cairn implements AsyncDisposable {
     this.notifier = resources.notifier;
   }
 
+  /** How change notifications travel: 'redis', 'postgres' (LISTEN/NOTIFY) or 'off'. */
+  get notificationTransport(): CairnHealth['notifications']['transport'] {
+    return this.#resources.transport;
+  }
+
   /** The Prometheus registry every component reports to; scrape it with `registry.metrics()`. */
   get metricsRegistry(): Registry {
     return this.#resources.metricsRegistry;
@@ -245,13 +250,18 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
     }
     const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, closers, closing: undefined };
 
+    const { redis: cacheOptions, ...checkpointerOptions } = opts.checkpointer ?? {};
     const checkpointer = await start(
       'checkpointer',
       () =>
         new PostgresCheckpointer(db, {
-          ...opts.checkpointer,
+          ...checkpointerOptions,
           tenantId: opts.tenantId,
           metrics: { ...opts.checkpointer?.metrics, registry: metricsRegistry },
+          // Latest checkpoints cached in Redis; changes go out on the shared notifier only (never
+          // a second, checkpointer-owned one: `notifications: 'off'` must mean off).
+          redis: redis ? { ...cacheOptions, connection: redis, publish: false } : undefined,
+          notifier,
         }),
     );
     closers.push({ name: 'checkpointer', close: () => checkpointer.close() });

@@ -75,8 +75,11 @@ export const CairnOptionsSchema = z
      * LISTEN/NOTIFY otherwise; `off` disables cross-instance notifications. @defaultValue 'auto'
      */
     notifications: z.enum(NOTIFICATION_TRANSPORTS).default('auto'),
-    /** Options of the PostgresCheckpointer besides the tenant. */
-    checkpointer: plainObject<Omit<CheckpointerOptions, 'tenantId'>>('checkpointer').optional(),
+    /**
+     * Options of the PostgresCheckpointer besides the tenant and notifier (set by createCairn);
+     * `redis.ttlSeconds` tunes its cache when Redis is configured.
+     */
+    checkpointer: plainObject<Omit<CheckpointerOptions, 'tenantId' | 'notifier' | 'redis'> & { redis?: { ttlSeconds?: number } }>('checkpointer').optional(),
     /** Options of the object store besides the tenant, Redis and notifier (which createCairn sets). */
     objects: plainObject<Omit<ObjectStoreOptions, 'tenantId' | 'redis' | 'notifier'>>('objects').optional(),
     /** Options of the session manager besides the tenant, Redis and notifier (which createCairn sets). */

@@ -57,6 +57,21 @@ describe.each([
     }
   });
 
+  it("feeds another instance's checkpointer.subscribe()", async () => {
+    const threadId = `thread-${transport}`;
+    let resolve!: (event: unknown) => void;
+    const heard = new Promise((r) => (resolve = r));
+    const unsubscribe = await reader.checkpointer.subscribe(threadId, resolve);
+    try {
+      const checkpointId = await writer.checkpointer.put(threadId, { step: 1 });
+      await expect(heard).resolves.toEqual({ type: 'checkpoint.saved', tenantId: 'default', threadId, namespace: '', checkpointId });
+      // The reader sees the new latest checkpoint (its Redis cache was invalidated).
+      expect((await reader.checkpointer.get(threadId))?.checkpointId).toBe(checkpointId);
+    } finally {
+      await unsubscribe();
+    }
+  });
+
   it('reports the transport in its health', async () => {
     const health = await writer.health();
     expect(health.notifications.transport).toBe(transport);

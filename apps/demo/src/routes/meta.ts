@@ -32,7 +32,7 @@ export async function loadAssets(): Promise<Map<string, Buffer>> {
   return files;
 }
 
-export function metaRoutes(app: DemoApp, { cairn, workflow }: DemoContext, assets: Map<string, Buffer>): void {
+export function metaRoutes(app: DemoApp, { cairn, workflow, hub }: DemoContext, assets: Map<string, Buffer>): void {
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(assets.get('index.html')),
   );
@@ -58,6 +58,28 @@ export function metaRoutes(app: DemoApp, { cairn, workflow }: DemoContext, asset
     handler: async (_request, reply) => {
       const registry = cairn.metricsRegistry;
       return reply.type(registry.contentType).send(await registry.metrics());
+    },
+  });
+
+  app.get('/api/events', {
+    schema: {
+      tags: ['meta'],
+      summary: "Server-sent events: every change notification of this tenant (objects, sessions, checkpoints), from any instance",
+      description: 'Fed by the change notifier (Redis pub/sub, or PostgreSQL LISTEN/NOTIFY without Redis). Event name `change`, data `{ channel, ...event }`.',
+      produces: ['text/event-stream'],
+    },
+    handler: async (request, reply) => {
+      const stream = hub.open(request, reply);
+      const notifier = cairn.notifier;
+      if (!notifier) {
+        stream.send('ready', { transport: 'off' });
+        return;
+      }
+      const unsubscribe = await notifier.subscribe('cairn:*', (channel, event) => {
+        if (event.tenantId === cairn.tenantId) stream.send('change', { channel, ...event });
+      });
+      stream.send('ready', { transport: cairn.notificationTransport });
+      void stream.closed.then(() => unsubscribe()).catch((error: unknown) => request.log.warn({ err: error }, 'unsubscribe failed'));
     },
   });
 
