@@ -452,9 +452,15 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
    */
   async searchByVector(vector: VectorInput, options: SearchOptions = {}): Promise<SearchResult<M>[]> {
     this.#ctx.assertOpen();
-    const { text, values } = this.#vectorStatement(vector, options);
-    const { rows } = await this.#ctx.pool.query<{ id: string; content: string; metadata: M; distance: number; embedding?: string }>(text, values);
-    return rows.map((r) => ({
+    const plan = this.#vectorPlan(vector, options);
+    type Row = { id: string; content: string; metadata: M; distance: number; embedding?: string };
+    let { rows } = await this.#ctx.pool.query<Row>(plan.first.text, plan.first.values);
+    // Index scans stop at maxScanTuples (or ef_search without iterative scans); when that left
+    // fewer than k rows, answer exactly instead. Rare, so it costs a round trip only then.
+    if (rows.length < plan.k && plan.fallback) rows = (await this.#ctx.pool.query<Row>(plan.fallback.text, plan.fallback.values)).rows;
+    rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const kept = plan.maxDistance === undefined ? rows : rows.filter((r) => r.distance <= plan.maxDistance!);
+    return kept.map((r) => ({
       id: r.id,
       content: r.content,
       metadata: r.metadata,
@@ -472,33 +478,40 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
   async explainSearch(vector: VectorInput, options: SearchOptions & { analyze?: boolean } = {}): Promise<string> {
     this.#ctx.assertOpen();
     const { analyze = false, ...rest } = options;
-    const { text, values } = this.#vectorStatement(vector, rest);
-    const { rows } = await this.#ctx.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${text}`, values);
+    const { first } = this.#vectorPlan(vector, rest);
+    const { rows } = await this.#ctx.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${first.text}`, first.values);
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   }
 
-  #vectorStatement(vector: VectorInput, options: SearchOptions): { text: string; values: unknown[] } {
+  #vectorPlan(vector: VectorInput, options: SearchOptions) {
     const opts = parseInput(SearchOptionsSchema, options, 'search options');
     const query = checkVector(vector, this.dimensions, this.metric, 'query vector');
     const maxDistance = this.#maxDistance(opts.minScore, opts.maxDistance);
-    return vectorSearchSql({
-      tenantId: this.tenantId,
-      collection: this.name,
-      metric: this.metric,
-      vector: formatVector(query),
-      where: opts.where,
-      limit: opts.k,
-      efSearch: opts.efSearch ?? this.#options.efSearch,
-      probes: opts.probes ?? this.#options.probes,
-      iterativeScan: opts.iterativeScan ?? this.#options.iterativeScan,
-      maxScanTuples: opts.maxScanTuples ?? this.#options.maxScanTuples,
-      exact: opts.exact,
-      exactFallback: opts.exactFallback,
-      iterativeScans: this.#ctx.iterativeScans,
-      carry: [],
+    const literal = formatVector(query);
+    const statement = (exact: boolean) =>
+      vectorSearchSql({
+        tenantId: this.tenantId,
+        collection: this.name,
+        metric: this.metric,
+        vector: literal,
+        where: opts.where,
+        limit: opts.k,
+        efSearch: opts.efSearch ?? this.#options.efSearch,
+        probes: opts.probes ?? this.#options.probes,
+        iterativeScan: opts.iterativeScan ?? this.#options.iterativeScan,
+        maxScanTuples: opts.maxScanTuples ?? this.#options.maxScanTuples,
+        exact,
+        exactFallback: false,
+        iterativeScans: this.#ctx.iterativeScans,
+        carry: [],
+        includeEmbedding: opts.includeEmbedding,
+      });
+    return {
+      k: opts.k,
       maxDistance,
-      includeEmbedding: opts.includeEmbedding,
-    });
+      first: statement(opts.exact),
+      fallback: !opts.exact && opts.exactFallback ? statement(true) : undefined,
+    };
   }
 
   /** Embeds `text` with the collection's embedder, then searchByVector(). */

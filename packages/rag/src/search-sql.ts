@@ -92,16 +92,17 @@ export function vectorCandidateCtes(ctx: QueryContext, q: VectorQuery, name: str
   );
 }
 
-/** searchByVector's statement: rows (id, content, metadata, distance[, embedding]) nearest first. */
-export function vectorSearchSql(q: VectorQuery & { maxDistance: number | undefined; includeEmbedding: boolean }): { text: string; values: unknown[] } {
+/**
+ * searchByVector's statements: rows (id, content, metadata, distance[, embedding]), at most k, in
+ * relaxed order (the caller sorts). `approx` goes through the index with the tuning applied and
+ * no fallback branch, so it plans as fast as a hand-written query; `exact` scans every matching
+ * row. The caller runs `exact` when `approx` comes up short (a second round trip, only then).
+ */
+export function vectorSearchSql(q: VectorQuery & { includeEmbedding: boolean }): { text: string; values: unknown[] } {
   const ctx = queryContext(q, q.vector);
   const carry = ['d.content AS content', 'd.metadata AS metadata', ...(q.includeEmbedding ? ['d.embedding::text AS embedding'] : [])];
-  const ctes = vectorCandidateCtes(ctx, { ...q, carry }, 'hits');
-  const cut = q.maxDistance === undefined ? '' : ` WHERE h.distance <= ${ctx.params.add(q.maxDistance, 'float8')}`;
-  const text =
-    `WITH ${ctes} SELECT h.id, h.content, h.metadata, h.distance${q.includeEmbedding ? ', h.embedding' : ''} ` +
-    `FROM hits h${cut} ORDER BY h.distance, h.id`;
-  return { text, values: ctx.params.values };
+  const ctes = vectorCandidateCtes(ctx, { ...q, carry, exactFallback: false }, 'hits');
+  return { text: `WITH ${ctes} SELECT * FROM hits`, values: ctx.params.values };
 }
 
 /** What hybridSearchSql needs on top of the vector query. */

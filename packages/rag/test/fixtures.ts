@@ -67,8 +67,7 @@ export function clusteredVectors(
     for (let i = 0; i < dimensions; i++) v[i] = v[i]! / norm;
     vectors.push(v);
   }
-  // `amount` is the expected length of the noise added to a unit vector.
-  return { vectors, perturb: (v: readonly number[], amount: number) => normalize(v.map((x) => x + (normal() * amount) / sqrt(v.length))) };
+  return { vectors };
 }
 
 export function dot(a: readonly number[], b: readonly number[]): number {

@@ -1,0 +1,395 @@
+// Benchmark: @cairn/rag against LangChain's PGVectorStore (@langchain/community) and a hand-written
+// node-postgres baseline, on the same PostgreSQL, in the same process, on the same vectors.
+//
+// Entry point (it reads the environment):
+//   BENCH_N            vectors (384 dims)                      default 10000 (use 100000 for the full run)
+//   BENCH_QUERIES      queries per measurement                 default 200
+//   BENCH_CONCURRENCY  clients for the throughput column       default 4
+//   BENCH_N_1536       vectors for the 1536-dim ingest run     default 2000 (0 skips it)
+//   BENCH_ADMIN_URL    where to create the scratch databases   default postgresql://postgres@127.0.0.1:5432/postgres
+import { cpus, totalmem } from 'node:os';
+import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
+import type { EmbeddingsInterface } from '@langchain/core/embeddings';
+import { createDb, migrateDatabase, MIGRATIONS_DIR, SCHEMA_PATH, type CairnDb } from '@cairn/db';
+import { createRag, type PgVectorCollection } from '../src/index.js';
+import { clusteredVectors, recall } from '../test/fixtures.js';
+
+const env = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${raw}`);
+  return value;
+};
+const N = env('BENCH_N', 10_000);
+const Q = env('BENCH_QUERIES', 200);
+const C = env('BENCH_CONCURRENCY', 4);
+const N1536 = env('BENCH_N_1536', 2_000);
+const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const K = 10;
+const BATCH = 500;
+
+// ------------------------------------------------------------------ helpers
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function urlFor(database: string): string {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+const uuidFor = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+const indexOfUuid = (id: string) => Number.parseInt(id.slice(24), 16);
+const vec = (v: ArrayLike<number>) => `[${Array.prototype.join.call(v, ',')}]`;
+
+interface Latency {
+  qps: number;
+  p50: number;
+  p99: number;
+  recall: number;
+  /** Share of queries that returned k results. */
+  full: number;
+}
+
+/** Sequential latency (p50/p99) and recall over all queries, after a warm-up pass. */
+async function measureSequential(queries: readonly number[][], truth: readonly string[][], search: (q: number[]) => Promise<string[]>): Promise<Latency> {
+  for (const q of queries.slice(0, Math.min(50, queries.length))) await search(q);
+  const times: number[] = [];
+  let r = 0;
+  let full = 0;
+  const started = performance.now();
+  for (let i = 0; i < queries.length; i++) {
+    const t = performance.now();
+    const ids = await search(queries[i]!);
+    times.push(performance.now() - t);
+    r += recall(ids, truth[i]!);
+    if (ids.length === K) full++;
+  }
+  const total = performance.now() - started;
+  times.sort((a, b) => a - b);
+  return {
+    qps: (queries.length / total) * 1000,
+    p50: times[Math.floor(times.length * 0.5)]!,
+    p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!,
+    recall: r / queries.length,
+    full: full / queries.length,
+  };
+}
+
+/** Throughput with `C` clients issuing the queries (twice over). */
+async function measureConcurrent(queries: readonly number[][], search: (q: number[]) => Promise<string[]>): Promise<number> {
+  let next = 0;
+  const total = queries.length * 2;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      for (let i = next++; i < total; i = next++) await search(queries[i % queries.length]!);
+    }),
+  );
+  return (total / (performance.now() - started)) * 1000;
+}
+
+async function timeIngest(label: string, count: number, run: () => Promise<void>): Promise<number> {
+  process.stdout.write(`  ingesting ${count} into ${label} … `);
+  const started = performance.now();
+  await run();
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`${seconds.toFixed(1)} s`);
+  return count / seconds;
+}
+
+/** PGVectorStore wants embeddings; the bench passes vectors directly, so these are never called. */
+const noEmbeddings: EmbeddingsInterface = {
+  embedDocuments: () => Promise.reject(new Error('not used')),
+  embedQuery: () => Promise.reject(new Error('not used')),
+};
+
+function table(headers: string[], rows: (string | number)[][]): void {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? (Math.abs(c) >= 100 ? c.toFixed(0) : c.toFixed(2)) : c)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => String(r[i]).length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(line(headers));
+  console.log(`| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`);
+  for (const r of cells) console.log(line(r.map(String)));
+}
+
+// ------------------------------------------------------------------ the systems under test
+
+interface System {
+  name: string;
+  ingest(vectors: readonly Float32Array[], meta: (i: number) => Record<string, unknown>, text: (i: number) => string): Promise<void>;
+  search(q: number[], filter: boolean): Promise<string[]>;
+  /** Searches with a given hnsw.ef_search (a pool configured for it). */
+  withEfSearch(ef: number): Promise<{ search(q: number[]): Promise<string[]>; close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+const BUCKET = 7; // metadata.bucket = i % 100: a filter on it matches 1% of rows
+
+async function cairnSystem(db: CairnDb, dims: number): Promise<System & { collection: PgVectorCollection }> {
+  const rag = createRag(db);
+  const collection = await rag.collection('bench', { dimensions: dims });
+  return {
+    name: '@cairn/rag',
+    collection,
+    async ingest(vectors, meta, text) {
+      function* docs() {
+        for (let i = 0; i < vectors.length; i++) yield { id: `v${i}`, content: text(i), metadata: meta(i), embedding: vectors[i]! };
+      }
+      await collection.upsertStream(docs(), { batchSize: BATCH, concurrency: 2 });
+    },
+    async search(q, filter) {
+      const hits = await collection.searchByVector(q, { k: K, ...(filter ? { where: { bucket: BUCKET } } : {}) });
+      return hits.map((h) => h.id);
+    },
+    async withEfSearch(ef) {
+      return { search: async (q) => (await collection.searchByVector(q, { k: K, efSearch: ef })).map((h) => h.id), close: async () => undefined };
+    },
+    close: () => rag.close(),
+  };
+}
+
+/** What one writes by hand with node-postgres: multi-row INSERT … VALUES, ORDER BY … LIMIT. */
+async function rawSystem(url: string): Promise<System> {
+  const pool = new pg.Pool({ connectionString: url, max: C + 1 });
+  // Same shape, same indexes (HNSW cosine m=16 ef_construction=64, GIN metadata and tsv).
+  await pool.query(`CREATE TABLE raw_documents (LIKE documents INCLUDING ALL)`);
+  const poolWith = (ef: number) => new pg.Pool({ connectionString: url, max: C + 1, options: `-c hnsw.ef_search=${ef}` });
+  const query = (p: pg.Pool, q: number[], filter: boolean) =>
+    p.query<{ id: string }>(
+      `SELECT id, content, metadata, embedding <=> $1 AS distance FROM raw_documents WHERE tenant_id = 'default' AND collection = 'bench'` +
+        `${filter ? ` AND metadata @> $2` : ''} ORDER BY embedding <=> $1 LIMIT ${K}`,
+      filter ? [vec(q), { bucket: BUCKET }] : [vec(q)],
+    );
+  return {
+    name: 'raw pg',
+    async ingest(vectors, meta, text) {
+      for (let start = 0; start < vectors.length; start += BATCH) {
+        const values: unknown[] = [];
+        const rows: string[] = [];
+        for (let i = start; i < Math.min(vectors.length, start + BATCH); i++) {
+          const b = values.length;
+          rows.push(`('default', 'bench', $${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, to_tsvector('english', $${b + 2}))`);
+          values.push(`v${i}`, text(i), meta(i), vec(vectors[i]!));
+        }
+        await pool.query(`INSERT INTO raw_documents (tenant_id, collection, id, content, metadata, embedding, tsv) VALUES ${rows.join(', ')}`, values);
+      }
+      await pool.query('ANALYZE raw_documents');
+    },
+    search: async (q, filter) => (await query(pool, q, filter)).rows.map((r) => r.id),
+    async withEfSearch(ef) {
+      const p = poolWith(ef);
+      return { search: async (q) => (await query(p, q, false)).rows.map((r) => r.id), close: () => p.end() };
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** LangChain's PGVectorStore on its own table, with its HNSW index (built before or after loading). */
+async function langchainSystem(url: string, tableName: string, dims: number, indexFirst: boolean): Promise<System> {
+  const config = (pool: pg.Pool) => ({ pool, tableName, distanceStrategy: 'cosine' as const, dimensions: dims });
+  const pool = new pg.Pool({ connectionString: url, max: C + 1, options: '-c maintenance_work_mem=512MB' });
+  const store = await PGVectorStore.initialize(noEmbeddings as never, config(pool));
+  const index = () => store.createHnswIndex({ dimensions: dims, m: 16, efConstruction: 64 });
+  if (indexFirst) await index();
+  const toIds = (results: [{ id?: string }, number][]) => results.map(([d]) => `v${indexOfUuid(d.id!)}`);
+  return {
+    name: indexFirst ? 'PGVectorStore' : 'PGVectorStore (index after load)',
+    async ingest(vectors, meta, text) {
+      // addVectors in slices so the bench's memory stays flat; PGVectorStore inserts 500 rows per statement.
+      for (let start = 0; start < vectors.length; start += 2000) {
+        const end = Math.min(vectors.length, start + 2000);
+        const vs: number[][] = [];
+        const docs: { pageContent: string; metadata: Record<string, unknown> }[] = [];
+        const ids: string[] = [];
+        for (let i = start; i < end; i++) {
+          vs.push(Array.from(vectors[i]!));
+          docs.push({ pageContent: text(i), metadata: meta(i) });
+          ids.push(uuidFor(i));
+        }
+        await store.addVectors(vs, docs, { ids });
+      }
+      if (!indexFirst) await index();
+      await pool.query(`ANALYZE ${tableName}`);
+    },
+    search: async (q, filter) => toIds(await store.similaritySearchVectorWithScore(q, K, filter ? { bucket: BUCKET } : undefined)),
+    async withEfSearch(ef) {
+      const p = new pg.Pool({ connectionString: url, max: C + 1, options: `-c hnsw.ef_search=${ef}` });
+      const s = new PGVectorStore(noEmbeddings as never, { ...config(p), skipInitializationCheck: true });
+      return { search: async (q) => toIds(await s.similaritySearchVectorWithScore(q, K)), close: () => p.end() };
+    },
+    close: () => store.end(),
+  };
+}
+
+// ------------------------------------------------------------------ the run
+
+const meta = (i: number) => ({ bucket: i % 100, group: i % 10, title: `document ${i}` });
+const WORDS = ['vector', 'index', 'postgres', 'search', 'agent', 'memory', 'graph', 'query', 'embedding', 'cluster', 'tenant', 'session'];
+const text = (i: number) => `Document ${i}: ${WORDS[i % 12]} ${WORDS[(i * 7) % 12]} ${WORDS[(i * 5) % 12]} notes, part ${i % 97}.`;
+
+async function mainRun(): Promise<void> {
+  const database = `cairn_bench_rag_${process.pid}`;
+  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${database}`);
+  const url = urlFor(database);
+  const db = await createDb({ url, migrate: true, pool: { max: C + 2 } });
+  const systems: System[] = [];
+  try {
+    const health = await db.healthCheck();
+    console.log(`\n@cairn/rag bench: ${N} vectors × 384 dims, ${Q} queries, k = ${K}, ${C} clients for QPS`);
+    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; PostgreSQL ${health.serverVersion}, pgvector ${health.pgvectorVersion}\n`);
+
+    console.log('generating clustered vectors …');
+    // Overlapping clusters in a 128-dimensional latent space (see test/fixtures.ts): at 100k rows,
+    // HNSW with ef_search 40 misses a few percent of the true neighbours, as with real embeddings.
+    const data = clusteredVectors(N + Q, 384, { clusters: Math.max(50, Math.round(N / 100)), latent: 128, spread: 1.5, seed: 42 });
+    const vectors = data.vectors.slice(0, N).map((v) => Float32Array.from(v));
+    // Queries: held-out points of the same distribution (not in the data set).
+    const queries = data.vectors.slice(N).map((v) => Array.from(Float32Array.from(v)));
+    data.vectors.length = 0;
+
+    const cairn = await cairnSystem(db, 384);
+    const raw = await rawSystem(url);
+    const lc = await langchainSystem(url, 'langchain_bench', 384, true);
+    const lcBulk = await langchainSystem(url, 'langchain_bench_bulk', 384, false);
+    systems.push(cairn, raw, lc, lcBulk);
+
+    console.log('ingest (every table has its HNSW index during the load, except the last row):');
+    const ingest = new Map<string, number>();
+    for (const s of systems) ingest.set(s.name, await timeIngest(s.name, N, () => s.ingest(vectors, meta, text)));
+
+    console.log('ground truth (exact search) …');
+    const truth = await Promise.all(queries.map(async (q) => (await cairn.collection.searchByVector(q, { k: K, exact: true })).map((h) => h.id)));
+    const truthFiltered = await Promise.all(
+      queries.map(async (q) => (await cairn.collection.searchByVector(q, { k: K, exact: true, where: { bucket: BUCKET } })).map((h) => h.id)),
+    );
+
+    const rows: (string | number)[][] = [];
+    const results = new Map<string, { plain: Latency; filtered: Latency; qps: number; qpsFiltered: number }>();
+    for (const s of [cairn, raw, lc]) {
+      console.log(`searching ${s.name} …`);
+      const plain = await measureSequential(queries, truth, (q) => s.search(q, false));
+      const filtered = await measureSequential(queries, truthFiltered, (q) => s.search(q, true));
+      const qps = await measureConcurrent(queries, (q) => s.search(q, false));
+      const qpsFiltered = await measureConcurrent(queries, (q) => s.search(q, true));
+      results.set(s.name, { plain, filtered, qps, qpsFiltered });
+    }
+
+    console.log(`\nIngest, docs/s (384 dims, batches of ${BATCH}; @cairn/rag streams 2 batches at a time):`);
+    const lcRate = ingest.get(lc.name)!;
+    table(
+      ['system', 'docs/s', '× PGVectorStore'],
+      systems.map((s) => [s.name, ingest.get(s.name)!, ingest.get(s.name)! / lcRate]),
+    );
+
+    console.log(`\nTop-${K} search (sequential latency in ms; QPS with ${C} clients; recall@${K} against exact search):`);
+    for (const s of [cairn, raw, lc]) {
+      const r = results.get(s.name)!;
+      rows.push([s.name, 'none', r.qps, r.plain.p50, r.plain.p99, r.plain.recall, r.plain.full * 100]);
+      rows.push([s.name, '1% (bucket = 7)', r.qpsFiltered, r.filtered.p50, r.filtered.p99, r.filtered.recall, r.filtered.full * 100]);
+    }
+    table(['system', 'filter', 'QPS', 'p50 ms', 'p99 ms', 'recall', '% with k'], rows);
+    const c = results.get(cairn.name)!;
+    const l = results.get(lc.name)!;
+    const r = results.get(raw.name)!;
+    console.log(
+      `\nratios @cairn/rag / PGVectorStore: ingest ${(ingest.get(cairn.name)! / lcRate).toFixed(2)}×, QPS ${(c.qps / l.qps).toFixed(2)}× ` +
+        `(recall ${c.plain.recall.toFixed(3)} vs ${l.plain.recall.toFixed(3)}), filtered QPS ${(c.qpsFiltered / l.qpsFiltered).toFixed(2)}× ` +
+        `(recall ${c.filtered.recall.toFixed(3)} vs ${l.filtered.recall.toFixed(3)})`,
+    );
+    console.log(`ratios @cairn/rag / raw pg: ingest ${(ingest.get(cairn.name)! / ingest.get(raw.name)!).toFixed(2)}×, QPS ${(c.qps / r.qps).toFixed(2)}×`);
+    console.log(`@cairn/rag filtered (1%) p50 / unfiltered p50: ${(c.filtered.p50 / c.plain.p50).toFixed(2)}×`);
+
+    console.log(`\nRecall@${K} against QPS by hnsw.ef_search (unfiltered, ${C} clients):`);
+    const sweep: (string | number)[][] = [];
+    for (const ef of [40, 100, 250]) {
+      for (const s of [cairn, raw, lc]) {
+        const tuned = await s.withEfSearch(ef);
+        try {
+          const seq = await measureSequential(queries, truth, (q) => tuned.search(q));
+          const qps = await measureConcurrent(queries, (q) => tuned.search(q));
+          sweep.push([s.name, ef, qps, seq.p50, seq.recall]);
+        } finally {
+          await tuned.close();
+        }
+      }
+    }
+    table(['system', 'ef_search', 'QPS', 'p50 ms', 'recall'], sweep);
+  } finally {
+    for (const s of systems) await s.close().catch(() => undefined);
+    await db.close();
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  }
+}
+
+/**
+ * 1536 dimensions, honestly: a separate database whose documents.embedding column was changed to
+ * vector(1536) by a migration, the way a user would (schema edit + `pnpm db:migrate --name
+ * embedding_1536`, with the HNSW index dropped and recreated in that migration as
+ * packages/db/README.md says). Applied here with the same migrator as `prisma migrate deploy`.
+ */
+async function run1536(): Promise<void> {
+  if (N1536 === 0) return;
+  const database = `cairn_bench_rag1536_${process.pid}`;
+  const work = await mkdtemp(path.join(tmpdir(), 'cairn-bench-1536-'));
+  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${database}`);
+  const url = urlFor(database);
+  let db: CairnDb | undefined;
+  const systems: System[] = [];
+  try {
+    const migrations = path.join(work, 'migrations');
+    await cp(MIGRATIONS_DIR, migrations, { recursive: true });
+    await mkdir(path.join(migrations, '29991231000000_embedding_1536'));
+    await writeFile(
+      path.join(migrations, '29991231000000_embedding_1536', 'migration.sql'),
+      [
+        'DROP INDEX "documents_embedding_hnsw_cosine_idx";',
+        'ALTER TABLE "documents" ALTER COLUMN "embedding" TYPE vector(1536);',
+        '-- cairn:manual-index',
+        'CREATE INDEX "documents_embedding_hnsw_cosine_idx" ON "documents" USING hnsw ("embedding" vector_cosine_ops) WITH (m = 16, ef_construction = 64);',
+        '',
+      ].join('\n'),
+    );
+    const schema = (await readFile(SCHEMA_PATH, 'utf8')).replace('Unsupported("vector(384)")', 'Unsupported("vector(1536)")');
+    const schemaPath = path.join(work, 'schema.prisma');
+    await writeFile(schemaPath, schema);
+    await migrateDatabase(url, { migrationsDir: migrations, schemaPath });
+    db = await createDb({ url, pool: { max: C + 2 } });
+
+    const data = clusteredVectors(N1536, 1536, { clusters: 50, latent: 128, spread: 1.5, seed: 9 });
+    const vectors = data.vectors.map((v) => Float32Array.from(v));
+    const cairn = await cairnSystem(db, 1536);
+    const raw = await rawSystem(url);
+    const lc = await langchainSystem(url, 'langchain_bench', 1536, true);
+    systems.push(cairn, raw, lc);
+    console.log(`\n1536 dims: ${N1536} vectors into a database migrated to vector(1536):`);
+    const rates = new Map<string, number>();
+    for (const s of systems) rates.set(s.name, await timeIngest(s.name, N1536, () => s.ingest(vectors, meta, text)));
+    table(
+      ['system', 'docs/s', '× PGVectorStore'],
+      systems.map((s) => [s.name, rates.get(s.name)!, rates.get(s.name)! / rates.get(lc.name)!]),
+    );
+  } finally {
+    for (const s of systems) await s.close().catch(() => undefined);
+    await db?.close();
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await mainRun();
+await run1536();
