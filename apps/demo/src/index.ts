@@ -4,7 +4,6 @@ export { buildServer, listen, type ServerOptions, type DemoServer } from './serv
 export { AgentWorkflow, NODES, keywordsOf, nextNode, nodeOf, NothingToResumeError, type AgentState, type NodeName, type RunOptions, type RunResult, type Retriever, type Source, type Message } from './workflow.js';
 export { TemplateModel, OpenAiChatModel, ModelError, type AnswerModel, type DraftInput, type OpenAiChatModelOptions } from './model.js';
 export { DocumentLibrary, SEARCH_MODES, slugify, titleFromText, chunkCount, type SearchMode, type SearchInput, type SearchHit, type SourceInfo, type IngestInput } from './library.js';
-export { chunkText, type ChunkOptions } from './chunking.js';
 export { seedDemo, SAMPLE_DOCS_DIR, DEMO_USER, type SeedResult } from './seed.js';
 export { DemoEnvSchema, readEnv, type DemoEnv } from './env.js';
 export { openCairn, modelFromEnv, DEFAULT_DATA_DIR } from './open-cairn.js';

@@ -2,8 +2,7 @@
 // stored in one RAG collection with the source's id, title and tags as metadata, and the source
 // itself is recorded as a typed object (title, tags, chunk count, with versions on re-ingest).
 import { z } from 'zod';
-import type { Cairn, HybridSearchResult, MetadataFilter, PgVectorCollection, SearchResult } from 'cairn';
-import { chunkText } from './chunking.js';
+import { chunkText, type Cairn, type HybridSearchResult, type MetadataFilter, type PgVectorCollection, type SearchResult } from 'cairn';
 import type { Source } from './workflow.js';
 
 /** Search modes: vector (embeddings), text (full text), hybrid (both, fused by reciprocal rank). */
@@ -72,13 +71,12 @@ export interface SearchHit {
   metadata: Record<string, z.core.util.JSONType>;
 }
 
-/** Characters per chunk and overlap between neighbours. Small, so the sample documents split. */
-const CHUNK_SIZE = 700;
-const CHUNK_OVERLAP = 100;
+/** Characters per chunk and overlap between neighbours (the RAG package's chunker). Small, so the sample documents split. */
+const CHUNKING = { size: 700, overlap: 100 } as const;
 
 /** How many chunks a text makes (for the CLI's progress bar, before anything is written). */
 export function chunkCount(text: string): number {
-  return chunkText(text, { size: CHUNK_SIZE, overlap: CHUNK_OVERLAP }).length;
+  return chunkText(text, CHUNKING).length;
 }
 
 /** A title: the first Markdown heading, else the file name without extension, else the first words. */
@@ -133,7 +131,7 @@ export class DocumentLibrary {
   async ingest(input: IngestInput, options: { onProgress?: (chunksDone: number) => void } = {}): Promise<SourceInfo> {
     const id = input.id ?? slugify(input.filename ?? input.title);
     const tags = [...new Set((input.tags ?? []).map((t) => t.trim()).filter(Boolean))];
-    const chunks = chunkText(input.text, { size: CHUNK_SIZE, overlap: CHUNK_OVERLAP });
+    const chunks = chunkText(input.text, CHUNKING).map((chunk) => chunk.text);
     const filename = input.filename ?? null;
     const docs = chunks.map((content, chunk) => ({
       id: `${id}#${chunk}`,

@@ -10,7 +10,7 @@ import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
 import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection } from '@cairn/redis';
 import { CairnClosedError, CairnCloseError, CairnStartError } from './errors.js';
-import { CairnOptionsSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
+import { CairnOptionsSchema, TenantIdSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
 
 /** What `health()` reports. Never throws; `ok` is false only when PostgreSQL or pgvector is down. */
 export interface CairnHealth {
@@ -45,6 +45,10 @@ interface Resources {
   readonly redis: RedisConnection | undefined;
   readonly notifier: ChangeNotifier | undefined;
   readonly transport: CairnHealth['notifications']['transport'];
+  /** Builds the checkpointer of a tenant with this instance's settings. */
+  readonly newCheckpointer: (tenantId: string) => PostgresCheckpointer;
+  /** Tenant views handed out by forTenant(), so each tenant gets one checkpointer. */
+  readonly views: Map<string, Cairn>;
   /** Closers in the order they were opened; close() runs them backwards. */
   readonly closers: { name: string; close: () => Promise<void> }[];
   closing: Promise<void> | undefined;
@@ -140,6 +144,35 @@ export class Cairn implements AsyncDisposable {
       notifications: { transport: this.#resources.transport },
       checkedAt: new Date(),
     };
+  }
+
+  /**
+   * The same stack scoped to another tenant, sharing this instance's connections, caches and
+   * notifier (one view per tenant, created on first use). Closing any view closes the instance.
+   */
+  forTenant(tenantId: string): Cairn {
+    this.assertOpen();
+    const id = parseInput(TenantIdSchema, tenantId, 'tenant id');
+    if (id === this.tenantId) return this;
+    const resources = this.#resources;
+    let view = resources.views.get(id);
+    if (!view) {
+      view = new Cairn(
+        resources,
+        {
+          tenantId: id,
+          checkpointer: resources.newCheckpointer(id),
+          objects: this.objects.forTenant(id),
+          sessions: this.sessions.forTenant(id),
+          threads: this.threads.forTenant(id),
+          rag: this.rag.forTenant(id),
+          embedder: this.embedder,
+        },
+        false,
+      );
+      resources.views.set(id, view);
+    }
+    return view;
   }
 
   /**
@@ -248,23 +281,23 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
       notifier = created;
       closers.push({ name: 'notifier', close: () => created.close() });
     }
-    const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, closers, closing: undefined };
-
     const { redis: cacheOptions, ...checkpointerOptions } = opts.checkpointer ?? {};
-    const checkpointer = await start(
-      'checkpointer',
-      () =>
-        new PostgresCheckpointer(db, {
-          ...checkpointerOptions,
-          tenantId: opts.tenantId,
-          metrics: { ...opts.checkpointer?.metrics, registry: metricsRegistry },
-          // Latest checkpoints cached in Redis; changes go out on the shared notifier only (never
-          // a second, checkpointer-owned one: `notifications: 'off'` must mean off).
-          redis: redis ? { ...cacheOptions, connection: redis, publish: false } : undefined,
-          notifier,
-        }),
-    );
-    closers.push({ name: 'checkpointer', close: () => checkpointer.close() });
+    const newCheckpointer = (tenantId: string) => {
+      const created = new PostgresCheckpointer(db, {
+        ...checkpointerOptions,
+        tenantId,
+        metrics: { ...opts.checkpointer?.metrics, registry: metricsRegistry },
+        // Latest checkpoints cached in Redis; changes go out on the shared notifier only (never
+        // a second, checkpointer-owned one: `notifications: 'off'` must mean off).
+        redis: redis ? { ...cacheOptions, connection: redis, publish: false } : undefined,
+        notifier,
+      });
+      closers.push({ name: `checkpointer (${tenantId})`, close: () => created.close() });
+      return created;
+    };
+    const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, newCheckpointer, views: new Map(), closers, closing: undefined };
+
+    const checkpointer = await start('checkpointer', () => newCheckpointer(opts.tenantId));
     const objects = await start('object store', () => new ObjectStore(db, { ...opts.objects, tenantId: opts.tenantId, redis, notifier }));
     closers.push({ name: 'object store', close: () => objects.close() });
     const sessions = await start('session manager', () => new SessionManager(db, { ...opts.sessions, tenantId: opts.tenantId, redis, notifier }));

@@ -2,7 +2,7 @@
 // @cairn/objects and @cairn/rag together; the re-exports below let an application import what it
 // needs from one place.
 export { createCairn, Cairn, type CairnHealth } from './create-cairn.js';
-export { CairnOptionsSchema, NOTIFICATION_TRANSPORTS, type CairnOptions, type ResolvedCairnOptions } from './options.js';
+export { CairnOptionsSchema, TenantIdSchema, NOTIFICATION_TRANSPORTS, type CairnOptions, type ResolvedCairnOptions } from './options.js';
 export { CairnSetupError, CairnStartError, CairnCloseError, CairnClosedError } from './errors.js';
 
 // The building blocks, for typing and for catching errors.
@@ -43,6 +43,13 @@ export {
   Rag,
   PgVectorCollection,
   LocalHashEmbedder,
+  OpenAICompatibleEmbedder,
+  CairnVectorStore,
+  chunkText,
+  chunkDocument,
+  estimateTokens,
+  type ChunkOptions,
+  type TextChunk,
   RagError,
   DimensionMismatchError,
   InvalidFilterError,

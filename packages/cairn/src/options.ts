@@ -7,9 +7,10 @@ import type { ObjectStoreOptions, SessionManagerOptions } from '@cairn/objects';
 import type { Embedder } from '@cairn/rag';
 import type { RedisOptions } from '@cairn/redis';
 
-const TenantId = z
+/** Tenant ids: the strictest rule among the packages (the RAG package allows no `@`). */
+export const TenantIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, 'must be 1-128 characters: letters, digits, _ . : @ - (starting with a letter or digit)');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 characters: letters, digits, _ . : - (starting with a letter or digit)');
 
 const plainObject = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), `${what} must be an object`);
@@ -46,7 +47,7 @@ export const CairnOptionsSchema = z
       )
       .optional(),
     /** Tenant every component is scoped to; `forTenant()` gives views of others. @defaultValue 'default' */
-    tenantId: TenantId.default('default'),
+    tenantId: TenantIdSchema.default('default'),
     /** Options of @cairn/db's createDb() besides the URL (pool, schema, embedded, migrate). */
     db: plainObject<Omit<DbOptions, 'url'>>('db').optional(),
     /** Redis settings besides the URL. */

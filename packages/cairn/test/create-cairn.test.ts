@@ -75,6 +75,21 @@ describe('createCairn', () => {
     }
   });
 
+  it('gives views of other tenants on the same connections', async () => {
+    const tenantC = cairn.forTenant('tenant-c');
+    expect(cairn.forTenant('tenant-c')).toBe(tenantC);
+    expect(cairn.forTenant('default')).toBe(cairn);
+    expect(tenantC.tenantId).toBe('tenant-c');
+    expect(tenantC.db).toBe(cairn.db);
+    await tenantC.checkpointer.put('thread-1', { tenant: 'c' });
+    expect((await tenantC.checkpointer.get('thread-1'))?.state).toEqual({ tenant: 'c' });
+    expect((await cairn.checkpointer.get('thread-1'))?.state).toEqual({ messages: ['hi', 'hello'] });
+    await tenantC.objects.collection('Profile', z.object({ name: z.string() })).save('u1', { name: 'Cee' });
+    expect((await cairn.objects.collection('Profile', z.object({ name: z.string() })).load('u1'))?.data.name).toBe('Ada');
+    expect(await (await tenantC.rag.collection('notes')).count()).toBe(0);
+    expect(() => cairn.forTenant('no spaces')).toThrow(ValidationError);
+  });
+
   it('shares one metrics registry across components', async () => {
     const metrics = await cairn.metricsRegistry.metrics();
     expect(metrics).toMatch(/cairn_checkpointer_operations_total\{[^}]*operation="put"/);
