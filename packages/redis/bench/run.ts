@@ -1,94 +1,125 @@
-// Benchmark: RedisCache against plain ioredis calls on the same Redis, same process, 1 KiB values.
-// Entry point: reads REDIS_URL and BENCH_N.
+// Benchmark: RedisCache against plain ioredis calls on the same Redis, in the same process, 1 KiB
+// values. Each pair runs in alternating rounds (Cairn, plain, Cairn, plain, ...) so that noise from
+// a shared machine falls on both sides alike; the ratio is the median of the per-round ratios.
+// Entry point: reads REDIS_URL, BENCH_N (ops per side and row) and BENCH_ROUNDS.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedis, RedisCache } from '@cairn/redis';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const n = Number(process.env.BENCH_N ?? 20_000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 10);
+const perRound = Math.max(1, Math.floor(n / rounds));
 const prefix = `cairn-bench:${randomUUID()}:`;
 const value = { text: 'x'.repeat(1000), n: 1 };
 const raw = JSON.stringify(value);
+const keys = 1000;
 
-interface Figures {
-  opsPerSec: number;
-  p50: number;
-  p99: number;
+type Op = (i: number) => Promise<unknown>;
+
+interface Side {
+  ms: number;
+  /** Client-process CPU (user + system) in microseconds: what the library itself costs. */
+  cpuUs: number;
+  ops: number;
+  latencies: number[];
 }
 
-async function sequential(op: (i: number) => Promise<unknown>): Promise<Figures> {
-  for (let i = 0; i < 500; i++) await op(i);
-  const times = new Float64Array(n);
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await op(i);
-    times[i] = performance.now() - t;
-  }
-  const total = performance.now() - start;
-  times.sort();
-  return { opsPerSec: (n / total) * 1000, p50: times[Math.floor(n * 0.5)]!, p99: times[Math.floor(n * 0.99)]! };
-}
-
-/** `concurrency` callers at once: where auto-pipelining batches commands into one write. */
-async function concurrent(op: (i: number) => Promise<unknown>, concurrency = 64): Promise<Figures> {
-  const times: number[] = [];
+/** Runs `count` ops one after another, or with `concurrency` callers at once. */
+async function runRound(op: Op, count: number, concurrency: number, into: Side): Promise<number> {
   let next = 0;
-  const start = performance.now();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < n) {
+      while (next < count) {
         const i = next++;
         const t = performance.now();
         await op(i);
-        times.push(performance.now() - t);
+        into.latencies.push(performance.now() - t);
       }
     }),
   );
-  const total = performance.now() - start;
-  times.sort((a, b) => a - b);
-  return { opsPerSec: (n / total) * 1000, p50: times[Math.floor(n * 0.5)]!, p99: times[Math.floor(n * 0.99)]! };
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  into.cpuUs += used.user + used.system;
+  into.ms += ms;
+  into.ops += count;
+  return ms;
+}
+
+interface Row {
+  name: string;
+  baseline: string;
+  ours: Side;
+  base: Side;
+  ratio: number;
+}
+
+async function pair(name: string, ours: Op, baseline: string, base: Op, concurrency = 1): Promise<Row> {
+  // Warm-up (JIT, connections, scripts loaded) on both sides.
+  await runRound(ours, 500, concurrency, { ms: 0, cpuUs: 0, ops: 0, latencies: [] });
+  await runRound(base, 500, concurrency, { ms: 0, cpuUs: 0, ops: 0, latencies: [] });
+  const a: Side = { ms: 0, cpuUs: 0, ops: 0, latencies: [] };
+  const b: Side = { ms: 0, cpuUs: 0, ops: 0, latencies: [] };
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate who goes first, so neither side always follows the other's garbage.
+    const [first, second] = r % 2 === 0 ? [() => runRound(ours, perRound, concurrency, a), () => runRound(base, perRound, concurrency, b)] : [() => runRound(base, perRound, concurrency, b), () => runRound(ours, perRound, concurrency, a)];
+    const x = await first();
+    const y = await second();
+    ratios.push(r % 2 === 0 ? x / y : y / x);
+  }
+  ratios.sort((p, q) => p - q);
+  return { name, baseline, ours: a, base: b, ratio: ratios[Math.floor(ratios.length / 2)]! };
+}
+
+function quantile(latencies: number[], q: number): number {
+  const sorted = [...latencies].sort((p, q2) => p - q2);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 }
 
 const plain = new Redis(url);
 const plainPipelined = new Redis(url, { enableAutoPipelining: true });
 const cairn = createRedis({ url, keyPrefix: prefix, enableAutoPipelining: true });
 const cairnNoPipe = createRedis({ url, keyPrefix: prefix, enableAutoPipelining: false });
-await cairn.ready();
-await cairnNoPipe.ready();
+await Promise.all([cairn.ready(), cairnNoPipe.ready()]);
 const cache = new RedisCache(cairn, { namespace: 'bench', defaultTtlSeconds: 600 });
 const cacheNoPipe = new RedisCache(cairnNoPipe, { namespace: 'bench', defaultTtlSeconds: 600 });
 
-const keys = 1000;
 for (let i = 0; i < keys; i++) {
   await plain.set(`${prefix}raw:${i}`, raw, 'EX', 600);
   await cache.set(`k${i}`, value);
 }
 
-const rows: [string, Figures, string, Figures][] = [];
-rows.push(['cache.get (hit), sequential', await sequential((i) => cache.get(`k${i % keys}`)), 'GET', await sequential((i) => plain.get(`${prefix}raw:${i % keys}`))]);
-rows.push([
-  'cache.get (hit), sequential',
-  await sequential((i) => cache.get(`k${i % keys}`)),
-  'GET + JSON.parse',
-  await sequential(async (i) => JSON.parse((await plain.get(`${prefix}raw:${i % keys}`))!)),
-]);
-rows.push(['cache.set, sequential', await sequential((i) => cache.set(`k${i % keys}`, value)), 'SET EX', await sequential((i) => plain.set(`${prefix}raw:${i % keys}`, raw, 'EX', 600))]);
-rows.push(['cache.get, 64 concurrent, no auto-pipelining', await concurrent((i) => cacheNoPipe.get(`k${i % keys}`)), 'GET, no auto-pipelining', await concurrent((i) => plain.get(`${prefix}raw:${i % keys}`))]);
-rows.push(['cache.get, 64 concurrent, auto-pipelining', await concurrent((i) => cache.get(`k${i % keys}`)), 'GET, auto-pipelining', await concurrent((i) => plainPipelined.get(`${prefix}raw:${i % keys}`))]);
-rows.push(['cache.set, 64 concurrent, no auto-pipelining', await concurrent((i) => cacheNoPipe.set(`k${i % keys}`, value)), 'SET, no auto-pipelining', await concurrent((i) => plain.set(`${prefix}raw:${i % keys}`, raw, 'EX', 600))]);
-rows.push(['cache.set, 64 concurrent, auto-pipelining', await concurrent((i) => cache.set(`k${i % keys}`, value)), 'SET, auto-pipelining', await concurrent((i) => plainPipelined.set(`${prefix}raw:${i % keys}`, raw, 'EX', 600))]);
+const rawKey = (i: number) => `${prefix}raw:${i % keys}`;
+const cacheKey = (i: number) => `k${i % keys}`;
+const rows: Row[] = [];
+rows.push(await pair('cache.get (hit), sequential', (i) => cacheNoPipe.get(cacheKey(i)), 'GET', (i) => plain.get(rawKey(i))));
+rows.push(await pair('cache.get (hit), sequential', (i) => cacheNoPipe.get(cacheKey(i)), 'GET + JSON.parse', async (i) => JSON.parse((await plain.get(rawKey(i)))!)));
+rows.push(await pair('cache.getOrLoad (hit), sequential', (i) => cacheNoPipe.getOrLoad(cacheKey(i), async () => value), 'GET', (i) => plain.get(rawKey(i))));
+rows.push(await pair('cache.set, sequential', (i) => cacheNoPipe.set(cacheKey(i), value), 'SET EX', (i) => plain.set(rawKey(i), raw, 'EX', 600)));
+rows.push(await pair('cache.get, 64 callers, no auto-pipelining', (i) => cacheNoPipe.get(cacheKey(i)), 'GET, no auto-pipelining', (i) => plain.get(rawKey(i)), 64));
+rows.push(await pair('cache.get, 64 callers, auto-pipelining', (i) => cache.get(cacheKey(i)), 'GET, auto-pipelining', (i) => plainPipelined.get(rawKey(i)), 64));
+rows.push(await pair('cache.set, 64 callers, no auto-pipelining', (i) => cacheNoPipe.set(cacheKey(i), value), 'SET EX, no auto-pipelining', (i) => plain.set(rawKey(i), raw, 'EX', 600), 64));
+rows.push(await pair('cache.set, 64 callers, auto-pipelining', (i) => cache.set(cacheKey(i), value), 'SET EX, auto-pipelining', (i) => plainPipelined.set(rawKey(i), raw, 'EX', 600), 64));
 
 const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(3));
-console.log(`\n@cairn/redis bench: ${n} ops per row, 1 KiB values, Redis at ${url.replace(/\/\/.*@/, '//***@')}\n`);
-console.log('| Cairn | ops/s | p50 ms | p99 ms | plain ioredis | ops/s | p50 ms | p99 ms | time ratio (Cairn / plain) |');
-console.log('| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
-for (const [name, ours, baseName, base] of rows) {
-  console.log(`| ${name} | ${f(ours.opsPerSec)} | ${f(ours.p50)} | ${f(ours.p99)} | ${baseName} | ${f(base.opsPerSec)} | ${f(base.p50)} | ${f(base.p99)} | ${(base.opsPerSec / ours.opsPerSec).toFixed(2)}× |`);
+const opsPerSec = (s: Side) => (s.ops / s.ms) * 1000;
+const cpuPerOp = (s: Side) => (s.cpuUs / s.ops).toFixed(1);
+console.log(`\n@cairn/redis bench: ${perRound * rounds} ops per side and row in ${rounds} alternating rounds, 1 KiB values, Redis at ${url.replace(/\/\/.*@/, '//***@')}`);
+console.log('time ratio: median over rounds of Cairn time / plain time; CPU: this process, user + system\n');
+console.log('| Cairn | ops/s | p50 ms | p99 ms | CPU µs/op | plain ioredis | ops/s | p50 ms | p99 ms | CPU µs/op | time ratio | CPU ratio |');
+console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const row of rows) {
+  const { ours, base } = row;
+  console.log(
+    `| ${row.name} | ${f(opsPerSec(ours))} | ${f(quantile(ours.latencies, 0.5))} | ${f(quantile(ours.latencies, 0.99))} | ${cpuPerOp(ours)} | ${row.baseline} | ${f(opsPerSec(base))} | ${f(quantile(base.latencies, 0.5))} | ${f(quantile(base.latencies, 0.99))} | ${cpuPerOp(base)} | ${row.ratio.toFixed(2)}× | ${(ours.cpuUs / ours.ops / (base.cpuUs / base.ops)).toFixed(2)}× |`,
+  );
 }
 
 await cache.clear();
-for (let i = 0; i < keys; i++) await plain.del(`${prefix}raw:${i}`);
+for (let i = 0; i < keys; i++) await plain.del(rawKey(i));
 cache.close();
 cacheNoPipe.close();
 await Promise.all([cairn.close(), cairnNoPipe.close(), plain.quit(), plainPipelined.quit()]);

@@ -81,6 +81,11 @@ function buildClient(o: ResolvedRedisOptions): RedisClient {
   return new Redis({ ...common, host: o.host, port: o.port, db: o.db });
 }
 
+const identity = <T>(value: T): T => value;
+const rethrow = (error: RedisUnavailableError): never => {
+  throw error;
+};
+
 /** A ReplyError is Redis answering "no" (wrong type, script error): not an outage. */
 function isOutage(err: unknown): boolean {
   return !(err instanceof Error && err.name === 'ReplyError');
@@ -178,26 +183,56 @@ export class RedisConnection {
    * older than the database: the breaker opens at once, so the caches are emptied before they
    * serve again, even if this was a single timeout.
    */
-  async run<T>(op: (client: RedisClient) => Promise<T>, options: { invalidates?: boolean } = {}): Promise<T> {
+  run<T>(op: (client: RedisClient) => Promise<T>, options: { invalidates?: boolean } = {}): Promise<T> {
+    return this.runMapped(op, identity, rethrow, options);
+  }
+
+  /**
+   * run() with the result (or the RedisUnavailableError) mapped in the same promise step. The
+   * cache's hit path uses it: on a loopback GET of ~60 µs, each extra promise hop is measurable.
+   * @internal
+   */
+  runMapped<T, R>(
+    op: (client: RedisClient) => Promise<T>,
+    onResult: (result: T) => R,
+    onUnavailable: (error: RedisUnavailableError) => R,
+    options: { invalidates?: boolean } = {},
+  ): Promise<R> {
     if (!this.serving) {
       this.#counters.errors += 1;
       if (options.invalidates && !this.#everReady) this.#recoverOnReady = true;
       if (this.#everReady && !this.#closed && this.breaker.state === 'half-open') void this.#probe();
-      throw new RedisUnavailableError(
+      const refused = new RedisUnavailableError(
         this.#recovering ? 'Redis caches are being emptied after an outage' : this.#everReady ? 'Redis is unavailable (circuit open)' : 'Redis is not connected yet',
       );
+      return Promise.resolve(refused).then(onUnavailable);
     }
+    let pending: Promise<T>;
     try {
-      const result = await op(this.client);
-      this.breaker.recordSuccess();
-      return result;
+      pending = op(this.client);
     } catch (err) {
-      if (!isOutage(err)) throw err;
-      this.#counters.errors += 1;
-      if (options.invalidates) this.breaker.trip();
-      else this.breaker.recordFailure();
-      throw new RedisUnavailableError(`Redis call failed: ${(err as Error).message}`, { cause: err });
+      pending = Promise.reject(err);
     }
+    return pending.then(
+      (result) => {
+        this.breaker.recordSuccess();
+        return onResult(result);
+      },
+      (err: unknown) => {
+        const failure = this.#failed(err, options);
+        if (failure instanceof RedisUnavailableError) return onUnavailable(failure);
+        throw failure;
+      },
+    );
+  }
+
+  /** Books a failed call; returns what to throw (Redis' own replies pass through untouched). */
+  #failed(err: unknown, options: { invalidates?: boolean }): unknown {
+    if (!isOutage(err)) return err;
+    this.#counters.errors += 1;
+    if (options.invalidates) this.breaker.trip();
+    else this.breaker.recordFailure();
+    return new RedisUnavailableError(`Redis call failed: ${(err as Error).message}`, { cause: err });
   }
 
   /**
