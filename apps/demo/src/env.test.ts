@@ -7,13 +7,14 @@ describe('readEnv', () => {
     const env = readEnv({});
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.REDIS_URL).toBeUndefined();
-    expect(env).toMatchObject({ HOST: '127.0.0.1', PORT: 3000, CAIRN_SEED: true, OPENAI_MODEL: 'gpt-4o-mini' });
+    expect(env.PORT).toBeUndefined();
+    expect(env).toMatchObject({ HOST: '127.0.0.1', CAIRN_SEED: true, OPENAI_MODEL: 'gpt-4o-mini' });
   });
 
   it('treats empty variables as unset', () => {
     const env = readEnv({ DATABASE_URL: '', PORT: ' ' });
     expect(env.DATABASE_URL).toBeUndefined();
-    expect(env.PORT).toBe(3000);
+    expect(env.PORT).toBeUndefined();
   });
 
   it('reports every bad variable at once', () => {

@@ -28,10 +28,10 @@ export const DemoEnvSchema = z.object({
   CAIRN_TENANT: optionalString,
   /** Address the web server binds to. @defaultValue '127.0.0.1' */
   HOST: optionalString.transform((value) => value ?? '127.0.0.1'),
-  /** Port of the web server; 0 picks a free one. @defaultValue 3000 */
+  /** Port of the web server; 0 picks a free one. Unset: 3000, or a free port when 3000 is taken. */
   PORT: optionalString
-    .transform((value) => (value === undefined ? 3000 : Number(value)))
-    .pipe(z.number().int().min(0).max(65535)),
+    .transform((value) => (value === undefined ? undefined : Number(value)))
+    .pipe(z.number().int().min(0).max(65535).optional()),
   /** Seed sample data on start when the database has none. @defaultValue true */
   CAIRN_SEED: optionalString
     .transform((value) => value === undefined || !['0', 'false', 'no', 'off'].includes(value.toLowerCase())),

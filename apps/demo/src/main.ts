@@ -9,6 +9,8 @@ import { modelFromEnv, openCairn, removeServerFile, writeServerFile } from './op
 import { seedDemo } from './seed.js';
 import { buildServer, listen } from './server.js';
 
+const DEFAULT_PORT = 3000;
+
 const USAGE = `Cairn demo
 
   pnpm demo                                start the web app (embedded database unless DATABASE_URL is set)
@@ -17,14 +19,16 @@ const USAGE = `Cairn demo
   pnpm demo -- search "<query>" [--mode hybrid|vector|text] [--k 5] [--source <id>]
   pnpm demo -- seed                        add the sample data (also done on first start)
 
-Options of the web app: --port <n> (env PORT, default 3000; 0 picks a free port), --host <addr> (env HOST),
+Options of the web app: --port <n> (env PORT; default 3000, or a free port when 3000 is taken; 0 picks a free port), --host <addr> (env HOST),
 --no-seed (env CAIRN_SEED=false). Environment: DATABASE_URL, REDIS_URL, CAIRN_DATA_DIR, OPENAI_BASE_URL,
 OPENAI_API_KEY, OPENAI_MODEL.
 `;
 
 async function serve(env: DemoEnv, flags: { port?: string | undefined; host?: string | undefined; seed: boolean }, io: CliIo): Promise<void> {
   const port = flags.port !== undefined ? Number(flags.port) : env.PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ValidationError('options', [{ path: 'port', message: 'must be a port number (0-65535)' }]);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+    throw new ValidationError('options', [{ path: 'port', message: 'must be a port number (0-65535)' }]);
+  }
   const host = flags.host ?? env.HOST;
   io.err(env.DATABASE_URL ? 'Connecting to PostgreSQL…' : 'Starting the embedded PostgreSQL (PGlite + pgvector)…');
   const cairn = await openCairn(env);
@@ -35,7 +39,12 @@ async function serve(env: DemoEnv, flags: { port?: string | undefined; host?: st
       if (seeded.created) io.err(`Seeded sample data: ${seeded.documents} documents, ${seeded.threads} thread(s).`);
     }
     const { app } = await buildServer(cairn, { model: modelFromEnv(env), logger: { level: env.LOG_LEVEL } });
-    const url = await listen(app, { host, port });
+    // No port asked for: 3000, or any free port when something else holds 3000.
+    const url = await listen(app, { host, port: port ?? DEFAULT_PORT }).catch(async (error: NodeJS.ErrnoException) => {
+      if (port !== undefined || error.code !== 'EADDRINUSE') throw error;
+      io.err(`Port ${DEFAULT_PORT} is in use; picking a free one.`);
+      return listen(app, { host, port: 0 });
+    });
     if (env.DATABASE_URL === undefined) await writeServerFile(env, url);
     const health = await cairn.health();
     io.out(`\nCairn demo running at ${url}\n`);
