@@ -76,6 +76,9 @@ export function toErrorBody(error: unknown, request?: FastifyRequest): ErrorBody
     return body(400, 'VALIDATION_FAILED', `Invalid ${where}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, issues);
   }
   if (error instanceof ValidationError) return body(400, error.code, error.message, error.issues);
+  if (error instanceof Error && error.name === 'AbortError') {
+    return body(503, 'RUN_ABORTED', 'The run was stopped (the client went away or the server is shutting down); its finished steps are checkpointed: resume it');
+  }
   if (isResponseSerializationError(error)) {
     request?.log.error({ err: error }, 'response did not match its schema');
     return body(500, 'RESPONSE_INVALID', 'The server produced an invalid response');

@@ -3,7 +3,7 @@
 // pool, one Redis connection, one change feed and one metrics registry. The Cairn instance owns
 // all of it: close() shuts everything down in reverse order.
 import { Registry } from 'prom-client';
-import { parseInput } from '@cairn/core';
+import { ValidationError, parseInput } from '@cairn/core';
 import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
 import { PostgresCheckpointer } from '@cairn/checkpointer';
 import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
@@ -151,7 +151,7 @@ export class Cairn implements AsyncDisposable {
    * notifier (one view per tenant, created on first use). Closing any view closes the instance.
    */
   forTenant(tenantId: string): Cairn {
-    this.assertOpen();
+    this.#assertOpen();
     const id = parseInput(TenantIdSchema, tenantId, 'tenant id');
     if (id === this.tenantId) return this;
     const resources = this.#resources;
@@ -209,8 +209,7 @@ export class Cairn implements AsyncDisposable {
     return { tenantId: this.tenantId, db: this.db.toJSON(), root: this.#root };
   }
 
-  /** @internal */
-  assertOpen(): void {
+  #assertOpen(): void {
     if (this.closed) throw new CairnClosedError();
   }
 }
@@ -228,11 +227,15 @@ function dbOptions(opts: ResolvedCairnOptions): DbOptions {
   return { ...given, pool: { max: 1, idleTimeoutMs: 0, ...given.pool } };
 }
 
-/** Runs `open`, turning a failure into a CairnStartError naming the component. */
+/**
+ * Runs `open`, turning a failure into a CairnStartError naming the component. Invalid component
+ * options stay ValidationErrors: they are the caller's input, not a failure to start.
+ */
 async function start<T>(component: string, open: () => Promise<T> | T): Promise<T> {
   try {
     return await open();
   } catch (cause) {
+    if (cause instanceof ValidationError) throw cause;
     throw new CairnStartError(component, { cause });
   }
 }

@@ -114,6 +114,12 @@ describe('createCairn options and failures', () => {
     expect((error as ValidationError).issues.map((i) => i.path).sort()).toEqual(['notifications', 'redisUrl', 'tenantId']);
   });
 
+  it('passes invalid component options through as ValidationErrors, closing what had opened', async () => {
+    const failure = createCairn({ databaseUrl: database.url, db: { pool: { max: 1 } }, checkpointer: { compression: { algorithm: 'zstd' as 'gzip' } } });
+    await expect(failure).rejects.toBeInstanceOf(ValidationError);
+    await expect(failure).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'compression.algorithm' })] });
+  });
+
   it('names the component that failed to start and leaves nothing open', async () => {
     const port = await freePort();
     const failure = createCairn({ databaseUrl: `postgresql://postgres@127.0.0.1:${port}/nothing`, db: { pool: { connectionTimeoutMs: 2000 } } });

@@ -179,20 +179,21 @@ export function threadRoutes(app: DemoApp, { cairn, workflow, checkpointer, hub,
         409: ErrorSchema,
       },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const thread = await requireThread(request.params.id);
       const controller = new AbortController();
       runs.add(controller);
-      // A client that goes away mid-run stops the run between steps (what ran stays checkpointed).
+      // A client that goes away mid-run stops the run between steps (what ran stays checkpointed):
+      // the response closing before it was written means the connection is gone.
       const onClose = () => {
-        if (!request.raw.complete || request.socket.destroyed) controller.abort();
+        if (!reply.raw.writableFinished) controller.abort();
       };
-      request.raw.once('close', onClose);
+      reply.raw.once('close', onClose);
       try {
         const result = await workflow.run(thread.id, { ...request.body, signal: controller.signal });
         return { threadId: thread.id, ...result, model: workflow.modelName };
       } finally {
-        request.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
         runs.delete(controller);
       }
     },
