@@ -34,6 +34,7 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
 const ttlSeconds = z.number().positive().max(365 * 24 * 3600);
+/** Options of a RedisCache (besides the serializer). Defaults live here. */
 export const CacheOptionsSchema = z
   .object({
     /** Names this cache's keys (`<keyPrefix>cache:<namespace>:<key>`). */
@@ -44,6 +45,7 @@ export const CacheOptionsSchema = z
     tombstoneTtlSeconds: ttlSeconds.default(60),
   })
   .strict();
+/** Options of `new RedisCache(redis, options)`. */
 export type CacheOptions = z.input<typeof CacheOptionsSchema> & {
   /** How values become bytes. @defaultValue JsonSerializer (the checkpointer's) */
   serializer?: Serializer;
@@ -62,6 +64,7 @@ export function isValidCacheKey(key: unknown): key is string {
   return typeof key === 'string' && key.length >= 1 && key.length <= 1024 && !key.includes('{') && !key.includes('}');
 }
 const setOptionsSchema = z.object({ ttlSeconds: ttlSeconds.optional() }).strict();
+/** Per-call options of set() and getOrLoad(): `ttlSeconds` overrides the cache's default TTL. */
 export type CacheSetOptions = z.input<typeof setOptionsSchema>;
 
 type CacheClient = RedisClient & {
@@ -81,6 +84,11 @@ function withScripts(client: RedisClient): CacheClient {
 }
 
 const MAX_LOST_INVALIDATIONS = 10_000;
+
+/** A view, not a copy, when the serializer already returned a Buffer or a Uint8Array. */
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
@@ -179,7 +187,7 @@ export class RedisCache {
   async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const fullKey = this.#key(key);
     const ttlMs = this.#ttlMs(options);
-    const bytes = Buffer.from(this.#serializer.serialize(value));
+    const bytes = toBuffer(this.#serializer.serialize(value));
     await this.#invalidating([fullKey], (c) => withScripts(c).cairnCacheSet(fullKey, `${fullKey}:v`, bytes, ttlMs, Math.max(ttlMs, this.#tombstoneMs)));
   }
 
@@ -240,7 +248,7 @@ export class RedisCache {
         // version that would have refused a stale fill: do not cache what it returned.
         this.#redis.count('staleFillsRejected');
       } else if (entry && value !== undefined) {
-        const bytes = Buffer.from(this.#serializer.serialize(value));
+        const bytes = toBuffer(this.#serializer.serialize(value));
         const landed = await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheFill(fullKey, `${fullKey}:v`, entry.version, bytes, ttlMs)));
         if (landed === 0) this.#redis.count('staleFillsRejected');
       }
@@ -278,6 +286,10 @@ export class RedisCache {
   /** Stops taking part in outage recovery. The connection itself belongs to the caller. */
   close(): void {
     this.#unregister();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   async #quietly<T>(op: () => Promise<T>): Promise<T | undefined> {

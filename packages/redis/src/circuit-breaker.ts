@@ -2,13 +2,18 @@
 // connect or command timeout. closed → (N consecutive failures) → open → (reset timeout) →
 // half-open: one trial call; success closes it, failure opens it again.
 
+/** closed: calls go through; open: they fail fast; half-open: one trial call may go through. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** Settings of a CircuitBreaker. */
 export interface BreakerOptions {
+  /** Consecutive failures that open the breaker. */
   failureThreshold: number;
+  /** Milliseconds the breaker stays open before it lets a trial call through. */
   resetTimeoutMs: number;
 }
 
+/** A consecutive-failure circuit breaker; RedisConnection owns one (`redis.breaker`). */
 export class CircuitBreaker {
   #state: BreakerState = 'closed';
   #failures = 0;
@@ -21,6 +26,7 @@ export class CircuitBreaker {
     this.#options = options;
   }
 
+  /** The current state; an open breaker reads as half-open once its reset timeout has passed. */
   get state(): BreakerState {
     if (this.#state === 'open' && Date.now() - this.#openedAt >= this.#options.resetTimeoutMs) return 'half-open';
     return this.#state;
@@ -35,12 +41,14 @@ export class CircuitBreaker {
     return true;
   }
 
+  /** A call succeeded: closes the breaker (from half-open) and resets the failure run. */
   recordSuccess(): void {
     this.#trialInFlight = false;
     this.#failures = 0;
     if (this.#state !== 'closed') this.#transition('closed');
   }
 
+  /** A call failed: opens the breaker at the threshold, or again after a failed trial. */
   recordFailure(): void {
     this.#trialInFlight = false;
     this.#failures += 1;
@@ -56,6 +64,7 @@ export class CircuitBreaker {
     if (this.#state !== 'open') this.#transition('open');
   }
 
+  /** Calls `listener` on every change between closed and open; returns the unsubscribe function. */
   onTransition(listener: (from: BreakerState, to: BreakerState) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

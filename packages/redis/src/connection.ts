@@ -22,6 +22,7 @@ export interface RedisStats {
   recovering: boolean;
 }
 
+/** Result of healthCheck(): a PING's outcome and round trip, with the breaker state. */
 export interface RedisHealth {
   ok: boolean;
   latencyMs: number;
@@ -97,8 +98,11 @@ function isOutage(err: unknown): boolean {
  * registered recovery steps (cache flushes) have finished.
  */
 export class RedisConnection {
+  /** The ioredis client (Redis, or Cluster). Calls made on it directly bypass the breaker. */
   readonly client: RedisClient;
+  /** Prefix of every key and channel, applied by Cairn (not by ioredis). */
   readonly keyPrefix: string;
+  /** The breaker every `run()` goes through. */
   readonly breaker: CircuitBreaker;
   readonly #options: ResolvedRedisOptions;
   readonly #counters = { hits: 0, misses: 0, errors: 0, staleFillsRejected: 0 };
@@ -246,8 +250,8 @@ export class RedisConnection {
 
   /** A second connection with the same settings (pub/sub needs one of its own). Closed with this one. */
   duplicate(): RedisClient {
-    // A subscriber waits for its connection (and ioredis re-subscribes after a reconnect), so
-    // unlike the command connection it queues while offline.
+    // A subscriber's commands wait for its connection, so unlike the command connection it
+    // queues while offline (RedisNotifier re-subscribes on every reconnect).
     const name = this.#options.connectionName ? { connectionName: `${this.#options.connectionName}:sub` } : {};
     const copy =
       this.client instanceof Cluster
@@ -263,6 +267,7 @@ export class RedisConnection {
     this.#counters[counter] += by;
   }
 
+  /** Counters since creation, and the breaker state. */
   stats(): RedisStats {
     return { ...this.#counters, breaker: this.breaker.state, recovering: this.#recovering !== undefined };
   }
@@ -283,6 +288,7 @@ export class RedisConnection {
     return this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
   }
 
+  /** Closes the client and its duplicates (QUIT, then disconnect if that fails). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -293,6 +299,7 @@ export class RedisConnection {
     await this.close();
   }
 
+  /** Never serialises the client or credentials. */
   toJSON(): Record<string, unknown> {
     return { keyPrefix: this.keyPrefix, breaker: this.breaker.state };
   }

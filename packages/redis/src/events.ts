@@ -5,6 +5,7 @@ import { z } from 'zod';
 const tenantId = z.string().min(1).max(256);
 const id = z.string().min(1).max(4096);
 
+/** The zod schema every event is checked against, on publish and on receipt. */
 export const CairnEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('checkpoint.saved'), tenantId, threadId: id, namespace: z.string().max(1024), checkpointId: id }),
   z.object({ type: z.literal('checkpoint.deleted'), tenantId, threadId: id, checkpointId: id.optional() }),
@@ -30,6 +31,7 @@ export const patternSchema = z
   .max(200)
   .regex(/^[A-Za-z0-9:_.*-]+$/, 'letters, digits, : _ . - and * only');
 
+/** The anchored RegExp of a (validated) channel pattern, for client-side matching. */
 export function patternToRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`);
 }

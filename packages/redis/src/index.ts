@@ -11,6 +11,7 @@ export {
   MAX_NOTIFY_PAYLOAD_BYTES,
   type ChangeNotifier,
   type EventHandler,
+  type NotifierStats,
   type NotifierDatabase,
 } from './notifier.js';
 export { CairnEventSchema, type CairnEvent } from './events.js';

@@ -9,13 +9,29 @@ import { NotificationError } from './errors.js';
 /** Receives an event and the channel it came on. Exceptions are contained and counted. */
 export type EventHandler = (channel: string, event: CairnEvent) => void | Promise<void>;
 
+/** Counters of a notifier since it was created. */
+export interface NotifierStats {
+  /** Handler calls made (one event matching two subscriptions counts twice). */
+  delivered: number;
+  /** Messages dropped because they were not valid CairnEvents. */
+  malformed: number;
+  /** Handlers that threw or rejected (the other handlers still ran). */
+  handlerErrors: number;
+}
+
 /** Publish and subscribe to CairnEvents. Delivery is at most once: events published while a subscriber is disconnected are lost. */
 export interface ChangeNotifier {
+  /** Validates and sends `event` on `channel` (letters, digits, `: _ . -`). */
   publish(channel: string, event: CairnEvent): Promise<void>;
-  /** Subscribes to channels matching `pattern` (`*` = any run). Resolves once the subscription is active. */
+  /**
+   * Subscribes to channels matching `pattern` (`*` = any run). Resolves once the subscription is
+   * active; while the transport is unreachable, RedisNotifier resolves after its command timeout
+   * and the subscription starts when Redis is back.
+   */
   subscribe(pattern: string, handler: EventHandler): Promise<() => Promise<void>>;
-  /** Messages dropped because they were not valid events, and handler exceptions. */
-  stats(): { delivered: number; malformed: number; handlerErrors: number };
+  /** Deliveries, messages dropped because they were not valid events, and handler exceptions. */
+  stats(): NotifierStats;
+  /** Drops every subscription and closes the listening connection (not the shared one). */
   close(): Promise<void>;
 }
 
@@ -79,6 +95,13 @@ export class RedisNotifier implements ChangeNotifier {
     subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
       this.#dispatcher.dispatch(channel.slice(prefix.length), message);
     });
+    // ioredis re-subscribes only to patterns Redis had acknowledged; a PSUBSCRIBE sent during an
+    // outage is dropped from its queue. So every (re)connection subscribes to the whole wanted set
+    // (PSUBSCRIBE is idempotent).
+    subscriber.on('ready', () => {
+      const wanted = [...this.#patterns.keys()];
+      if (wanted.length > 0) subscriber.psubscribe(...wanted).catch(() => undefined);
+    });
     this.#subscriber = subscriber;
     return subscriber;
   }
@@ -89,9 +112,22 @@ export class RedisNotifier implements ChangeNotifier {
     const sub: Subscription = { regex: patternToRegExp(p), handler };
     const redisPattern = this.#redis.key(p);
     const count = this.#patterns.get(redisPattern) ?? 0;
-    if (count === 0) await subscriber.psubscribe(redisPattern);
     this.#patterns.set(redisPattern, count + 1);
     this.#dispatcher.subscriptions.add(sub);
+    if (count === 0) {
+      try {
+        await subscriber.psubscribe(redisPattern);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'ReplyError') {
+          // Redis refused (an ACL, say): nothing was subscribed.
+          this.#dispatcher.subscriptions.delete(sub);
+          this.#patterns.set(redisPattern, count);
+          throw new NotificationError('NOTIFICATION_FAILED', `Could not subscribe to ${p}: ${err.message}`, { cause: err });
+        }
+        // Redis is unreachable: the subscription takes effect when the subscriber connection is
+        // ready again (see #connect). Waiting for that here would hang callers through an outage.
+      }
+    }
     let active = true;
     return async () => {
       if (!active) return;
@@ -106,8 +142,12 @@ export class RedisNotifier implements ChangeNotifier {
     };
   }
 
-  stats() {
+  stats(): NotifierStats {
     return { ...this.#dispatcher.counters };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async close(): Promise<void> {
@@ -217,8 +257,12 @@ export class PostgresNotifier implements ChangeNotifier {
     };
   }
 
-  stats() {
+  stats(): NotifierStats {
     return { ...this.#dispatcher.counters };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
+/** Options of createRedis(), with their defaults. */
 export const RedisOptionsSchema = z
   .object({
     /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. Overrides host/port/db/password. */
@@ -79,4 +80,5 @@ export const RedisOptionsSchema = z
 
 /** Options of createRedis(). */
 export type RedisOptions = z.input<typeof RedisOptionsSchema>;
+/** Options after defaults were applied. @internal */
 export type ResolvedRedisOptions = z.output<typeof RedisOptionsSchema>;

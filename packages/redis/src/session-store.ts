@@ -11,6 +11,7 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 if ARGV[1] == '1' then return redis.call('HGET', KEYS[1], 'val') end
 return 'OK'`;
 
+/** Options of a RedisSessionStore (besides the serializer). Defaults live here. */
 export const SessionStoreOptionsSchema = z
   .object({
     /** Names this store's keys (`<keyPrefix>sessions:<namespace>:<id>`). @defaultValue 'default' */
@@ -19,6 +20,7 @@ export const SessionStoreOptionsSchema = z
     defaultTtlSeconds: z.number().positive().max(365 * 24 * 3600).default(1_800),
   })
   .strict();
+/** Options of `new RedisSessionStore(redis, options)`; `serializer` defaults to JsonSerializer. */
 export type SessionStoreOptions = z.input<typeof SessionStoreOptionsSchema> & { serializer?: Serializer };
 
 const idSchema = z.string().min(1).max(512);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer, type DisposableRedisServer } from '@cairn/db/testing';
-import { createRedis, RedisCache, RedisUnavailableError, RedisSessionStore, type RedisConnection } from '@cairn/redis';
+import { createRedis, RedisCache, RedisNotifier, RedisUnavailableError, RedisSessionStore, type CairnEvent, type RedisConnection } from '@cairn/redis';
 import { startProxy, type CuttableProxy } from './proxy.js';
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -71,5 +71,25 @@ describe('when Redis goes away', () => {
     await cache.set('k', 'after');
     expect(await cache.get('k')).toBe('after');
     expect((await redis.healthCheck()).ok).toBe(true);
+  });
+
+  it('lets a notifier subscribe while Redis is down, and delivers once Redis is back', async () => {
+    await server.stop();
+    await until(() => redis.stats().breaker !== 'closed');
+    const notifier = new RedisNotifier(redis);
+    const received: CairnEvent[] = [];
+    const unsubscribe = await notifier.subscribe('back:*', (_c, e) => void received.push(e));
+    await server.start();
+    await until(() => redis.serving, 15_000);
+    // At most once: what is published before the subscription is re-established is lost.
+    const deadline = Date.now() + 15_000;
+    while (received.length === 0) {
+      if (Date.now() > deadline) throw new Error('nothing delivered after Redis came back');
+      await notifier.publish('back:1', { type: 'session.updated', tenantId: 'default', sessionId: 's1' });
+      await sleep(50);
+    }
+    expect(received[0]).toEqual({ type: 'session.updated', tenantId: 'default', sessionId: 's1' });
+    await unsubscribe();
+    await notifier.close();
   });
 });
