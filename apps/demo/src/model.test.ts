@@ -14,6 +14,8 @@ describe('TemplateModel', () => {
       'Here is what the documents say about “What is a rewind?”:\n- A rewind writes a new checkpoint. [Checkpoints]',
     );
     await expect(model.draft({ question: 'Unknown?', sources: [], history: [] })).resolves.toMatch(/^I found nothing/);
+    const heading = [{ ...sources[0]!, excerpt: '# Checkpoints\n\nEvery step is a checkpoint. More.' }];
+    await expect(model.draft({ question: 'q', sources: heading, history: [] })).resolves.toContain('- Every step is a checkpoint. [Checkpoints]');
   });
 });
 

@@ -18,9 +18,12 @@ export interface AnswerModel {
   draft(input: DraftInput): Promise<string>;
 }
 
-/** The first sentence of a passage (or its first 200 characters). */
+/** The first sentence of a passage (or its first 200 characters), Markdown headings left out. */
 function firstSentence(text: string): string {
-  const clean = text.replace(/\s+/g, ' ').trim();
+  const clean = text
+    .replace(/^#{1,6}\s.*$/gm, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   const match = /^(.{20,300}?[.!?])(\s|$)/.exec(clean);
   return match?.[1] ?? (clean.length > 200 ? `${clean.slice(0, 199)}…` : clean);
 }

@@ -88,6 +88,8 @@ describe('the demo page', () => {
     const operations = await page.locator('[data-testid="diff-op"]').allTextContents();
     expect(operations).toEqual(expect.arrayContaining(['replace /node = "answer"']));
     expect(operations.some((op) => op.startsWith('replace /answer'))).toBe(true);
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await page.screenshot({ path: `${RESULTS_DIR}demo-timeline.png`, fullPage: true });
   });
 
   it('forks a new thread from a checkpoint', async () => {
