@@ -63,42 +63,57 @@ interface Latency {
   full: number;
 }
 
-/** Sequential latency (p50/p99) and recall over all queries, after a warm-up pass. */
-async function measureSequential(queries: readonly number[][], truth: readonly string[][], search: (q: number[]) => Promise<string[]>): Promise<Latency> {
-  for (const q of queries.slice(0, Math.min(50, queries.length))) await search(q);
-  const times: number[] = [];
-  let r = 0;
-  let full = 0;
-  const started = performance.now();
+type Search = (q: number[]) => Promise<string[]>;
+
+/**
+ * Sequential latency (p50/p99) and recall over all queries, after a warm-up pass. The searches
+ * are interleaved query by query (in rotating order), so that load from other processes on a
+ * shared machine falls on all of them alike.
+ */
+async function measureSequential(queries: readonly number[][], truth: readonly string[][], searches: readonly Search[]): Promise<Latency[]> {
+  for (const q of queries.slice(0, Math.min(50, queries.length))) for (const search of searches) await search(q);
+  const times = searches.map(() => [] as number[]);
+  const recalls = searches.map(() => 0);
+  const fulls = searches.map(() => 0);
   for (let i = 0; i < queries.length; i++) {
-    const t = performance.now();
-    const ids = await search(queries[i]!);
-    times.push(performance.now() - t);
-    r += recall(ids, truth[i]!);
-    if (ids.length === K) full++;
+    for (let j = 0; j < searches.length; j++) {
+      const s = (i + j) % searches.length;
+      const t = performance.now();
+      const ids = await searches[s]!(queries[i]!);
+      times[s]!.push(performance.now() - t);
+      recalls[s]! += recall(ids, truth[i]!);
+      if (ids.length === K) fulls[s]! += 1;
+    }
   }
-  const total = performance.now() - started;
-  times.sort((a, b) => a - b);
-  return {
-    qps: (queries.length / total) * 1000,
-    p50: times[Math.floor(times.length * 0.5)]!,
-    p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!,
-    recall: r / queries.length,
-    full: full / queries.length,
-  };
+  return searches.map((_, s) => {
+    const sorted = [...times[s]!].sort((a, b) => a - b);
+    const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+    return {
+      qps: 1000 / mean,
+      p50: sorted[Math.floor(sorted.length * 0.5)]!,
+      p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!,
+      recall: recalls[s]! / queries.length,
+      full: fulls[s]! / queries.length,
+    };
+  });
 }
 
-/** Throughput with `C` clients issuing the queries (twice over). */
-async function measureConcurrent(queries: readonly number[][], search: (q: number[]) => Promise<string[]>): Promise<number> {
-  let next = 0;
-  const total = queries.length * 2;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: C }, async () => {
-      for (let i = next++; i < total; i = next++) await search(queries[i % queries.length]!);
-    }),
-  );
-  return (total / (performance.now() - started)) * 1000;
+/** Throughput with `C` clients, each system in turn, three rounds; the median round per system. */
+async function measureConcurrent(queries: readonly number[][], searches: readonly Search[]): Promise<number[]> {
+  const rounds = searches.map(() => [] as number[]);
+  for (let round = 0; round < 3; round++) {
+    for (let s = 0; s < searches.length; s++) {
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: C }, async () => {
+          for (let i = next++; i < queries.length; i = next++) await searches[s]!(queries[i]!);
+        }),
+      );
+      rounds[s]!.push((queries.length / (performance.now() - started)) * 1000);
+    }
+  }
+  return rounds.map((r) => r.sort((a, b) => a - b)[1]!);
 }
 
 async function timeIngest(label: string, count: number, run: () => Promise<void>): Promise<number> {
@@ -278,15 +293,15 @@ async function mainRun(): Promise<void> {
     );
 
     const rows: (string | number)[][] = [];
-    const results = new Map<string, { plain: Latency; filtered: Latency; qps: number; qpsFiltered: number }>();
-    for (const s of [cairn, raw, lc]) {
-      console.log(`searching ${s.name} …`);
-      const plain = await measureSequential(queries, truth, (q) => s.search(q, false));
-      const filtered = await measureSequential(queries, truthFiltered, (q) => s.search(q, true));
-      const qps = await measureConcurrent(queries, (q) => s.search(q, false));
-      const qpsFiltered = await measureConcurrent(queries, (q) => s.search(q, true));
-      results.set(s.name, { plain, filtered, qps, qpsFiltered });
-    }
+    // @cairn/rag's default efSearch is 100; the others run with the server's hnsw.ef_search.
+    const serverEf = (await db.pool.query<{ 'hnsw.ef_search': string }>('SHOW hnsw.ef_search')).rows[0]!['hnsw.ef_search'];
+    const searched = [cairn, raw, lc];
+    console.log('searching (interleaved) …');
+    const plain = await measureSequential(queries, truth, searched.map((s) => (q: number[]) => s.search(q, false)));
+    const filtered = await measureSequential(queries, truthFiltered, searched.map((s) => (q: number[]) => s.search(q, true)));
+    const qps = await measureConcurrent(queries, searched.map((s) => (q: number[]) => s.search(q, false)));
+    const qpsFiltered = await measureConcurrent(queries, searched.map((s) => (q: number[]) => s.search(q, true)));
+    const results = new Map(searched.map((s, i) => [s.name, { plain: plain[i]!, filtered: filtered[i]!, qps: qps[i]!, qpsFiltered: qpsFiltered[i]! }]));
 
     console.log(`\nIngest, docs/s (384 dims, batches of ${BATCH}; @cairn/rag streams 2 batches at a time):`);
     const lcRate = ingest.get(lc.name)!;
@@ -295,11 +310,12 @@ async function mainRun(): Promise<void> {
       systems.map((s) => [s.name, ingest.get(s.name)!, ingest.get(s.name)! / lcRate]),
     );
 
-    console.log(`\nTop-${K} search (sequential latency in ms; QPS with ${C} clients; recall@${K} against exact search):`);
+    console.log(`\nTop-${K} search (sequential latency in ms; QPS with ${C} clients, median of 3 rounds; recall@${K} against exact search):`);
     for (const s of [cairn, raw, lc]) {
       const r = results.get(s.name)!;
-      rows.push([s.name, 'none', r.qps, r.plain.p50, r.plain.p99, r.plain.recall, r.plain.full * 100]);
-      rows.push([s.name, '1% (bucket = 7)', r.qpsFiltered, r.filtered.p50, r.filtered.p99, r.filtered.recall, r.filtered.full * 100]);
+      const label = `${s.name} (ef_search ${s === cairn ? 100 : serverEf})`;
+      rows.push([label, 'none', r.qps, r.plain.p50, r.plain.p99, r.plain.recall, r.plain.full * 100]);
+      rows.push([label, '1% (bucket = 7)', r.qpsFiltered, r.filtered.p50, r.filtered.p99, r.filtered.recall, r.filtered.full * 100]);
     }
     table(['system', 'filter', 'QPS', 'p50 ms', 'p99 ms', 'recall', '% with k'], rows);
     const c = results.get(cairn.name)!;
@@ -313,18 +329,16 @@ async function mainRun(): Promise<void> {
     console.log(`ratios @cairn/rag / raw pg: ingest ${(ingest.get(cairn.name)! / ingest.get(raw.name)!).toFixed(2)}×, QPS ${(c.qps / r.qps).toFixed(2)}×`);
     console.log(`@cairn/rag filtered (1%) p50 / unfiltered p50: ${(c.filtered.p50 / c.plain.p50).toFixed(2)}×`);
 
-    console.log(`\nRecall@${K} against QPS by hnsw.ef_search (unfiltered, ${C} clients):`);
+    console.log(`\nRecall@${K} against QPS by hnsw.ef_search (unfiltered; QPS with ${C} clients; p50 sequential):`);
     const sweep: (string | number)[][] = [];
     for (const ef of [40, 100, 250]) {
-      for (const s of [cairn, raw, lc]) {
-        const tuned = await s.withEfSearch(ef);
-        try {
-          const seq = await measureSequential(queries, truth, (q) => tuned.search(q));
-          const qps = await measureConcurrent(queries, (q) => tuned.search(q));
-          sweep.push([s.name, ef, qps, seq.p50, seq.recall]);
-        } finally {
-          await tuned.close();
-        }
+      const tuned = await Promise.all(searched.map((s) => s.withEfSearch(ef)));
+      try {
+        const seq = await measureSequential(queries, truth, tuned.map((t) => (q: number[]) => t.search(q)));
+        const conc = await measureConcurrent(queries, tuned.map((t) => (q: number[]) => t.search(q)));
+        searched.forEach((s, i) => sweep.push([s.name, ef, conc[i]!, seq[i]!.p50, seq[i]!.recall]));
+      } finally {
+        for (const t of tuned) await t.close();
       }
     }
     table(['system', 'ef_search', 'QPS', 'p50 ms', 'recall'], sweep);

@@ -14,6 +14,8 @@ export interface DocumentsTableInfo {
   pgvectorVersion: string;
   /** pgvector >= 0.8: `hnsw.iterative_scan` and friends exist. */
   iterativeScans: boolean;
+  /** Oid of the `vector` type (as `::vector` resolves it), for binary array parameters. */
+  vectorOid: number;
 }
 
 function versionAtLeast(version: string, major: number, minor: number): boolean {
@@ -23,8 +25,8 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
 
 /** Reads the documents table's embedding column and the pgvector version. */
 export async function readDocumentsTable(pool: CairnDb['pool']): Promise<DocumentsTableInfo> {
-  const { rows } = await pool.query<{ column_type: string | null; pgvector: string | null; table_exists: boolean }>(
-    `SELECT to_regclass('documents') IS NOT NULL AS table_exists,
+  const { rows } = await pool.query<{ column_type: string | null; pgvector: string | null; table_exists: boolean; vector_oid: string | number | null }>(
+    `SELECT to_regclass('documents') IS NOT NULL AS table_exists, to_regtype('vector')::oid AS vector_oid,
             (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
               WHERE a.attrelid = to_regclass('documents') AND a.attname = 'embedding' AND NOT a.attisdropped) AS column_type,
             (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pgvector`,
@@ -46,6 +48,7 @@ export async function readDocumentsTable(pool: CairnDb['pool']): Promise<Documen
     columnType: row.column_type!,
     pgvectorVersion: row.pgvector,
     iterativeScans: versionAtLeast(row.pgvector, 0, 8),
+    vectorOid: Number(row.vector_oid),
   };
 }
 

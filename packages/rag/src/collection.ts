@@ -30,7 +30,7 @@ import {
 } from './options.js';
 import { hybridSearchSql, queryContext, vectorSearchSql } from './search-sql.js';
 import type { CreateIndexOptions, CreateIndexResult } from './vector-index.js';
-import { checkVector, distanceForMinScore, formatVector, parseVector, scoreFromDistance, type Metric, type VectorInput } from './vector.js';
+import { checkVector, distanceForMinScore, encodeVector, encodeVectorArray, parseVector, scoreFromDistance, type Metric, type VectorInput } from './vector.js';
 
 type Pool = CairnDb['pool'];
 
@@ -99,16 +99,18 @@ export interface CollectionContext {
   pool: Pool;
   tenantId: string;
   iterativeScans: boolean;
+  /** Oid of the vector type, for binary vector[] parameters. */
+  vectorOid: number;
   assertOpen(): void;
   createIndex(options: CreateIndexOptions): Promise<CreateIndexResult>;
 }
 
-/** A prepared row: validated, embedded, formatted for unnest. */
+/** A prepared row: validated and embedded, ready for unnest. */
 interface Row {
   id: string;
   content: string;
   metadata: string;
-  embedding: string;
+  embedding: number[];
 }
 
 const DeleteInputSchema = z.union([
@@ -123,8 +125,9 @@ const CountOptionsSchema = z
 const UPSERT_SQL =
   `WITH written AS (` +
   `INSERT INTO documents AS d (tenant_id, collection, id, content, metadata, embedding, tsv) ` +
-  `SELECT $1, $2, u.id, u.content, u.metadata::jsonb, u.embedding::vector, to_tsvector($3::regconfig, u.content) ` +
-  `FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS u(id, content, metadata, embedding) ` +
+  `SELECT $1, $2, u.id, u.content, u.metadata::jsonb, u.embedding, to_tsvector($3::regconfig, u.content) ` +
+  // $7 is a binary vector[] (encodeVectorArray): no decimal formatting or parsing of floats.
+  `FROM unnest($4::text[], $5::text[], $6::text[], $7::vector[]) AS u(id, content, metadata, embedding) ` +
   `ON CONFLICT (tenant_id, collection, id) DO UPDATE SET content = EXCLUDED.content, metadata = EXCLUDED.metadata, ` +
   `embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv, updated_at = now() ` +
   // xmax = 0 on a row this statement inserted; an updated row carries the updating transaction's id.
@@ -305,8 +308,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     merged.forEach((u, i) => {
       if (u.content !== undefined && u.content.trim() === '') throw new EmptyTextError(`updates[${i}].content is empty.`);
     });
-    const vectors: (string | null)[] = merged.map((u, i) =>
-      u.embedding === undefined ? null : formatVector(checkVector(u.embedding, this.dimensions, this.metric, `updates[${i}].embedding`)),
+    const vectors: (number[] | null)[] = merged.map((u, i) =>
+      u.embedding === undefined ? null : checkVector(u.embedding, this.dimensions, this.metric, `updates[${i}].embedding`),
     );
     const toEmbed = merged.map((u, i) => ({ u, i })).filter(({ u, i }) => u.content !== undefined && vectors[i] === null);
     if (toEmbed.length > 0) {
@@ -317,15 +320,15 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       );
       assertEmbeddings(embedded, toEmbed.length, this.dimensions, `Embedder ${embedder.id}`);
       toEmbed.forEach(({ i }, j) => {
-        vectors[i] = formatVector(checkVector(embedded[j], this.dimensions, this.metric, `embedding of updates[${i}].content`));
+        vectors[i] = checkVector(embedded[j], this.dimensions, this.metric, `embedding of updates[${i}].content`);
       });
     }
     const sql =
       `UPDATE documents AS d SET content = COALESCE(u.content, d.content), ` +
       `metadata = CASE WHEN u.metadata IS NULL THEN d.metadata WHEN $4 THEN d.metadata || u.metadata::jsonb ELSE u.metadata::jsonb END, ` +
-      `embedding = COALESCE(u.embedding::vector, d.embedding), ` +
+      `embedding = COALESCE(u.embedding, d.embedding), ` +
       `tsv = CASE WHEN u.content IS NULL THEN d.tsv ELSE to_tsvector($3::regconfig, u.content) END, updated_at = now() ` +
-      `FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) AS u(id, content, metadata, embedding) ` +
+      `FROM unnest($5::text[], $6::text[], $7::text[], $8::vector[]) AS u(id, content, metadata, embedding) ` +
       `WHERE d.tenant_id = $1 AND d.collection = $2 AND d.id = u.id RETURNING d.id`;
     const values = [
       this.tenantId,
@@ -335,7 +338,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       merged.map((u) => u.id),
       merged.map((u) => u.content ?? null),
       merged.map((u) => (u.metadata === undefined ? null : JSON.stringify(u.metadata))),
-      vectors,
+      encodeVectorArray(vectors, this.#ctx.vectorOid),
     ];
     return this.#inTransaction(async (client) => {
       const { rows } = await client.query<{ id: string }>(sql, values);
@@ -457,7 +460,10 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     let { rows } = await this.#ctx.pool.query<Row>(plan.first.text, plan.first.values);
     // Index scans stop at maxScanTuples (or ef_search without iterative scans); when that left
     // fewer than k rows, answer exactly instead. Rare, so it costs a round trip only then.
-    if (rows.length < plan.k && plan.fallback) rows = (await this.#ctx.pool.query<Row>(plan.fallback.text, plan.fallback.values)).rows;
+    if (rows.length < plan.k && plan.fallback) {
+      const exact = plan.fallback();
+      rows = (await this.#ctx.pool.query<Row>(exact.text, exact.values)).rows;
+    }
     rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const kept = plan.maxDistance === undefined ? rows : rows.filter((r) => r.distance <= plan.maxDistance!);
     return kept.map((r) => ({
@@ -487,7 +493,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const opts = parseInput(SearchOptionsSchema, options, 'search options');
     const query = checkVector(vector, this.dimensions, this.metric, 'query vector');
     const maxDistance = this.#maxDistance(opts.minScore, opts.maxDistance);
-    const literal = formatVector(query);
+    const literal = encodeVector(query);
     const statement = (exact: boolean) =>
       vectorSearchSql({
         tenantId: this.tenantId,
@@ -510,7 +516,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       k: opts.k,
       maxDistance,
       first: statement(opts.exact),
-      fallback: !opts.exact && opts.exactFallback ? statement(true) : undefined,
+      fallback: !opts.exact && opts.exactFallback ? () => statement(true) : undefined,
     };
   }
 
@@ -544,7 +550,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       tenantId: this.tenantId,
       collection: this.name,
       metric: this.metric,
-      vector: vector === undefined ? undefined : formatVector(vector),
+      vector: vector === undefined ? undefined : encodeVector(vector),
       text,
       language: this.language,
       where: opts.where,
@@ -646,7 +652,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     }
     const byId = new Map<string, Row>();
     docs.forEach((d, i) => {
-      byId.set(d.id, { id: d.id, content: d.content, metadata: JSON.stringify(d.metadata), embedding: formatVector(vectors[i]!) });
+      byId.set(d.id, { id: d.id, content: d.content, metadata: JSON.stringify(d.metadata), embedding: vectors[i]! });
     });
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -659,7 +665,10 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       rows.map((r) => r.id),
       rows.map((r) => r.content),
       rows.map((r) => r.metadata),
-      rows.map((r) => r.embedding),
+      encodeVectorArray(
+        rows.map((r) => r.embedding),
+        this.#ctx.vectorOid,
+      ),
     ]);
     const { upserted, inserted } = out[0]!;
     return { upserted, inserted, updated: upserted - inserted };

@@ -90,6 +90,7 @@ export class Rag {
       pool: this.#state.db.pool,
       tenantId: this.tenantId,
       iterativeScans: table.iterativeScans,
+      vectorOid: table.vectorOid,
       assertOpen: () => this.#assertOpen(),
       createIndex: (o) => this.createIndex(o),
     };

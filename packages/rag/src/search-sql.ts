@@ -19,8 +19,8 @@ export interface VectorQuery {
   tenantId: string;
   collection: string;
   metric: Metric;
-  /** pgvector text literal of the query vector. */
-  vector: string;
+  /** The query vector in pgvector's binary format (encodeVector). */
+  vector: Buffer;
   where: MetadataFilter | undefined;
   /** Rows wanted from the vector side. */
   limit: number;
@@ -46,7 +46,7 @@ export interface QueryContext {
 }
 
 /** Starts a statement: tenant and collection are $1 and $2, then the filter's values. */
-export function queryContext(q: Pick<VectorQuery, 'tenantId' | 'collection' | 'where'>, vector?: string): QueryContext {
+export function queryContext(q: Pick<VectorQuery, 'tenantId' | 'collection' | 'where'>, vector?: Buffer): QueryContext {
   const params = new SqlParams();
   const tenant = params.add(q.tenantId);
   const collection = params.add(q.collection);
@@ -54,24 +54,23 @@ export function queryContext(q: Pick<VectorQuery, 'tenantId' | 'collection' | 'w
   return { params, tenant, collection, vector: vector === undefined ? '' : params.add(vector, 'vector'), filter };
 }
 
-/**
- * CTEs ending in one named `name` with columns (id, distance, …carry), at most `limit` rows, the
- * nearest first (relaxed order; callers sort).
- */
-export function vectorCandidateCtes(ctx: QueryContext, q: VectorQuery, name: string): string {
+/** The exact statement: every matching row's distance, the k smallest. */
+function exactSelect(ctx: QueryContext, q: VectorQuery, limit: string): string {
+  const op = METRIC_SQL[q.metric].operator;
+  const carried = q.carry.map((c) => `, ${c}`).join('');
+  // OFFSET 0 keeps the subquery from being flattened, so ORDER BY sorts the computed distance
+  // (one distance per row) and the planner cannot turn it back into an index scan.
+  return (
+    `SELECT e.* FROM (SELECT d.id, d.embedding ${op} ${ctx.vector} AS distance${carried} FROM documents d ` +
+    `WHERE ${rowFilter(ctx)} OFFSET 0) e ORDER BY e.distance LIMIT ${limit}`
+  );
+}
+
+/** The index statement: the tuning applied by set_config in a subquery the scan depends on (see the top). */
+function approxSelect(ctx: QueryContext, q: VectorQuery, limit: string): string {
   const { params } = ctx;
   const op = METRIC_SQL[q.metric].operator;
   const carried = q.carry.map((c) => `, ${c}`).join('');
-  const carriedOut = q.carry.map((c) => `, ${c.split(' AS ')[1]}`).join('');
-  const limit = params.add(q.limit, 'int');
-  const where = `d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND d.embedding IS NOT NULL AND ${ctx.filter}`;
-  // OFFSET 0 keeps the subquery from being flattened, so ORDER BY sorts the computed distance
-  // (one distance per row) and the planner cannot turn it back into an index scan.
-  const exact =
-    `SELECT e.* FROM (SELECT d.id, d.embedding ${op} ${ctx.vector} AS distance${carried} FROM documents d ` +
-    `WHERE ${where} OFFSET 0) e ORDER BY e.distance LIMIT ${limit}`;
-  if (q.exact) return `${name} AS MATERIALIZED (${exact})`;
-
   const settings: string[] = [`set_config('hnsw.ef_search', ${params.add(String(q.efSearch))}, true)`];
   settings.push(`set_config('ivfflat.probes', ${params.add(String(q.probes))}, true)`);
   if (q.iterativeScans) {
@@ -80,34 +79,52 @@ export function vectorCandidateCtes(ctx: QueryContext, q: VectorQuery, name: str
     // IVFFlat has no strict order mode.
     settings.push(`set_config('ivfflat.iterative_scan', ${params.add(q.iterativeScan === 'off' ? 'off' : 'relaxed_order')}, true)`);
   }
-  const approx =
-    `${name}_approx AS MATERIALIZED (SELECT s.* FROM (SELECT ${settings.join(' || ')} AS applied OFFSET 0) cfg ` +
-    `CROSS JOIN LATERAL (SELECT d.id, d.embedding ${op} ${ctx.vector} AS distance${carried} FROM documents d ` +
-    `WHERE cfg.applied IS NOT NULL AND ${where} ORDER BY d.embedding ${op} ${ctx.vector} LIMIT ${limit}) s)`;
-  if (!q.exactFallback) return `${approx}, ${name} AS (SELECT * FROM ${name}_approx)`;
   return (
-    `${approx}, ${name}_exact AS (${exact}), ` +
-    `${name} AS (SELECT id, distance${carriedOut} FROM ${name}_approx WHERE (SELECT count(*) FROM ${name}_approx) >= ${limit} ` +
-    `UNION ALL SELECT id, distance${carriedOut} FROM ${name}_exact WHERE (SELECT count(*) FROM ${name}_approx) < ${limit})`
+    `SELECT s.* FROM (SELECT ${settings.join(' || ')} AS applied OFFSET 0) cfg ` +
+    `CROSS JOIN LATERAL (SELECT d.id, d.embedding ${op} ${ctx.vector} AS distance${carried} FROM documents d ` +
+    `WHERE cfg.applied IS NOT NULL AND ${rowFilter(ctx)} ORDER BY d.embedding ${op} ${ctx.vector} LIMIT ${limit}) s`
+  );
+}
+
+function rowFilter(ctx: QueryContext): string {
+  return `d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND d.embedding IS NOT NULL AND ${ctx.filter}`;
+}
+
+/**
+ * CTEs ending in one named `name` with columns (id, distance, …carry), at most `limit` rows, the
+ * nearest first (relaxed order; callers sort). With `exactFallback`, a one-time filter runs the
+ * exact branch only when the index branch returned fewer than `limit` rows.
+ */
+export function vectorCandidateCtes(ctx: QueryContext, q: VectorQuery, name: string): string {
+  const limit = ctx.params.add(q.limit, 'int');
+  if (q.exact) return `${name} AS MATERIALIZED (${exactSelect(ctx, q, limit)})`;
+  const approx = `${name}_approx AS MATERIALIZED (${approxSelect(ctx, q, limit)})`;
+  if (!q.exactFallback) return `${approx}, ${name} AS (SELECT * FROM ${name}_approx)`;
+  const columns = ['id', 'distance', ...q.carry.map((c) => c.split(' AS ')[1])].join(', ');
+  return (
+    `${approx}, ${name}_exact AS (${exactSelect(ctx, q, limit)}), ` +
+    `${name} AS (SELECT ${columns} FROM ${name}_approx WHERE (SELECT count(*) FROM ${name}_approx) >= ${limit} ` +
+    `UNION ALL SELECT ${columns} FROM ${name}_exact WHERE (SELECT count(*) FROM ${name}_approx) < ${limit})`
   );
 }
 
 /**
  * searchByVector's statements: rows (id, content, metadata, distance[, embedding]), at most k, in
- * relaxed order (the caller sorts). `approx` goes through the index with the tuning applied and
- * no fallback branch, so it plans as fast as a hand-written query; `exact` scans every matching
- * row. The caller runs `exact` when `approx` comes up short (a second round trip, only then).
+ * relaxed order (the caller sorts). The index statement carries no fallback branch, so it plans as
+ * fast as a hand-written query; the caller runs the exact one when it comes up short (a second
+ * round trip, only then).
  */
 export function vectorSearchSql(q: VectorQuery & { includeEmbedding: boolean }): { text: string; values: unknown[] } {
   const ctx = queryContext(q, q.vector);
   const carry = ['d.content AS content', 'd.metadata AS metadata', ...(q.includeEmbedding ? ['d.embedding::text AS embedding'] : [])];
-  const ctes = vectorCandidateCtes(ctx, { ...q, carry, exactFallback: false }, 'hits');
-  return { text: `WITH ${ctes} SELECT * FROM hits`, values: ctx.params.values };
+  const query = { ...q, carry };
+  const limit = ctx.params.add(q.limit, 'int');
+  return { text: q.exact ? exactSelect(ctx, query, limit) : approxSelect(ctx, query, limit), values: ctx.params.values };
 }
 
 /** What hybridSearchSql needs on top of the vector query. */
 export interface HybridQuery extends Omit<VectorQuery, 'vector' | 'carry'> {
-  vector: string | undefined;
+  vector: Buffer | undefined;
   text: string;
   language: string;
   k: number;

@@ -1,9 +1,12 @@
 // Vectors on the wire and the three distance metrics: validation (length, finiteness, float4
-// range), pgvector's text format, and what a score means for each metric.
+// range), pgvector's binary and text formats, and what a score means for each metric.
 //
-// Vectors travel as pgvector's text literal ('[1,2,3]') cast with ::vector, formatted here rather
-// than with the `pgvector` npm package: 0.3.x requires Node >= 22 (Cairn supports Node 20), and the
-// format is one line of code each way.
+// Vectors travel to PostgreSQL in pgvector's binary format (what its `vector_recv` reads), as
+// node-postgres sends Buffer parameters in binary: 4 bytes per dimension instead of ~20 characters,
+// no float-to-decimal formatting in Node and no decimal parsing in PostgreSQL, and exactly the
+// single-precision values pgvector stores. Results come back as text ('[1,2,3]'). Both are done
+// here rather than with the `pgvector` npm package: 0.3.x requires Node >= 22 (Cairn supports
+// Node 20), and each direction is a few lines.
 import { DimensionMismatchError, InvalidVectorError } from './errors.js';
 
 /** The distance metrics pgvector supports for `vector` and Cairn exposes. */
@@ -101,9 +104,46 @@ export function checkVector(vector: unknown, dimensions: number, metric: Metric,
   return out;
 }
 
-/** pgvector's text form of a vector: `[1,2,3]`. */
-export function formatVector(vector: readonly number[]): string {
-  return `[${vector.join(',')}]`;
+/**
+ * pgvector's binary form (vector_recv): int16 dimensions, int16 zero, then big-endian float4s.
+ * Values are rounded to single precision, as pgvector would store them anyway.
+ */
+export function encodeVector(vector: readonly number[]): Buffer {
+  const buf = Buffer.allocUnsafe(4 + 4 * vector.length);
+  buf.writeInt16BE(vector.length, 0);
+  buf.writeInt16BE(0, 2);
+  for (let i = 0; i < vector.length; i++) buf.writeFloatBE(vector[i]!, 4 + 4 * i);
+  return buf;
+}
+
+/**
+ * PostgreSQL's binary array format (array_recv) of `vector` elements, nulls allowed: sent as one
+ * Buffer parameter with `::vector[]`. `elementOid` is the vector type's oid in this database.
+ */
+export function encodeVectorArray(vectors: readonly (readonly number[] | null)[], elementOid: number): Buffer {
+  const dims = vectors.find((v) => v !== null)?.length ?? 0;
+  const hasNull = vectors.some((v) => v === null);
+  const size = 20 + vectors.reduce((n, v) => n + 4 + (v === null ? 0 : 4 + 4 * dims), 0);
+  const buf = Buffer.allocUnsafe(size);
+  buf.writeInt32BE(1, 0); // one dimension
+  buf.writeInt32BE(hasNull ? 1 : 0, 4);
+  buf.writeUInt32BE(elementOid, 8);
+  buf.writeInt32BE(vectors.length, 12);
+  buf.writeInt32BE(1, 16); // lower bound
+  let at = 20;
+  for (const v of vectors) {
+    if (v === null) {
+      buf.writeInt32BE(-1, at);
+      at += 4;
+      continue;
+    }
+    buf.writeInt32BE(4 + 4 * v.length, at);
+    buf.writeInt16BE(v.length, at + 4);
+    buf.writeInt16BE(0, at + 6);
+    at += 8;
+    for (let i = 0; i < v.length; i++, at += 4) buf.writeFloatBE(v[i]!, at);
+  }
+  return buf;
 }
 
 /** Parses pgvector's text output (`[1,2,3]`, possibly with exponents) into numbers. */
