@@ -85,6 +85,8 @@ function withScripts(client: RedisClient): CacheClient {
 
 const MAX_LOST_INVALIDATIONS = 10_000;
 
+type Lookup = { hit: true; value: unknown } | { hit: false; reachable: boolean };
+
 /** A view, not a copy, when the serializer already returned a Buffer or a Uint8Array. */
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -161,26 +163,32 @@ export class RedisCache {
     );
   }
 
-  /** Value and version in one round trip; undefined when Redis is unavailable. */
-  async #read(fullKey: string): Promise<{ value?: unknown; version: string } | undefined> {
-    let raw: (Buffer | null)[];
-    try {
-      raw = await this.#redis.run((c) => c.mgetBuffer(fullKey, `${fullKey}:v`));
-    } catch (err) {
-      if (err instanceof RedisUnavailableError) {
+  /** The entry (one GET: a hit costs what get() costs), or why there is none. */
+  #lookup(fullKey: string): Promise<Lookup> {
+    return this.#redis.runMapped<Buffer | null, Lookup>(
+      (c) => c.getBuffer(fullKey),
+      (raw) => {
+        this.#redis.count(raw === null ? 'misses' : 'hits');
+        return raw === null ? { hit: false, reachable: true } : { hit: true, value: this.#serializer.deserialize(raw) };
+      },
+      () => {
         this.#redis.count('misses');
-        return undefined;
-      }
-      throw err;
-    }
-    const [val, ver] = raw;
-    const version = ver ? ver.toString() : '0';
-    if (!val) {
-      this.#redis.count('misses');
-      return { version };
-    }
-    this.#redis.count('hits');
-    return { value: this.#serializer.deserialize(val), version };
+        return { hit: false, reachable: false };
+      },
+    );
+  }
+
+  /**
+   * The entry's write version, or undefined when Redis is unavailable. Read after the miss and
+   * before the loader runs: any write the loader might not see bumps it later, and any write
+   * before it is already committed, so the loader sees it.
+   */
+  #version(fullKey: string): Promise<string | undefined> {
+    return this.#redis.runMapped(
+      (c) => c.get(`${fullKey}:v`),
+      (ver) => ver ?? '0',
+      () => undefined,
+    );
   }
 
   /** Writes a value (a write: it always wins over in-flight read-through fills). */
@@ -239,19 +247,21 @@ export class RedisCache {
     if (pending) return pending as Promise<T>;
     const load = (async () => {
       const epoch = this.#redis.epoch;
-      const entry = await this.#read(fullKey);
-      if (entry && 'value' in entry) return entry.value as T;
+      const entry = await this.#lookup(fullKey);
+      if (entry.hit) return entry.value as T;
+      const version = entry.reachable ? await this.#version(fullKey) : undefined;
       const started = Date.now();
       const value = await loader();
-      if (entry && value !== undefined && (this.#redis.epoch !== epoch || Date.now() - started >= this.#tombstoneMs)) {
+      if (version === undefined || value === undefined) return value;
+      if (this.#redis.epoch !== epoch || Date.now() - started >= this.#tombstoneMs) {
         // Redis was unreachable meanwhile (a write may have been lost), or the loader outlived the
         // version that would have refused a stale fill: do not cache what it returned.
         this.#redis.count('staleFillsRejected');
-      } else if (entry && value !== undefined) {
-        const bytes = toBuffer(this.#serializer.serialize(value));
-        const landed = await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheFill(fullKey, `${fullKey}:v`, entry.version, bytes, ttlMs)));
-        if (landed === 0) this.#redis.count('staleFillsRejected');
+        return value;
       }
+      const bytes = toBuffer(this.#serializer.serialize(value));
+      const landed = await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheFill(fullKey, `${fullKey}:v`, version, bytes, ttlMs)));
+      if (landed === 0) this.#redis.count('staleFillsRejected');
       return value;
     })();
     this.#inflight.set(fullKey, load);

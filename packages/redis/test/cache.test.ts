@@ -4,6 +4,10 @@ import { ValidationError } from '@cairn/core';
 import { testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
 import { createRedis, RedisCache, type RedisConnection } from '@cairn/redis';
 
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(5);
+}
+
 describe('RedisCache', () => {
   let redis: RedisConnection;
   let cache: RedisCache;
@@ -54,32 +58,37 @@ describe('RedisCache', () => {
 
   it('never lets a stale read-through fill overwrite a newer write', async () => {
     let release!: () => void;
+    let loading = false;
     const gate = new Promise<void>((r) => (release = r));
     // A reader misses and starts loading the old row...
     const fill = cache.getOrLoad('race', async () => {
+      loading = true;
       await gate;
       return 'old row';
     });
-    await sleep(20);
+    await until(() => loading);
     // ...a writer commits the new row and writes it through...
     await cache.set('race', 'new row');
     // ...then the slow reader's fill arrives with data from before the write.
+    const refusedBefore = redis.stats().staleFillsRejected;
     release();
     expect(await fill).toBe('old row');
     expect(await cache.get('race')).toBe('new row');
-    expect(redis.stats().staleFillsRejected).toBeGreaterThanOrEqual(1);
+    expect(redis.stats().staleFillsRejected).toBe(refusedBefore + 1);
   });
 
   it('refuses a fill that raced a delete, too', async () => {
     await cache.set('raced-delete', 'v1');
     await cache.del('raced-delete');
     let release!: () => void;
+    let loading = false;
     const gate = new Promise<void>((r) => (release = r));
     const fill = cache.getOrLoad('raced-delete', async () => {
+      loading = true;
       await gate;
       return 'v1 read before the delete';
     });
-    await sleep(20);
+    await until(() => loading);
     await cache.del('raced-delete');
     release();
     await fill;
