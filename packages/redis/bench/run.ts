@@ -8,7 +8,7 @@ import { createRedis, RedisCache } from '@cairn/redis';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const n = Number(process.env.BENCH_N ?? 20_000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 10);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
 const perRound = Math.max(1, Math.floor(n / rounds));
 const prefix = `cairn-bench:${randomUUID()}:`;
 const value = { text: 'x'.repeat(1000), n: 1 };

@@ -132,7 +132,8 @@ export class RedisCache {
   }
 
   #ttlMs(options: CacheSetOptions | undefined): number {
-    const { ttlSeconds: ttl } = parseInput(setOptionsSchema, options ?? {}, 'cache set options');
+    if (options === undefined) return this.#defaultTtlMs;
+    const { ttlSeconds: ttl } = parseInput(setOptionsSchema, options, 'cache set options');
     return ttl === undefined ? this.#defaultTtlMs : Math.round(ttl * 1000);
   }
 
@@ -240,16 +241,29 @@ export class RedisCache {
    * Concurrent misses for one key in this process share one loader call. A loader result of
    * `undefined` is returned but not cached.
    */
-  async getOrLoad<T>(key: string, loader: () => Promise<T>, options?: CacheSetOptions): Promise<T> {
-    const fullKey = this.#key(key);
-    const ttlMs = this.#ttlMs(options);
+  getOrLoad<T>(key: string, loader: () => Promise<T>, options?: CacheSetOptions): Promise<T> {
+    let fullKey: string;
+    let ttlMs: number;
+    try {
+      fullKey = this.#key(key);
+      ttlMs = this.#ttlMs(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const pending = this.#inflight.get(fullKey);
+    if (pending) return pending as Promise<T>;
+    // Captured before the read: an outage from here on means a write may have been lost.
+    const epoch = this.#redis.epoch;
+    // A hit costs one GET and no bookkeeping; misses meet in #loadOnce.
+    return this.#lookup(fullKey).then((entry) => (entry.hit ? (entry.value as T) : this.#loadOnce(fullKey, entry.reachable, epoch, loader, ttlMs)));
+  }
+
+  /** Single flight: the first miss loads, misses arriving meanwhile wait for its result. */
+  #loadOnce<T>(fullKey: string, reachable: boolean, epoch: number, loader: () => Promise<T>, ttlMs: number): Promise<T> {
     const pending = this.#inflight.get(fullKey);
     if (pending) return pending as Promise<T>;
     const load = (async () => {
-      const epoch = this.#redis.epoch;
-      const entry = await this.#lookup(fullKey);
-      if (entry.hit) return entry.value as T;
-      const version = entry.reachable ? await this.#version(fullKey) : undefined;
+      const version = reachable ? await this.#version(fullKey) : undefined;
       const started = Date.now();
       const value = await loader();
       if (version === undefined || value === undefined) return value;
@@ -265,11 +279,11 @@ export class RedisCache {
       return value;
     })();
     this.#inflight.set(fullKey, load);
-    try {
-      return await load;
-    } finally {
-      this.#inflight.delete(fullKey);
-    }
+    const done = () => {
+      if (this.#inflight.get(fullKey) === load) this.#inflight.delete(fullKey);
+    };
+    load.then(done, done);
+    return load;
   }
 
   /**

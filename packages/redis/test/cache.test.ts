@@ -56,6 +56,19 @@ describe('RedisCache', () => {
     expect(calls).toBe(1);
   });
 
+  it('hands a loader failure to every waiting caller, and loads again on the next call', async () => {
+    let calls = 0;
+    const failing = () => {
+      calls += 1;
+      throw new Error('database down');
+    };
+    const results = await Promise.allSettled([cache.getOrLoad('fails', failing as () => Promise<string>), cache.getOrLoad('fails', failing as () => Promise<string>)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(calls).toBe(1);
+    expect(await cache.getOrLoad('fails', async () => 'recovered')).toBe('recovered');
+    expect(await cache.get('fails')).toBe('recovered');
+  });
+
   it('never lets a stale read-through fill overwrite a newer write', async () => {
     let release!: () => void;
     let loading = false;
