@@ -101,6 +101,7 @@ rows.push(await pair('cache.getOrLoad (hit), sequential', (i) => cacheNoPipe.get
 rows.push(await pair('cache.set, sequential', (i) => cacheNoPipe.set(cacheKey(i), value), 'SET EX', (i) => plain.set(rawKey(i), raw, 'EX', 600)));
 rows.push(await pair('cache.get, 64 callers, no auto-pipelining', (i) => cacheNoPipe.get(cacheKey(i)), 'GET, no auto-pipelining', (i) => plain.get(rawKey(i)), 64));
 rows.push(await pair('cache.get, 64 callers, auto-pipelining', (i) => cache.get(cacheKey(i)), 'GET, auto-pipelining', (i) => plainPipelined.get(rawKey(i)), 64));
+rows.push(await pair('cache.get, 64 callers, auto-pipelining', (i) => cache.get(cacheKey(i)), 'GET + JSON.parse, auto-pipelining', async (i) => JSON.parse((await plainPipelined.get(rawKey(i)))!), 64));
 rows.push(await pair('cache.set, 64 callers, no auto-pipelining', (i) => cacheNoPipe.set(cacheKey(i), value), 'SET EX, no auto-pipelining', (i) => plain.set(rawKey(i), raw, 'EX', 600), 64));
 rows.push(await pair('cache.set, 64 callers, auto-pipelining', (i) => cache.set(cacheKey(i), value), 'SET EX, auto-pipelining', (i) => plainPipelined.set(rawKey(i), raw, 'EX', 600), 64));
 
