@@ -31,13 +31,15 @@ export class JsonSerializer implements Serializer {
   }
 
   deserialize(bytes: Uint8Array): unknown {
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
     let parsed: Json;
     try {
-      parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as Json;
+      parsed = JSON.parse(text) as Json;
     } catch (cause) {
       throw new SerializationError('Stored value is not valid JSON', { cause });
     }
-    return decode(parsed);
+    // Plain JSON (no tagged values anywhere) is already the value: skip the restoring walk.
+    return text.includes(`"${TAG}"`) ? decode(parsed) : parsed;
   }
 
   /** Encodes to a JSON string (for text channels such as Redis pub/sub). */
@@ -46,7 +48,8 @@ export class JsonSerializer implements Serializer {
   }
 
   parse(text: string): unknown {
-    return decode(JSON.parse(text) as Json);
+    const parsed = JSON.parse(text) as Json;
+    return text.includes(`"${TAG}"`) ? decode(parsed) : parsed;
   }
 }
 

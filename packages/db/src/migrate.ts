@@ -30,7 +30,7 @@ export const PGVECTOR_INSTALL_HINT =
   'Then run `CREATE EXTENSION vector;` as a superuser, or let the migration do it.';
 
 /** Fails early, with install instructions, when the server cannot provide pgvector. */
-export async function assertVectorExtensionAvailable(url: string, connectionTimeoutMs = 5_000): Promise<void> {
+export async function assertVectorExtensionAvailable(url: string, connectionTimeoutMs = 15_000): Promise<void> {
   const { connectionString } = parseDatabaseUrl(url);
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: connectionTimeoutMs });
   try {
@@ -58,7 +58,7 @@ export async function assertVectorExtensionAvailable(url: string, connectionTime
 }
 
 async function createSchemaIfMissing(url: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: parseDatabaseUrl(url).connectionString, connectionTimeoutMillis: 5_000 });
+  const client = new pg.Client({ connectionString: parseDatabaseUrl(url).connectionString, connectionTimeoutMillis: 15_000 });
   await client.connect();
   try {
     // `schema` passed parseDatabaseUrl's identifier check; quoting keeps its case.
