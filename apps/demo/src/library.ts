@@ -194,10 +194,17 @@ export class DocumentLibrary {
     return { results, tookMs: performance.now() - started };
   }
 
-  /** The workflow's retriever: the best chunks for a query (hybrid), as passages. */
+  /**
+   * The workflow's retriever: the best chunks for the planner's keywords, as passages. Hybrid, with
+   * the full-text side matching ANY keyword (websearch `or`): the search box's default of matching
+   * every word would leave the text ranking empty for most questions.
+   */
   async retrieve(query: string, k: number): Promise<Source[]> {
-    const { results } = await this.search({ query, mode: 'hybrid', k });
-    return results.map((hit) => ({ id: hit.id, title: hit.title, score: hit.score, excerpt: hit.content }));
+    const words = query.match(/[\p{L}\p{N}]+/gu) ?? [];
+    if (words.length === 0) return [];
+    const vector = await this.#cairn.embedder.embedQuery(query);
+    const hits = await this.#docs.hybridSearch(words.join(' or '), { k, vector });
+    return hits.map((hit) => ({ id: hit.id, title: hit.metadata.title, score: hit.score, excerpt: hit.content }));
   }
 }
 

@@ -2,10 +2,10 @@
 // node-postgres baseline, on the same PostgreSQL, in the same process, on the same vectors.
 //
 // Entry point (it reads the environment):
-//   BENCH_N            vectors (384 dims)                      default 10000 (use 100000 for the full run)
+//   BENCH_N            vectors (384 dims)                      default 5000 (use 100000 for the full run)
 //   BENCH_QUERIES      queries per measurement                 default 200
 //   BENCH_CONCURRENCY  clients for the throughput column       default 4
-//   BENCH_N_1536       vectors for the 1536-dim ingest run     default 2000 (0 skips it)
+//   BENCH_N_1536       vectors for the 1536-dim ingest run     default 1000 (0 skips it)
 //   BENCH_ADMIN_URL    where to create the scratch databases   default postgresql://postgres@127.0.0.1:5432/postgres
 import { cpus, totalmem } from 'node:os';
 import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -24,10 +24,10 @@ const env = (name: string, fallback: number) => {
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${raw}`);
   return value;
 };
-const N = env('BENCH_N', 10_000);
+const N = env('BENCH_N', 5_000);
 const Q = env('BENCH_QUERIES', 200);
 const C = env('BENCH_CONCURRENCY', 4);
-const N1536 = env('BENCH_N_1536', 2_000);
+const N1536 = env('BENCH_N_1536', 1_000);
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const K = 10;
 const BATCH = 500;
@@ -153,6 +153,19 @@ interface System {
 
 const BUCKET = 7; // metadata.bucket = i % 100: a filter on it matches 1% of rows
 
+/**
+ * A pg pool for a baseline system. PGVectorStore keeps a client checked out that its end() does not
+ * always close before the scratch database is force-dropped; the resulting "terminating connection
+ * due to administrator command" (57P01) on an idle client is expected here, anything else is not.
+ */
+function benchPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', (error: Error & { code?: string }) => {
+    if (error.code !== '57P01') console.error('bench pool error:', error.message);
+  });
+  return pool;
+}
+
 async function cairnSystem(db: CairnDb, dims: number): Promise<System & { collection: PgVectorCollection }> {
   const rag = createRag(db);
   const collection = await rag.collection('bench', { dimensions: dims });
@@ -178,10 +191,10 @@ async function cairnSystem(db: CairnDb, dims: number): Promise<System & { collec
 
 /** What one writes by hand with node-postgres: multi-row INSERT … VALUES, ORDER BY … LIMIT. */
 async function rawSystem(url: string): Promise<System> {
-  const pool = new pg.Pool({ connectionString: url, max: C + 1 });
+  const pool = benchPool({ connectionString: url, max: C + 1 });
   // Same shape, same indexes (HNSW cosine m=16 ef_construction=64, GIN metadata and tsv).
   await pool.query(`CREATE TABLE raw_documents (LIKE documents INCLUDING ALL)`);
-  const poolWith = (ef: number) => new pg.Pool({ connectionString: url, max: C + 1, options: `-c hnsw.ef_search=${ef}` });
+  const poolWith = (ef: number) => benchPool({ connectionString: url, max: C + 1, options: `-c hnsw.ef_search=${ef}` });
   const query = (p: pg.Pool, q: number[], filter: boolean) =>
     p.query<{ id: string }>(
       `SELECT id, content, metadata, embedding <=> $1 AS distance FROM raw_documents WHERE tenant_id = 'default' AND collection = 'bench'` +
@@ -213,15 +226,15 @@ async function rawSystem(url: string): Promise<System> {
 }
 
 /** LangChain's PGVectorStore on its own table, with its HNSW index (built before or after loading). */
-async function langchainSystem(url: string, tableName: string, dims: number, indexFirst: boolean): Promise<System> {
+async function langchainSystem(url: string, tableName: string, dims: number, index: 'before' | 'after' | 'none'): Promise<System> {
   const config = (pool: pg.Pool) => ({ pool, tableName, distanceStrategy: 'cosine' as const, dimensions: dims });
-  const pool = new pg.Pool({ connectionString: url, max: C + 1, options: '-c maintenance_work_mem=512MB' });
+  const pool = benchPool({ connectionString: url, max: C + 1, options: '-c maintenance_work_mem=512MB' });
   const store = await PGVectorStore.initialize(noEmbeddings as never, config(pool));
-  const index = () => store.createHnswIndex({ dimensions: dims, m: 16, efConstruction: 64 });
-  if (indexFirst) await index();
+  const buildIndex = () => store.createHnswIndex({ dimensions: dims, m: 16, efConstruction: 64 });
+  if (index === 'before') await buildIndex();
   const toIds = (results: [{ id?: string }, number][]) => results.map(([d]) => `v${indexOfUuid(d.id!)}`);
   return {
-    name: indexFirst ? 'PGVectorStore' : 'PGVectorStore (index after load)',
+    name: index === 'after' ? 'PGVectorStore (index built after load)' : 'PGVectorStore',
     async ingest(vectors, meta, text) {
       // addVectors in slices so the bench's memory stays flat; PGVectorStore inserts 500 rows per statement.
       for (let start = 0; start < vectors.length; start += 2000) {
@@ -236,12 +249,12 @@ async function langchainSystem(url: string, tableName: string, dims: number, ind
         }
         await store.addVectors(vs, docs, { ids });
       }
-      if (!indexFirst) await index();
+      if (index === 'after') await buildIndex();
       await pool.query(`ANALYZE ${tableName}`);
     },
     search: async (q, filter) => toIds(await store.similaritySearchVectorWithScore(q, K, filter ? { bucket: BUCKET } : undefined)),
     async withEfSearch(ef) {
-      const p = new pg.Pool({ connectionString: url, max: C + 1, options: `-c hnsw.ef_search=${ef}` });
+      const p = benchPool({ connectionString: url, max: C + 1, options: `-c hnsw.ef_search=${ef}` });
       const s = new PGVectorStore(noEmbeddings as never, { ...config(p), skipInitializationCheck: true });
       return { search: async (q) => toIds(await s.similaritySearchVectorWithScore(q, K)), close: () => p.end() };
     },
@@ -255,13 +268,23 @@ const meta = (i: number) => ({ bucket: i % 100, group: i % 10, title: `document 
 const WORDS = ['vector', 'index', 'postgres', 'search', 'agent', 'memory', 'graph', 'query', 'embedding', 'cluster', 'tenant', 'session'];
 const text = (i: number) => `Document ${i}: ${WORDS[i % 12]} ${WORDS[(i * 7) % 12]} ${WORDS[(i * 5) % 12]} notes, part ${i % 97}.`;
 
-async function mainRun(): Promise<void> {
-  const database = `cairn_bench_rag_${process.pid}`;
+/** A freshly migrated scratch database; `drop()` closes the systems using it and removes it. */
+async function scratchDatabase(database: string, systems: System[]) {
   await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   await admin(`CREATE DATABASE ${database}`);
   const url = urlFor(database);
   const db = await createDb({ url, migrate: true, pool: { max: C + 2 } });
+  const drop = async () => {
+    for (const s of systems) await s.close().catch(() => undefined);
+    await db.close();
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  };
+  return { url, db, drop };
+}
+
+async function mainRun(): Promise<void> {
   const systems: System[] = [];
+  const { url, db, drop } = await scratchDatabase(`cairn_bench_rag_${process.pid}`, systems);
   try {
     const health = await db.healthCheck();
     console.log(`\n@cairn/rag bench: ${N} vectors × 384 dims, ${Q} queries, k = ${K}, ${C} clients for QPS`);
@@ -278,13 +301,15 @@ async function mainRun(): Promise<void> {
 
     const cairn = await cairnSystem(db, 384);
     const raw = await rawSystem(url);
-    const lc = await langchainSystem(url, 'langchain_bench', 384, true);
-    const lcBulk = await langchainSystem(url, 'langchain_bench_bulk', 384, false);
+    const lc = await langchainSystem(url, 'langchain_bench', 384, 'before');
+    const lcBulk = await langchainSystem(url, 'langchain_bench_bulk', 384, 'after');
     systems.push(cairn, raw, lc, lcBulk);
 
-    console.log('ingest (every table has its HNSW index during the load, except the last row):');
+    console.log('ingest (each table has its HNSW index, m = 16, ef_construction = 64, during the load; the last row builds it afterwards):');
     const ingest = new Map<string, number>();
     for (const s of systems) ingest.set(s.name, await timeIngest(s.name, N, () => s.ingest(vectors, meta, text)));
+
+    const writePath = await runWritePath(vectors);
 
     console.log('ground truth (exact search) …');
     const truth = await Promise.all(queries.map(async (q) => (await cairn.collection.searchByVector(q, { k: K, exact: true })).map((h) => h.id)));
@@ -308,6 +333,12 @@ async function mainRun(): Promise<void> {
     table(
       ['system', 'docs/s', '× PGVectorStore'],
       systems.map((s) => [s.name, ingest.get(s.name)!, ingest.get(s.name)! / lcRate]),
+    );
+
+    console.log('\nWrite path alone, docs/s (no vector index on any table):');
+    table(
+      ['system', 'docs/s', '× PGVectorStore'],
+      [...writePath].map(([name, rate]) => [name, rate, rate / writePath.get('PGVectorStore')!]),
     );
 
     console.log(`\nTop-${K} search (sequential latency in ms; QPS with ${C} clients, median of 3 rounds; recall@${K} against exact search):`);
@@ -343,10 +374,28 @@ async function mainRun(): Promise<void> {
     }
     table(['system', 'ef_search', 'QPS', 'p50 ms', 'recall'], sweep);
   } finally {
-    for (const s of systems) await s.close().catch(() => undefined);
-    await db.close();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await drop();
   }
+}
+
+/**
+ * The write path alone: the same ingest with no vector index on any table, on a scratch database
+ * whose migration HNSW index is dropped (an application keeps it; this isolates what the library
+ * controls: statement shape, parameter encoding, batching, concurrency).
+ */
+async function runWritePath(vectors: readonly Float32Array[]): Promise<Map<string, number>> {
+  const systems: System[] = [];
+  const { url, db, drop } = await scratchDatabase(`cairn_bench_ragw_${process.pid}`, systems);
+  const rates = new Map<string, number>();
+  try {
+    await db.pool.query('DROP INDEX documents_embedding_hnsw_cosine_idx');
+    systems.push(await cairnSystem(db, 384), await rawSystem(url), await langchainSystem(url, 'langchain_bench', 384, 'none'));
+    console.log('write path alone (no vector index on any table):');
+    for (const s of systems) rates.set(s.name, await timeIngest(s.name, vectors.length, () => s.ingest(vectors, meta, text)));
+  } finally {
+    await drop();
+  }
+  return rates;
 }
 
 /**
@@ -388,7 +437,7 @@ async function run1536(): Promise<void> {
     const vectors = data.vectors.map((v) => Float32Array.from(v));
     const cairn = await cairnSystem(db, 1536);
     const raw = await rawSystem(url);
-    const lc = await langchainSystem(url, 'langchain_bench', 1536, true);
+    const lc = await langchainSystem(url, 'langchain_bench', 1536, 'before');
     systems.push(cairn, raw, lc);
     console.log(`\n1536 dims: ${N1536} vectors into a database migrated to vector(1536):`);
     const rates = new Map<string, number>();

@@ -1,4 +1,4 @@
-// The SQL of vector and hybrid search, each one statement (one round trip).
+// The SQL of vector and hybrid search.
 //
 // Index tuning (hnsw.ef_search, hnsw.iterative_scan, ivfflat.probes, …) must be in force when the
 // index scan starts, and must not leak into the pooled connection. A transaction with SET LOCAL
@@ -7,9 +7,10 @@
 // before the scan's first tuple and end with the statement's own transaction.
 //
 // Filters and the tenant/collection predicate are applied during the index scan. pgvector 0.8's
-// iterative scan keeps scanning until k rows pass them (or maxScanTuples is reached); when the
-// scan still comes up short, the same statement answers from an exact scan instead (a one-time
-// filter skips that branch entirely when the index scan filled k).
+// iterative scan keeps scanning until k rows pass them (or maxScanTuples is reached). When the
+// scan still comes up short, the answer comes from an exact scan instead: for searchByVector as a
+// second statement (only then), for hybrid search inside the same statement, where a one-time
+// filter skips the exact branch entirely when the index branch filled its quota.
 import { compileFilter, type MetadataFilter } from './filter.js';
 import { SqlParams } from './sql-params.js';
 import { METRIC_SQL, type Metric } from './vector.js';
