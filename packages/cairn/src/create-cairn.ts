@@ -10,6 +10,7 @@ import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
 import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection } from '@cairn/redis';
 import { CairnClosedError, CairnCloseError, CairnStartError } from './errors.js';
+import { registerConnectionMetrics } from './metrics.js';
 import { CairnOptionsSchema, TenantIdSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
 
 /** What `health()` reports. Never throws; `ok` is false only when PostgreSQL or pgvector is down. */
@@ -298,6 +299,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
       closers.push({ name: `checkpointer (${tenantId})`, close: () => created.close() });
       return created;
     };
+    registerConnectionMetrics(metricsRegistry, { db, redis, notifier });
     const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, newCheckpointer, views: new Map(), closers, closing: undefined };
 
     const checkpointer = await start('checkpointer', () => newCheckpointer(opts.tenantId));

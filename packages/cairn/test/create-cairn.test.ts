@@ -93,6 +93,8 @@ describe('createCairn', () => {
   it('shares one metrics registry across components', async () => {
     const metrics = await cairn.metricsRegistry.metrics();
     expect(metrics).toMatch(/cairn_checkpointer_operations_total\{[^}]*operation="put"/);
+    expect(metrics).toMatch(/^cairn_db_pool_connections\{state="max"\} [1-9]/m);
+    expect(metrics).toMatch(/^cairn_notifications_delivered_total \d+/m);
   });
 
   it('keeps connections and credentials out of JSON', () => {

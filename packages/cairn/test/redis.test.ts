@@ -113,6 +113,10 @@ describe('Redis going away', () => {
     expect((await counters.load('c'))?.data).toEqual({ n: 2 });
     const session = await cairn.sessions.create({ userId: 'u' });
     expect((await cairn.sessions.get(session.id))?.userId).toBe('u');
+    // The outage shows in the shared Prometheus registry.
+    const during = await cairn.metricsRegistry.metrics();
+    expect(metricValue(during, 'cairn_redis_errors_total')).toBeGreaterThan(0);
+    expect(metricValue(during, 'cairn_redis_breaker_state{state="closed"}')).toBe(0);
 
     await redis.start();
     // The connection reconnects by itself; once it answers, health is back to ok.
@@ -122,8 +126,16 @@ describe('Redis going away', () => {
       status = (await cairn.health()).status;
     }
     expect((await counters.load('c'))?.data).toEqual({ n: 2 });
+    expect(metricValue(await cairn.metricsRegistry.metrics(), 'cairn_redis_breaker_state{state="closed"}')).toBe(1);
   });
 });
+
+/** The value of one sample (`name` or `name{labels}`) in Prometheus text format. */
+function metricValue(exposition: string, sample: string): number {
+  const line = exposition.split('\n').find((l) => l.startsWith(`${sample} `));
+  if (line === undefined) throw new Error(`no sample ${sample} in:\n${exposition}`);
+  return Number(line.slice(sample.length + 1));
+}
 
 describe('Redis unreachable at start', () => {
   it('starts degraded unless Redis is required', async () => {
