@@ -116,6 +116,18 @@ async function measureConcurrent(queries: readonly number[][], searches: readonl
   return rounds.map((r) => r.sort((a, b) => a - b)[1]!);
 }
 
+/** `items.map(fn)` with at most C calls in flight, results in order. */
+async function mapBounded<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
+    }),
+  );
+  return results;
+}
+
 async function timeIngest(label: string, count: number, run: () => Promise<void>): Promise<number> {
   process.stdout.write(`  ingesting ${count} into ${label} … `);
   const started = performance.now();
@@ -312,9 +324,11 @@ async function mainRun(): Promise<void> {
     const writePath = await runWritePath(vectors);
 
     console.log('ground truth (exact search) …');
-    const truth = await Promise.all(queries.map(async (q) => (await cairn.collection.searchByVector(q, { k: K, exact: true })).map((h) => h.id)));
-    const truthFiltered = await Promise.all(
-      queries.map(async (q) => (await cairn.collection.searchByVector(q, { k: K, exact: true, where: { bucket: BUCKET } })).map((h) => h.id)),
+    // C at a time: an exact scan of 100k rows takes long enough that all queries at once would
+    // wait past the pool's connection timeout.
+    const truth = await mapBounded(queries, async (q) => (await cairn.collection.searchByVector(q, { k: K, exact: true })).map((h) => h.id));
+    const truthFiltered = await mapBounded(queries, async (q) =>
+      (await cairn.collection.searchByVector(q, { k: K, exact: true, where: { bucket: BUCKET } })).map((h) => h.id),
     );
 
     const rows: (string | number)[][] = [];
