@@ -506,6 +506,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         probes: opts.probes ?? this.#options.probes,
         iterativeScan: opts.iterativeScan ?? this.#options.iterativeScan,
         maxScanTuples: opts.maxScanTuples ?? this.#options.maxScanTuples,
+        exactFilterLimit: opts.exactFilterLimit ?? this.#options.exactFilterLimit,
         exact,
         exactFallback: false,
         iterativeScans: this.#ctx.iterativeScans,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidFilterError } from './errors.js';
-import { compileFilter } from './filter.js';
+import { compileFilter, filterUsesMetadataIndex } from './filter.js';
 import { SqlParams } from './sql-params.js';
 
 function compile(filter: unknown) {
@@ -60,5 +60,25 @@ describe('compileFilter', () => {
     expect(() => compile({ $or: Array.from({ length: 300 }, (_, i) => ({ k: i })) })).toThrow(/too many conditions/);
     expect(() => compile({ k: { $in: Array.from({ length: 1001 }, (_, i) => i) } })).toThrow(InvalidFilterError);
     expect(() => compile({ 'a.b.c.d.e.f.g.h.i': 1 })).toThrow(/deeper than 8/);
+  });
+});
+
+describe('filterUsesMetadataIndex', () => {
+  it.each([
+    [{ lang: 'en' }, true],
+    [{ lang: { $in: ['en', 'de'] }, year: { $gte: 2020 } }, true],
+    [{ tags: { $contains: 'a' } }, true],
+    [{ author: { name: 'x' } }, true],
+    [{ $and: [{ year: { $gt: 1 } }, { lang: 'en' }] }, true],
+    [{ $or: [{ lang: 'en' }, { lang: { $eq: 'de' } }] }, true],
+    [{ $or: [{ lang: 'en' }, { year: { $lt: 3 } }] }, false],
+    [{ year: { $gte: 2020, $lt: 2021 } }, false],
+    [{ rare: { $exists: true } }, false],
+    [{ $not: { lang: 'en' } }, false],
+    [{ lang: { $ne: 'en' } }, false],
+    [{}, false],
+    [undefined, false],
+  ])('%j → %s', (filter, expected) => {
+    expect(filterUsesMetadataIndex(filter as Parameters<typeof filterUsesMetadataIndex>[0])).toBe(expected);
   });
 });

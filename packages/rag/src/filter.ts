@@ -252,3 +252,28 @@ export function compileFilter(filter: unknown, params: SqlParams, column = 'd.me
 export function isEmptyFilter(filter: MetadataFilter | undefined): boolean {
   return filter === undefined || Object.values(filter).every((v) => v === undefined);
 }
+
+/**
+ * Whether the GIN(metadata jsonb_path_ops) index can find a (valid) filter's rows: some ANDed
+ * condition is containment (equality, $eq, $in, $contains), or every branch of an $or is. Range,
+ * $exists and negated conditions cannot use it; counting their matches means reading the whole
+ * collection, so filtered search does not try to (see exactFilterLimit).
+ */
+export function filterUsesMetadataIndex(filter: MetadataFilter | undefined): boolean {
+  return isPlainObject(filter) && Object.entries(filter).some(([key, condition]) => entryUsesIndex(key, condition));
+}
+
+function entryUsesIndex(key: string, condition: unknown): boolean {
+  if (key === '$and') return Array.isArray(condition) && condition.some((f) => filterUsesMetadataIndex(f as MetadataFilter));
+  if (key === '$or') return Array.isArray(condition) && condition.length > 0 && condition.every((f) => filterUsesMetadataIndex(f as MetadataFilter));
+  if (key.startsWith('$')) return false;
+  return conditionUsesIndex(condition);
+}
+
+function conditionUsesIndex(condition: unknown): boolean {
+  if (isScalar(condition) || condition instanceof Date) return true;
+  if (!isPlainObject(condition)) return false;
+  return Object.entries(condition).some(([key, inner]) =>
+    key.startsWith('$') ? key === '$eq' || key === '$in' || key === '$contains' : conditionUsesIndex(inner),
+  );
+}

@@ -46,6 +46,12 @@ const tuning = {
   iterativeScan: z.enum(ITERATIVE_SCAN_MODES),
   /** Most tuples an iterative HNSW scan visits before giving up (`hnsw.max_scan_tuples`). */
   maxScanTuples: z.number().int().min(1).max(1_000_000_000),
+  /**
+   * A filtered search whose filter matches at most this many rows of the collection is answered by
+   * exact search over those rows (recall 1, and faster than an index scan that must skip the other
+   * 99%). Counting stops at this limit, so the check costs little for broad filters. 0 turns it off.
+   */
+  exactFilterLimit: z.number().int().min(0).max(1_000_000),
 };
 
 export const CollectionOptionsSchema = z
@@ -72,6 +78,8 @@ export const CollectionOptionsSchema = z
     iterativeScan: tuning.iterativeScan.default('relaxed_order'),
     /** @defaultValue 20000 (pgvector's default) */
     maxScanTuples: tuning.maxScanTuples.default(20_000),
+    /** @defaultValue 2000 */
+    exactFilterLimit: tuning.exactFilterLimit.default(2000),
     /** Documents per INSERT statement when upserting. @defaultValue 500 */
     batchSize: z.number().int().min(1).max(10_000).default(500),
   })
@@ -97,6 +105,8 @@ const searchCommon = {
   iterativeScan: tuning.iterativeScan.optional(),
   /** Overrides the collection's maxScanTuples for this query. */
   maxScanTuples: tuning.maxScanTuples.optional(),
+  /** Overrides the collection's exactFilterLimit for this query. */
+  exactFilterLimit: tuning.exactFilterLimit.optional(),
   /** Exact search: scan every matching row, no index (100% recall; cost grows with the collection). @defaultValue false */
   exact: z.boolean().default(false),
   /**

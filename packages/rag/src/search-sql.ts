@@ -11,7 +11,7 @@
 // scan still comes up short, the answer comes from an exact scan instead: for searchByVector as a
 // second statement (only then), for hybrid search inside the same statement, where a one-time
 // filter skips the exact branch entirely when the index branch filled its quota.
-import { compileFilter, type MetadataFilter } from './filter.js';
+import { compileFilter, filterUsesMetadataIndex, type MetadataFilter } from './filter.js';
 import { SqlParams } from './sql-params.js';
 import { METRIC_SQL, type Metric } from './vector.js';
 
@@ -110,17 +110,39 @@ export function vectorCandidateCtes(ctx: QueryContext, q: VectorQuery, name: str
 }
 
 /**
+ * A filtered statement that counts the filter's matches (stopping past `exactFilterLimit`) and
+ * runs exactly one of its branches, picked by a one-time filter: exact search when the filter is
+ * that selective, the index scan otherwise. An HNSW scan under a 1% filter must walk past ~99
+ * rejected neighbours per accepted one and, bounded by maxScanTuples, returns approximate
+ * results; exact search over a few thousand rows found through the metadata index is both
+ * faster and exact. Only for filters that index can serve (filterUsesMetadataIndex): counting
+ * the matches of a range filter would read the whole collection.
+ */
+function selectiveFilterSelect(ctx: QueryContext, q: VectorQuery, limit: string, exactFilterLimit: number): string {
+  const cap = ctx.params.add(exactFilterLimit, 'int');
+  const small = `(SELECT count(*) <= ${cap} FROM (SELECT 1 FROM documents d WHERE ${rowFilter(ctx)} LIMIT ${cap} + 1) m)`;
+  return (
+    `WITH small AS MATERIALIZED (SELECT ${small} AS yes) ` +
+    `SELECT x.* FROM (${exactSelect(ctx, q, limit)}) x WHERE (SELECT yes FROM small) ` +
+    `UNION ALL SELECT y.* FROM (${approxSelect(ctx, q, limit)}) y WHERE NOT (SELECT yes FROM small)`
+  );
+}
+
+/**
  * searchByVector's statements: rows (id, content, metadata, distance[, embedding]), at most k, in
  * relaxed order (the caller sorts). The index statement carries no fallback branch, so it plans as
  * fast as a hand-written query; the caller runs the exact one when it comes up short (a second
- * round trip, only then).
+ * round trip, only then). A filtered search first checks whether its filter is selective enough
+ * for exact search (see selectiveFilterSelect), in the same statement.
  */
-export function vectorSearchSql(q: VectorQuery & { includeEmbedding: boolean }): { text: string; values: unknown[] } {
+export function vectorSearchSql(q: VectorQuery & { includeEmbedding: boolean; exactFilterLimit: number }): { text: string; values: unknown[] } {
   const ctx = queryContext(q, q.vector);
   const carry = ['d.content AS content', 'd.metadata AS metadata', ...(q.includeEmbedding ? ['d.embedding::text AS embedding'] : [])];
   const query = { ...q, carry };
   const limit = ctx.params.add(q.limit, 'int');
-  return { text: q.exact ? exactSelect(ctx, query, limit) : approxSelect(ctx, query, limit), values: ctx.params.values };
+  if (q.exact) return { text: exactSelect(ctx, query, limit), values: ctx.params.values };
+  const text = q.exactFilterLimit > 0 && filterUsesMetadataIndex(q.where) ? selectiveFilterSelect(ctx, query, limit, q.exactFilterLimit) : approxSelect(ctx, query, limit);
+  return { text, values: ctx.params.values };
 }
 
 /** What hybridSearchSql needs on top of the vector query. */

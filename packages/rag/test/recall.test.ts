@@ -64,14 +64,14 @@ describe('HNSW search on 20 000 clustered vectors (PostgreSQL)', () => {
   it('returns k results for a range filter matching 1% of rows, where a plain index scan comes up short', async () => {
     const where = { bucket: { $gte: 41, $lt: 42 } }; // not served by the GIN index: the HNSW scan filters
     const q = queries[1]!;
-    expect(await col.explainSearch(q, { where })).toContain(indexName);
+    expect(await col.explainSearch(q, { where, exactFilterLimit: 0 })).toContain(indexName);
     // Without iterative scans pgvector stops after ef_search candidates, of which ~1% match.
-    const plain = await col.searchByVector(q, { k: 10, where, iterativeScan: 'off', efSearch: 40, exactFallback: false });
+    const plain = await col.searchByVector(q, { k: 10, where, iterativeScan: 'off', efSearch: 40, exactFallback: false, exactFilterLimit: 0 });
     expect(plain.length).toBeLessThan(10);
     let total = 0;
     for (const query of queries.slice(0, 10)) {
       const exact = await col.searchByVector(query, { k: 10, where, exact: true });
-      const iterative = await col.searchByVector(query, { k: 10, where, exactFallback: false });
+      const iterative = await col.searchByVector(query, { k: 10, where, exactFallback: false, exactFilterLimit: 0 });
       expect(iterative).toHaveLength(10);
       for (const h of iterative) expect(h.metadata.bucket).toBe(41);
       total += recall(
@@ -80,6 +80,23 @@ describe('HNSW search on 20 000 clustered vectors (PostgreSQL)', () => {
       );
     }
     expect(total / 10).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('answers a filter matching at most exactFilterLimit rows by exact search, and a broad one from the index', async () => {
+    const selective = { bucket: 41 }; // 200 rows (found through the metadata index), under the default limit of 2000
+    for (const q of queries.slice(0, 10)) {
+      const hits = await col.searchByVector(q, { k: 10, where: selective });
+      const exact = await col.searchByVector(q, { k: 10, where: selective, exact: true });
+      expect(hits.map((h) => h.id)).toEqual(exact.map((h) => h.id));
+    }
+    // Only the branch the count picked runs.
+    const selectivePlan = await col.explainSearch(queries[0]!, { where: selective, analyze: true });
+    expect(selectivePlan).toMatch(/rows=0 loops=1\)\n\s*One-Time Filter: \(NOT /); // the index branch returned nothing
+    const broad = { bucket: { $in: Array.from({ length: 50 }, (_, i) => i) } }; // half the rows
+    const broadPlan = await col.explainSearch(queries[0]!, { where: broad, analyze: true });
+    expect(broadPlan).not.toMatch(new RegExp(`Index Scan using ${indexName}[^\\n]*\\(never executed\\)`));
+    expect(broadPlan).toContain(indexName);
+    expect(await col.searchByVector(queries[0]!, { k: 10, where: broad })).toHaveLength(10);
   });
 
   it('returns the exact k results for an equality filter matching 1% of rows', async () => {
@@ -94,9 +111,9 @@ describe('HNSW search on 20 000 clustered vectors (PostgreSQL)', () => {
   it('answers from an exact scan when the filter is too selective for the index scan', async () => {
     const where = { rare: { $exists: true } }; // 10 of 20 000 rows
     const q = queries[2]!;
-    const short = await col.searchByVector(q, { k: 10, where, maxScanTuples: 200, exactFallback: false });
+    const short = await col.searchByVector(q, { k: 10, where, maxScanTuples: 200, exactFallback: false, exactFilterLimit: 0 });
     expect(short.length).toBeLessThan(10);
-    const hits = await col.searchByVector(q, { k: 10, where, maxScanTuples: 200 });
+    const hits = await col.searchByVector(q, { k: 10, where, maxScanTuples: 200, exactFilterLimit: 0 });
     const exact = await col.searchByVector(q, { k: 10, where, exact: true });
     expect(hits.map((h) => h.id)).toEqual(exact.map((h) => h.id));
     expect(hits).toHaveLength(10);
