@@ -107,6 +107,13 @@ async function main(): Promise<void> {
   const rawPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
   // PostgresSaver on a pool this script owns and ends (same size as Cairn's).
   const pgsaverPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
+  // A client still checked out when the scratch database is force-dropped gets "terminating
+  // connection due to administrator command" (57P01); expected at teardown, anything else is not.
+  for (const pool of [rawPool, pgsaverPool]) {
+    pool.on('error', (error: Error & { code?: string }) => {
+      if (error.code !== '57P01') console.error('bench pool error:', error.message);
+    });
+  }
   try {
     db = await createDb({ url: url.toString(), migrate: true, pool: { max: 16 } });
     const cairn = new PostgresCheckpointer(db);
