@@ -47,12 +47,17 @@ describe('the committed migrations', () => {
   });
 
   it('match the schema: the next diff is empty (no DROP INDEX, no repeated CREATE EXTENSION)', async () => {
-    const diff = await prisma(
-      ['migrate', 'diff', '--from-migrations', '../../prisma/migrations', '--to-schema', '../../prisma/schema.prisma', '--script', '--exit-code'],
-      { DATABASE_URL: database.url },
-    );
+    const args = ['migrate', 'diff', '--from-migrations', '../../prisma/migrations', '--to-schema', '../../prisma/schema.prisma', '--script', '--exit-code'];
+    let diff = await prisma(args, { DATABASE_URL: database.url });
+    // Known, intermittent: the WASM engine sometimes traps ("RuntimeError: unreachable", reported
+    // by the CLI as an empty "Error in Schema engine") in this command, in about a third of runs on
+    // this machine; a second run is unaffected. Retried here so the test checks the diff itself;
+    // see packages/db/README.md, "Known issues".
+    for (let attempt = 1; attempt < 5 && diff.code === 1 && /Error in Schema engine: *$/m.test(diff.output); attempt++) {
+      diff = await prisma(args, { DATABASE_URL: database.url });
+    }
     expect(diff.output).not.toMatch(/DROP INDEX|CREATE EXTENSION/);
-    expect(diff).toMatchObject({ code: 0 });
+    expect({ code: diff.code, output: diff.code === 0 ? '' : diff.output }).toEqual({ code: 0, output: '' });
   });
 });
 
