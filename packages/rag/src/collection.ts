@@ -192,10 +192,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const batches: Row[][] = [];
     for (let i = 0; i < rows.length; i += this.#options.batchSize) batches.push(rows.slice(i, i + this.#options.batchSize));
     if (batches.length === 1) return this.#writeBatch(this.#ctx.pool, batches[0]!);
-    const client = await this.#ctx.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+    return this.#inTransaction(async (client) => {
       const total: UpsertResult = { upserted: 0, inserted: 0, updated: 0 };
       for (const batch of batches) {
         const r = await this.#writeBatch(client, batch);
@@ -203,16 +200,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         total.inserted += r.inserted;
         total.updated += r.updated;
       }
-      await client.query('COMMIT');
       return total;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /**
