@@ -24,6 +24,7 @@ import { RedisRecordCache } from './redis-caches.js';
 import { exportSnapshot, importSnapshotInto, type ExportOptions, type ImportOptions, type ImportResult, type ObjectSnapshot } from './snapshot.js';
 import type { Queryable } from './sql.js';
 import { WriteBehindQueue, type WriteBehindStats } from './write-behind-queue.js';
+import { inClientTransaction } from './client-transaction.js';
 
 /** Isolation levels a transaction may ask for. */
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
@@ -45,25 +46,6 @@ interface StoreCore {
   closed: Promise<void> | undefined;
 }
 
-/** Runs `fn` between `begin` and COMMIT on a pooled client (ROLLBACK if it throws). */
-async function inClientTransaction<R>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query(begin);
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => {
-      broken = rollbackError;
-    });
-    throw error;
-  } finally {
-    // A client whose ROLLBACK failed is in an unknown state: destroy it rather than reuse it.
-    client.release(broken);
-  }
-}
 
 function buildCore(db: CairnDb, options: ResolvedObjectStoreOptions): StoreCore {
   const cache = options.redis ? new RedisRecordCache(options.redis, options.cacheTtlSeconds) : undefined;

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { FlushTimeoutError, StoreClosedError, WriteBehindError, WriteQueueFullError, type QueuedWriteInfo } from './errors.js';
 import type { ResolvedWriteBehindOptions } from './options.js';
+import { inClientTransaction } from './client-transaction.js';
 
 /** One write waiting in the queue. */
 export interface QueueEntry<R = unknown> {
@@ -340,22 +341,10 @@ export class WriteBehindQueue {
       const { rows } = await this.#pool.query(batch[0]!.statement);
       return [rows];
     }
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    return inClientTransaction(this.#pool, 'BEGIN', async (client) => {
       const results: pg.QueryResultRow[][] = [];
       for (const entry of batch) results.push((await client.query(entry.statement)).rows);
-      await client.query('COMMIT');
       return results;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw error;
-    } finally {
-      // A client whose ROLLBACK failed is in an unknown state: destroy it rather than reuse it.
-      client.release(broken);
-    }
+    });
   }
 }

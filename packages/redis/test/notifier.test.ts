@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '@cairn/core';
 import { createDb, type CairnDb } from '@cairn/db';
-import { createTestDatabase, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from '@cairn/db/testing';
+import { createTestDatabase, createTestDb, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from '@cairn/db/testing';
 import {
   createRedis,
   NotificationError,
@@ -206,15 +206,12 @@ describeNotifier('PostgresNotifier (LISTEN/NOTIFY)', async () => {
 });
 
 describe('PostgresNotifier limits', () => {
-  let database: TestDatabase;
   let db: CairnDb;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    db = await createDb({ url: database.url, pool: { max: 2 } });
+    db = await createTestDb({ pool: { max: 2 } });
   });
   afterAll(async () => {
     await db.close();
-    await database.drop();
   });
 
   it('refuses events larger than a NOTIFY payload can carry, and sends none of it', async () => {
