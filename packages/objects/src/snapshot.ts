@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { parseInput } from '@cairn/core';
 import { SnapshotConflictError } from './errors.js';
 import { IdSchema, JsonValueSchema, TypeNameSchema, type JsonValue } from './json.js';
+import { inClientTransaction } from './client-transaction.js';
 
 /** Format tag written into every snapshot. */
 export const SNAPSHOT_FORMAT = 'cairn.objects.snapshot/v1';
@@ -139,11 +140,8 @@ interface VersionExportRow {
 export async function exportSnapshot(pool: pg.Pool, tenantId: string, options: ExportOptions = {}): Promise<ObjectSnapshot> {
   const opts = parseInput(ExportOptionsSchema, options, 'export options');
   const types = opts.types ?? null;
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    // REPEATABLE READ: every page below reads the same snapshot, whatever commits meanwhile.
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  // REPEATABLE READ: every page below reads the same snapshot, whatever commits meanwhile.
+  return inClientTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
     const { rows: clock } = await client.query<{ now: Date }>('SELECT now() AS now');
     const objects: SnapshotObject[] = [];
     const byKey = new Map<string, SnapshotObject>();
@@ -194,16 +192,8 @@ export async function exportSnapshot(pool: pg.Pool, tenantId: string, options: E
         cursor = [last.type, last.object_id, last.version];
       }
     }
-    await client.query('COMMIT');
     return { format: SNAPSHOT_FORMAT, tenantId, takenAt: clock[0]!.now.toISOString(), types, objects };
-  } catch (error) {
-    await client.query('ROLLBACK').catch((e: Error) => {
-      broken = e;
-    });
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
 /** @internal Imports into `client`'s open transaction (the caller commits or rolls back). */
