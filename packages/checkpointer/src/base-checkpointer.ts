@@ -4,7 +4,7 @@
 import { parseInput, type Serializer, JsonSerializer } from '@cairn/core';
 import { RedisNotifier, type CairnEvent, type ChangeNotifier } from '@cairn/redis';
 import type { Registry } from 'prom-client';
-import { v7 as uuidv7 } from 'uuid';
+import { newCheckpointId } from './checkpoint-id.js';
 import { CheckpointNotFoundError, CheckpointerClosedError } from './errors.js';
 import { CheckpointerMetrics } from './metrics.js';
 import type { ResolvedRetentionPolicy } from './retention.js';
@@ -55,10 +55,6 @@ import type {
   WriteInput,
 } from './types.js';
 
-/** A fresh, time-ordered checkpoint id (UUIDv7; monotonic within the process). */
-export function newCheckpointId(): string {
-  return uuidv7();
-}
 
 /** A write as backends store it. */
 export interface StoredWrite {
@@ -245,19 +241,21 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   /** Packs states, assigns ids and resolves parents and steps inside the batch. */
   async #prepare(items: readonly (Omit<RawPutItem, 'createdAt'> & { createdAt?: Date | undefined })[]): Promise<NewRow[]> {
     const rows: NewRow[] = [];
+    // A single put (the common call) has no batch to resolve parents in: skip the key building.
+    const batch = items.length > 1;
     const lastInBatch = new Map<string, NewRow>();
     const byId = new Map<string, NewRow>();
     for (const item of items) {
       const namespace = item.namespace ?? '';
-      const key = JSON.stringify([item.threadId, namespace]);
+      const key = batch ? JSON.stringify([item.threadId, namespace]) : '';
       const checkpointId = item.checkpointId ?? newCheckpointId();
       let parent: ParentRef;
       if (item.parentId === null) parent = { kind: 'root' };
       else if (item.parentId === undefined) {
-        const previous = lastInBatch.get(key);
+        const previous = batch ? lastInBatch.get(key) : undefined;
         parent = previous ? { kind: 'batch', id: previous.checkpointId } : { kind: 'latest' };
       } else {
-        const inBatch = byId.get(JSON.stringify([item.threadId, namespace, item.parentId]));
+        const inBatch = batch ? byId.get(JSON.stringify([item.threadId, namespace, item.parentId])) : undefined;
         parent = inBatch ? { kind: 'batch', id: inBatch.checkpointId } : { kind: 'id', id: item.parentId };
       }
       let step = item.step;
@@ -270,9 +268,12 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
         stepBase = p.stepBase;
         stepOffset = p.stepOffset + 1;
       }
-      const [state, ...values] = await Promise.all([this.codec.pack(item.state), ...(item.pendingWrites ?? []).map((w) => this.codec.pack(w.value))]);
+      // Compression runs in zlib's thread pool, all of an item's values at once; small values skip it.
+      const pending = item.pendingWrites ?? [];
+      const packed = [this.codec.pack(item.state), ...pending.map((w) => this.codec.pack(w.value))];
+      const [state, ...values] = packed.every((p) => !(p instanceof Promise)) ? (packed as StoredBytes[]) : await Promise.all(packed);
       this.metrics.stateBytes(state!.bytes.byteLength);
-      const writes = (item.pendingWrites ?? []).map((w, i) => ({
+      const writes = pending.map((w, i) => ({
         taskId: w.taskId,
         taskPath: w.taskPath ?? '',
         idx: w.idx ?? i,
@@ -294,14 +295,21 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
         writes,
       };
       rows.push(row);
-      lastInBatch.set(key, row);
-      byId.set(JSON.stringify([item.threadId, namespace, checkpointId]), row);
+      if (batch) {
+        lastInBatch.set(key, row);
+        byId.set(JSON.stringify([item.threadId, namespace, checkpointId]), row);
+      }
     }
     return rows;
   }
 
   async #afterInsert(rows: readonly NewRow[]): Promise<void> {
     const events = rows.map((row): CheckpointEvent => ({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: row.threadId, namespace: row.namespace, checkpointId: row.checkpointId }));
+    if (events.length === 1) {
+      await this.onLocalChange(events[0]!);
+      await this.emit(events[0]!, false);
+      return;
+    }
     // One invalidation per thread namespace (in parallel), then the events in order.
     const distinct = new Map(events.map((e) => [JSON.stringify([e.threadId, e.type === 'checkpoint.saved' ? e.namespace : '']), e]));
     await Promise.all([...distinct.values()].map((e) => this.onLocalChange(e)));

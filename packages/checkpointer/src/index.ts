@@ -27,7 +27,8 @@ export type {
   CheckpointerHealth,
 } from './types.js';
 export { CheckpointerOptionsSchema, RetentionPolicySchema, type CheckpointerOptions } from './schemas.js';
-export { BaseCheckpointer, newCheckpointId } from './base-checkpointer.js';
+export { BaseCheckpointer } from './base-checkpointer.js';
+export { newCheckpointId } from './checkpoint-id.js';
 export { MemoryCheckpointer } from './memory-checkpointer.js';
 export { PostgresCheckpointer, type PostgresCheckpointerOptions } from './postgres-checkpointer.js';
 export { exportThreads, importThreads, type ImportOptions, type ImportSummary } from './export-import.js';

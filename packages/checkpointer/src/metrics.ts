@@ -1,9 +1,16 @@
 // Prometheus metrics of a checkpointer (prom-client). Metrics live on a registry the app can pass
 // in and scrape (`registry.metrics()`); several checkpointers on one registry share the metric
 // objects (tenants are deliberately not a label: their number is unbounded).
+import { performance } from 'node:perf_hooks';
 import { Counter, Histogram, Registry, type Metric } from 'prom-client';
 
 type Labels = 'operation' | 'backend';
+
+interface OperationLabels {
+  plain: Record<Labels, string>;
+  ok: Record<Labels | 'outcome', string>;
+  error: Record<Labels | 'outcome', string>;
+}
 
 /** The metric objects one checkpointer updates. */
 export class CheckpointerMetrics {
@@ -48,19 +55,33 @@ export class CheckpointerMetrics {
 
   /** Times `fn` and counts its outcome. */
   async track<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    const end = this.#duration.startTimer({ operation, backend: this.#backend });
+    const labels = this.#labelsOf(operation);
+    const started = performance.now();
     try {
       const value = await fn();
-      this.#operations.inc({ operation, backend: this.#backend, outcome: 'ok' });
+      this.#operations.inc(labels.ok);
       return value;
     } catch (error) {
-      this.#operations.inc({ operation, backend: this.#backend, outcome: 'error' });
+      this.#operations.inc(labels.error);
       const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'UNKNOWN';
-      this.#errors.inc({ operation, backend: this.#backend, code });
+      this.#errors.inc({ ...labels.plain, code });
       throw error;
     } finally {
-      end();
+      this.#duration.observe(labels.plain, (performance.now() - started) / 1000);
     }
+  }
+
+  // Label objects made once per operation: every put would otherwise build and merge three.
+  readonly #labels = new Map<string, OperationLabels>();
+
+  #labelsOf(operation: string): OperationLabels {
+    let labels = this.#labels.get(operation);
+    if (!labels) {
+      const plain = { operation, backend: this.#backend };
+      labels = { plain, ok: { ...plain, outcome: 'ok' }, error: { ...plain, outcome: 'error' } };
+      this.#labels.set(operation, labels);
+    }
+    return labels;
   }
 
   retry(operation: string): void {

@@ -255,26 +255,25 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     }
   }
 
-  /** One row through the lean statement (see simpleInsertSql). */
+  /** One row through the lean statements (see simpleInsertSql). */
   async #insertSimple(row: NewRow, flags: InsertFlags): Promise<void> {
-    const replace = flags.ifExists === 'replace';
-    const values = [
+    const parent = row.parent.kind === 'id' ? 'id' : row.parent.kind === 'latest' ? 'latest' : 'root';
+    const statement = simpleInsertSql(parent, flags.ifExists === 'replace');
+    const values: unknown[] = [
       this.tenantId,
       row.threadId,
       row.namespace,
       row.checkpointId,
-      row.parent.kind === 'latest',
-      row.parent.kind === 'id' ? row.parent.id : null,
       row.step ?? null,
       buf(row.state.bytes),
       row.state.format,
       JSON.stringify(row.metadata),
       row.createdAt ?? null,
-      flags.requireParent,
     ];
+    if (row.parent.kind === 'id') values.push(row.parent.id, flags.requireParent);
     const inserted = await this.#run('insert', async (attempt) => {
       try {
-        return (await this.db.pool.query<{ checkpoint_id: string }>({ ...simpleInsertSql(replace), values })).rowCount ?? 0;
+        return (await this.db.pool.query({ ...statement, values })).rowCount ?? 0;
       } catch (error) {
         // A fresh id already present on a retry is our own earlier attempt, which committed
         // before its connection dropped.

@@ -309,35 +309,46 @@ export const PRUNE_SQL = {
 SELECT thread_id, count(*)::int AS deleted FROM dc GROUP BY thread_id`,
 };
 
+/** How the parent of a single put is given: the thread's latest, an explicit id, or none (a root). */
+export type SimpleParent = 'latest' | 'id' | 'root';
+
 /**
- * The common single put, as lean as a plain INSERT: one row, no writes, no optimistic check, and
- * either a fresh id (no conflict possible) or overwrite mode. The parent/step lookups only run
- * when needed (their conditions are one-time filters). Returns the id, or no row when a required
- * parent is missing.
+ * The common single put, as close to a plain INSERT as the semantics allow: one row, no writes,
+ * no optimistic check, and either a fresh id (no conflict possible) or overwrite mode. Each parent
+ * kind has its own statement, so only the lookup it needs is planned and run. Nothing is
+ * returned: the command's row count (0 when a required parent is missing) is the answer, which
+ * spares the server a result row and the driver a row description per put.
  *
- * $1 tenant, $2 thread, $3 namespace, $4 id, $5 parent is latest, $6 parent id (explicit), $7 step,
- * $8 state, $9 state format, $10 metadata, $11 created_at, $12 require parent.
+ * $1 tenant, $2 thread, $3 namespace, $4 id, $5 step (or null: derived from the parent), $6 state,
+ * $7 state format, $8 metadata, $9 created_at (or null: now()); with an explicit parent, $10 its
+ * id and $11 whether it must exist.
  */
-export function simpleInsertSql(replace: boolean): { name: string; text: string } {
-  return {
-    name: replace ? 'cairn_cp_put_replace' : 'cairn_cp_put',
-    text: `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, step, state, state_format, metadata, created_at)
-SELECT $1, $2, $3, $4, CASE WHEN $5::bool THEN l.checkpoint_id ELSE $6::text END,
-  COALESCE($7::int, COALESCE(CASE WHEN $5::bool THEN l.step ELSE b.step END + 1, 0)), $8, $9, $10::jsonb, COALESCE($11::timestamptz, now())
+export function simpleInsertSql(parent: SimpleParent, replace: boolean): { name: string; text: string } {
+  const columns = 'INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, step, state, state_format, metadata, created_at)';
+  const rest = '$6, $7, $8::jsonb, COALESCE($9::timestamptz, now())';
+  const source = {
+    root: `VALUES ($1, $2, $3, $4, NULL, COALESCE($5::int, 0), ${rest})`,
+    latest: `SELECT $1, $2, $3, $4, l.checkpoint_id, COALESCE($5::int, l.step + 1, 0), ${rest}
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
   SELECT x.checkpoint_id, x.step FROM checkpoints x
-  WHERE $5::bool AND x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = $3
+  WHERE x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = $3
   ORDER BY x.checkpoint_id DESC LIMIT 1
-) l ON true
+) l ON true`,
+    // The lookup is skipped (a one-time filter) when the step is given and the parent need not exist.
+    id: `SELECT $1, $2, $3, $4, $10::text, COALESCE($5::int, b.step + 1, 0), ${rest}
+FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
   SELECT y.checkpoint_id, y.step FROM checkpoints y
-  WHERE $6::text IS NOT NULL AND ($7::int IS NULL OR $12::bool) AND y.tenant_id = $1 AND y.thread_id = $2 AND y.checkpoint_ns = $3 AND y.checkpoint_id <= $6
+  WHERE ($5::int IS NULL OR $11::bool) AND y.tenant_id = $1 AND y.thread_id = $2 AND y.checkpoint_ns = $3 AND y.checkpoint_id <= $10
   ORDER BY y.checkpoint_id DESC LIMIT 1
-) b ON b.checkpoint_id = $6
-WHERE NOT $12::bool OR $6::text IS NULL OR b.checkpoint_id IS NOT NULL
-${replace ? `ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id,
-  step = EXCLUDED.step, state = EXCLUDED.state, state_format = EXCLUDED.state_format, metadata = EXCLUDED.metadata` : ''}
-RETURNING checkpoint_id`,
-  };
+) b ON b.checkpoint_id = $10
+WHERE NOT $11::bool OR b.checkpoint_id IS NOT NULL`,
+  }[parent];
+  const onConflict = replace
+    ? `
+ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id,
+  step = EXCLUDED.step, state = EXCLUDED.state, state_format = EXCLUDED.state_format, metadata = EXCLUDED.metadata`
+    : '';
+  return { name: `cairn_cp_put_${parent}${replace ? '_replace' : ''}`, text: `${columns}\n${source}${onConflict}` };
 }

@@ -56,12 +56,20 @@ export class StateCodec {
     return serializer.deserialize(value.data);
   }
 
-  /** Compresses when the value is large enough and compression pays off. */
-  async pack(value: EncodedValue): Promise<StoredBytes> {
-    const { algorithm, thresholdBytes, level } = this.#compression;
+  /**
+   * Compresses when the value is large enough and compression pays off. Values below the
+   * threshold come back at once, not as a promise: the put path spares itself the await.
+   */
+  pack(value: EncodedValue): StoredBytes | Promise<StoredBytes> {
+    const { algorithm, thresholdBytes } = this.#compression;
     if (algorithm === 'none' || value.data.byteLength < thresholdBytes || value.format.includes('+')) {
       return { bytes: value.data, format: value.format };
     }
+    return this.#compress(value, algorithm);
+  }
+
+  async #compress(value: EncodedValue, algorithm: 'gzip' | 'brotli'): Promise<StoredBytes> {
+    const { level } = this.#compression;
     // Level 1 by default: on agent state (JSON text) it is several times faster than the zlib
     // defaults for a slightly larger result, and a put waits for it.
     const compressed =
