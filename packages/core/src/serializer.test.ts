@@ -42,6 +42,13 @@ describe('JsonSerializer', () => {
     expect(back.$cairn).toBe(value.$cairn);
   });
 
+  it('decodes ASCII and non-ASCII text alike', () => {
+    const s = new JsonSerializer();
+    for (const value of [{ text: 'plain ascii' }, { text: 'déjà vu — 東京 🚀' }, ['\u0000\u007f', '\u0080']]) {
+      expect(s.deserialize(s.serialize(value))).toEqual(value);
+    }
+  });
+
   it('turns class instances into plain data', () => {
     const back = roundTrip({ p: new Point(3, 4) }) as { p: unknown };
     expect(back.p).toEqual({ x: 3, y: 4 });

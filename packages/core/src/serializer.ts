@@ -1,5 +1,6 @@
 // The serializer seam shared by the checkpointer and the Redis cache: storage code deals in bytes,
 // the serializer decides how values become bytes. Kept apart so users can plug their own.
+import { isAscii } from 'node:buffer';
 import { SerializationError } from './errors.js';
 
 /** Turns values into bytes and back. `format` is stored beside the bytes so old rows stay readable. */
@@ -31,7 +32,9 @@ export class JsonSerializer implements Serializer {
   }
 
   deserialize(bytes: Uint8Array): unknown {
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Most stored JSON is ASCII: latin1 decoding copies it without the UTF-8 validation pass.
+    const text = isAscii(buffer) ? buffer.toString('latin1') : buffer.toString('utf8');
     let parsed: Json;
     try {
       parsed = JSON.parse(text) as Json;
