@@ -23,6 +23,7 @@ const LARGE_THREAD_SIZE = Number(process.env.BENCH_LARGE_THREAD_SIZE ?? 200);
 const READ_OPS = Number(process.env.BENCH_OPS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const CONCURRENT_PUTS = Number(process.env.BENCH_CONCURRENT_PUTS ?? 30);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1000);
 const SIZES = (process.env.BENCH_SIZES ?? '1024,102400').split(',').map(Number);
 // `off` takes the disk's flush latency out of every commit, for all implementations alike (an
 // ALTER DATABASE on the scratch database), to compare what the libraries themselves cost.
@@ -58,7 +59,9 @@ async function compare(ops: number, fns: Partial<Record<Impl, (i: number) => Pro
   const entries = Object.entries(fns) as [Impl, (i: number) => Promise<unknown>][];
   const times = new Map<Impl, number[]>(entries.map(([k]) => [k, []]));
   const totals = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
-  for (const [, fn] of entries) for (let i = 0; i < Math.min(10, Math.ceil(ops / 10)); i += 1) await fn(-1 - i);
+  // Warm-up: enough calls for the JIT to settle on each side (a library runs far more code per
+  // call than a hand-written query, so a short warm-up charges compilation to it).
+  for (const [, fn] of entries) for (let i = 0; i < Math.min(WARMUP, ops); i += 1) await fn(-1 - i);
   const slice = Math.max(1, Math.ceil(ops / rounds));
   const done = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
   for (let r = 0; r < rounds; r += 1) {
