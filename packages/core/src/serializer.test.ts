@@ -49,6 +49,14 @@ describe('JsonSerializer', () => {
     }
   });
 
+  it('decodes from text the same as from bytes, with the same error for bad input', () => {
+    const s = new JsonSerializer();
+    const value = { when: new Date('2026-01-02T03:04:05.678Z'), n: 2n ** 70n, text: 'déjà' };
+    const bytes = s.serialize(value);
+    expect(s.deserializeText(Buffer.from(bytes).toString('utf8'))).toEqual(s.deserialize(bytes));
+    expect(() => s.deserializeText('{not json')).toThrow(SerializationError);
+  });
+
   it('turns class instances into plain data', () => {
     const back = roundTrip({ p: new Point(3, 4) }) as { p: unknown };
     expect(back.p).toEqual({ x: 3, y: 4 });

@@ -9,6 +9,11 @@ export interface Serializer {
   readonly format: string;
   serialize(value: unknown): Uint8Array;
   deserialize(bytes: Uint8Array): unknown;
+  /**
+   * For formats whose bytes are UTF-8 text: decodes from the text itself. Optional; transports that
+   * already hand back a string (a Redis GET) use it to skip a byte copy and a second decoding pass.
+   */
+  deserializeText?(text: string): unknown;
 }
 
 const TAG = '$cairn';
@@ -52,6 +57,16 @@ export class JsonSerializer implements Serializer {
 
   parse(text: string): unknown {
     const parsed = JSON.parse(text) as Json;
+    return text.includes(`"${TAG}"`) ? decode(parsed) : parsed;
+  }
+
+  deserializeText(text: string): unknown {
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(text) as Json;
+    } catch (cause) {
+      throw new SerializationError('Stored value is not valid JSON', { cause });
+    }
     return text.includes(`"${TAG}"`) ? decode(parsed) : parsed;
   }
 }

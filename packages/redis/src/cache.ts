@@ -137,6 +137,15 @@ export class RedisCache {
     return ttl === undefined ? this.#defaultTtlMs : Math.round(ttl * 1000);
   }
 
+  /** One GET: as text when the serializer decodes text (no byte copy), else as bytes. */
+  #read(client: RedisClient, fullKey: string): Promise<string | Buffer | null> {
+    return this.#serializer.deserializeText ? client.get(fullKey) : client.getBuffer(fullKey);
+  }
+
+  #decode(raw: string | Buffer): unknown {
+    return typeof raw === 'string' ? this.#serializer.deserializeText!(raw) : this.#serializer.deserialize(raw);
+  }
+
   /** The cached value, or undefined on a miss (or while Redis is unavailable). */
   get<T = unknown>(key: string): Promise<T | undefined> {
     // The hit path: one GET, written as a plain promise chain (no async frames) because its
@@ -148,14 +157,14 @@ export class RedisCache {
       return Promise.reject(err);
     }
     return this.#redis.runMapped(
-      (c) => c.getBuffer(fullKey),
+      (c) => this.#read(c, fullKey),
       (raw) => {
         if (raw === null) {
           this.#redis.count('misses');
           return undefined;
         }
         this.#redis.count('hits');
-        return this.#serializer.deserialize(raw) as T;
+        return this.#decode(raw) as T;
       },
       () => {
         this.#redis.count('misses');
@@ -166,11 +175,11 @@ export class RedisCache {
 
   /** The entry (one GET: a hit costs what get() costs), or why there is none. */
   #lookup(fullKey: string): Promise<Lookup> {
-    return this.#redis.runMapped<Buffer | null, Lookup>(
-      (c) => c.getBuffer(fullKey),
+    return this.#redis.runMapped<string | Buffer | null, Lookup>(
+      (c) => this.#read(c, fullKey),
       (raw) => {
         this.#redis.count(raw === null ? 'misses' : 'hits');
-        return raw === null ? { hit: false, reachable: true } : { hit: true, value: this.#serializer.deserialize(raw) };
+        return raw === null ? { hit: false, reachable: true } : { hit: true, value: this.#decode(raw) };
       },
       () => {
         this.#redis.count('misses');

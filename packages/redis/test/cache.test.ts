@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ValidationError } from '@cairn/core';
+import { ValidationError, type Serializer } from '@cairn/core';
 import { testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
 import { createRedis, RedisCache, type RedisConnection } from '@cairn/redis';
 
@@ -26,6 +26,27 @@ describe('RedisCache', () => {
     const value = { at: new Date('2026-01-01T00:00:00Z'), tags: new Set(['a']), counts: new Map([['x', 1]]), big: 2n ** 70n };
     await cache.set('v', value);
     expect(await cache.get('v')).toEqual(value);
+  });
+
+  it('round-trips non-ASCII text, and binary values of a serializer that does not decode text', async () => {
+    await cache.set('text', { city: '東京', note: 'déjà vu 🚀' });
+    expect(await cache.get('text')).toEqual({ city: '東京', note: 'déjà vu 🚀' });
+    expect(await cache.getOrLoad('text', async () => 'loader must not run')).toEqual({ city: '東京', note: 'déjà vu 🚀' });
+    // Bytes that are not UTF-8: the cache must read them back as bytes.
+    const bytes: Serializer = {
+      format: 'raw-bytes',
+      serialize: (value) => Uint8Array.from(value as number[]),
+      deserialize: (data) => [...data],
+    };
+    const binary = new RedisCache(redis, { namespace: 'binary', serializer: bytes });
+    try {
+      await binary.set('b', [0, 255, 128, 10]);
+      expect(await binary.get('b')).toEqual([0, 255, 128, 10]);
+      expect(await binary.getOrLoad('b', async () => [1])).toEqual([0, 255, 128, 10]);
+    } finally {
+      await binary.clear();
+      binary.close();
+    }
   });
 
   it('misses unknown keys and forgets deleted ones', async () => {
