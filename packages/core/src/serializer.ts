@@ -39,7 +39,10 @@ export class JsonSerializer implements Serializer {
   deserialize(bytes: Uint8Array): unknown {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Most stored JSON is ASCII: latin1 decoding copies it without the UTF-8 validation pass.
-    const text = isAscii(buffer) ? buffer.toString('latin1') : buffer.toString('utf8');
+    return this.deserializeText(isAscii(buffer) ? buffer.toString('latin1') : buffer.toString('utf8'));
+  }
+
+  deserializeText(text: string): unknown {
     let parsed: Json;
     try {
       parsed = JSON.parse(text) as Json;
@@ -57,16 +60,6 @@ export class JsonSerializer implements Serializer {
 
   parse(text: string): unknown {
     const parsed = JSON.parse(text) as Json;
-    return text.includes(`"${TAG}"`) ? decode(parsed) : parsed;
-  }
-
-  deserializeText(text: string): unknown {
-    let parsed: Json;
-    try {
-      parsed = JSON.parse(text) as Json;
-    } catch (cause) {
-      throw new SerializationError('Stored value is not valid JSON', { cause });
-    }
     return text.includes(`"${TAG}"`) ? decode(parsed) : parsed;
   }
 }
