@@ -9,6 +9,24 @@
 // checkpoint_ns, parent) index, and a generic plan cached per connection then filters a whole
 // thread on every put. Only the primary key can serve this form.
 
+/** A named statement. */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+// Each statement's text is assembled once per process, the first time its name is asked for: the
+// put and get paths would otherwise build kilobytes of SQL on every call.
+const statements = new Map<string, Statement>();
+function statement(name: string, text: () => string): Statement {
+  let found = statements.get(name);
+  if (!found) {
+    found = { name, text: text() };
+    statements.set(name, found);
+  }
+  return found;
+}
+
 /** Columns of a checkpoint row plus its pending writes as parallel arrays, in replay order. */
 const ROW_COLUMNS = `c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.step, c.state, c.state_format, c.metadata, c.created_at,
   w.task_ids, w.task_paths, w.idxs, w.channels, w.vals, w.formats`;
@@ -25,14 +43,11 @@ const WRITES_LATERAL = `LEFT JOIN LATERAL (
 ) w ON true`;
 
 /** get: latest (no id) or by id. $1 tenant, $2 thread, $3 namespace, [$4 id]. */
-export function getSql(byId: boolean): { name: string; text: string } {
-  return {
-    name: byId ? 'cairn_cp_get_id' : 'cairn_cp_get_latest',
-    text: `SELECT ${ROW_COLUMNS}
+export function getSql(byId: boolean): Statement {
+  return statement(byId ? 'cairn_cp_get_id' : 'cairn_cp_get_latest', () => `SELECT ${ROW_COLUMNS}
 FROM checkpoints c ${WRITES_LATERAL}
 WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3${byId ? ' AND c.checkpoint_id <= $4' : ''}
-ORDER BY c.checkpoint_id DESC LIMIT 1`,
-  };
+ORDER BY c.checkpoint_id DESC LIMIT 1`);
 }
 
 /** Which optional filters a list query has; each combination is its own prepared statement. */
@@ -47,28 +62,27 @@ export interface ListShape {
 }
 
 /** list: $1 tenant, then the present filters in ListShape order, then the limit. */
-export function listSql(shape: ListShape): { name: string; text: string } {
-  const where = ['c.tenant_id = $1'];
-  let n = 1;
-  const add = (present: boolean, clause: (p: string) => string) => {
-    if (present) where.push(clause(`$${++n}`));
-  };
-  add(shape.thread, (p) => `c.thread_id = ${p}`);
-  add(shape.namespace, (p) => `c.checkpoint_ns = ${p}`);
-  add(shape.checkpointId, (p) => `c.checkpoint_id = ${p}`);
-  add(shape.before, (p) => `c.checkpoint_id < ${p}`);
-  add(shape.after, (p) => `c.checkpoint_id > ${p}`);
-  add(shape.metadata, (p) => `c.metadata @> ${p}::jsonb`);
+export function listSql(shape: ListShape): Statement {
   const flags = [shape.thread, shape.namespace, shape.checkpointId, shape.before, shape.after, shape.metadata].map((f) => (f ? '1' : '0')).join('');
-  const dir = shape.order === 'desc' ? 'DESC' : 'ASC';
-  // Across namespaces or threads, ties on the id are broken so the order is stable.
-  const order = shape.thread && shape.namespace ? `c.checkpoint_id ${dir}` : `c.checkpoint_id ${dir}, c.thread_id, c.checkpoint_ns`;
-  return {
-    name: `cairn_cp_list_${flags}_${shape.order}`,
-    text: `SELECT ${ROW_COLUMNS}
+  return statement(`cairn_cp_list_${flags}_${shape.order}`, () => {
+    const where = ['c.tenant_id = $1'];
+    let n = 1;
+    const add = (present: boolean, clause: (p: string) => string) => {
+      if (present) where.push(clause(`$${++n}`));
+    };
+    add(shape.thread, (p) => `c.thread_id = ${p}`);
+    add(shape.namespace, (p) => `c.checkpoint_ns = ${p}`);
+    add(shape.checkpointId, (p) => `c.checkpoint_id = ${p}`);
+    add(shape.before, (p) => `c.checkpoint_id < ${p}`);
+    add(shape.after, (p) => `c.checkpoint_id > ${p}`);
+    add(shape.metadata, (p) => `c.metadata @> ${p}::jsonb`);
+    const dir = shape.order === 'desc' ? 'DESC' : 'ASC';
+    // Across namespaces or threads, ties on the id are broken so the order is stable.
+    const order = shape.thread && shape.namespace ? `c.checkpoint_id ${dir}` : `c.checkpoint_id ${dir}, c.thread_id, c.checkpoint_ns`;
+    return `SELECT ${ROW_COLUMNS}
 FROM (SELECT * FROM checkpoints c WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${n + 1}) c ${WRITES_LATERAL}
-ORDER BY ${order}`,
-  };
+ORDER BY ${order}`;
+  });
 }
 
 /** The shape of an insert. */
@@ -90,8 +104,12 @@ export interface InsertShape {
  * $10 step base id, $11 step, $12 step offset, $13 state, $14 state format, $15 metadata (json text),
  * $16 created_at; with writes, $17.. thread, namespace, checkpoint id, task, path, idx, channel, value, format arrays.
  */
-export function insertSql(shape: InsertShape): { name: string; text: string } {
+export function insertSql(shape: InsertShape): Statement {
   const name = `cairn_cp_insert_${shape.single ? 's' : 'm'}${shape.replace ? 'r' : 'e'}${shape.withWrites ? 'w' : ''}${shape.cas ? 'c' : ''}`;
+  return statement(name, () => insertText(shape));
+}
+
+function insertText(shape: InsertShape): string {
   const input = shape.single
     ? `SELECT $4::text AS thread_id, $5::text AS checkpoint_ns, $6::text AS checkpoint_id, $7::text AS parent_id, $8::bool AS parent_latest,
         $9::bool AS base_latest, $10::text AS base_id, $11::int AS step, $12::int AS step_offset, $13::bytea AS state, $14::text AS state_format,
@@ -162,14 +180,18 @@ ins AS (
 SELECT p.conflicts::int AS conflicts, p.missing::int AS missing, p.moved, p.conflict_id, p.conflict_thread, p.missing_id, p.missing_thread, p.missing_ns,
        p.latest_id, (SELECT count(*) FROM ins)::int AS inserted
 FROM problems p`;
-  return { name, text };
+  return text;
 }
 
 /**
  * putWrites: $1 tenant, $2 thread, $3 namespace, $4 checkpoint id, $5 require checkpoint,
  * $6.. task, path, idx, channel, value, format arrays. Returns whether the checkpoint exists.
  */
-export function writesSql(mode: 'replace' | 'ignore' | 'upsert'): { name: string; text: string } {
+export function writesSql(mode: 'replace' | 'ignore' | 'upsert'): Statement {
+  return statement(`cairn_cp_writes_${mode}`, () => writesText(mode));
+}
+
+function writesText(mode: 'replace' | 'ignore' | 'upsert'): string {
   const conflict =
     mode === 'ignore'
       ? 'DO NOTHING'
@@ -182,9 +204,7 @@ export function writesSql(mode: 'replace' | 'ignore' | 'upsert'): { name: string
     AND x.task_id = ANY($6::text[]) AND NOT EXISTS (SELECT 1 FROM input i WHERE i.task_id = x.task_id AND i.idx = x.idx)
 )`
       : '';
-  return {
-    name: `cairn_cp_writes_${mode}`,
-    text: `WITH target AS (
+  return `WITH target AS (
   SELECT COALESCE((SELECT c.checkpoint_id FROM checkpoints c WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3 AND c.checkpoint_id <= $4
     ORDER BY c.checkpoint_id DESC LIMIT 1) = $4, false) AS found
 ),
@@ -196,16 +216,13 @@ ins AS (
   SELECT $1, $2, $3, $4, i.task_id, i.task_path, i.idx, i.channel, i.value, i.value_format FROM input i, target t WHERE t.found OR NOT $5::bool
   ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}
 )
-SELECT found FROM target`,
-  };
+SELECT found FROM target`;
 }
 
 /** history: $1 tenant, $2 thread, $3 namespace, $4 limit, [$5 id]. Follows forks into their source thread. */
-export function historySql(byId: boolean): { name: string; text: string } {
+export function historySql(byId: boolean): Statement {
   const forked = `ch.metadata->'forkedFrom'->>'checkpointId' = ch.parent_checkpoint_id`;
-  return {
-    name: byId ? 'cairn_cp_history_id' : 'cairn_cp_history_latest',
-    text: `WITH RECURSIVE chain AS (
+  return statement(byId ? 'cairn_cp_history_id' : 'cairn_cp_history_latest', () => `WITH RECURSIVE chain AS (
   SELECT s.*, 1 AS depth FROM (
     SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.metadata FROM checkpoints c
     WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3${byId ? ' AND c.checkpoint_id <= $5' : ''}
@@ -223,8 +240,7 @@ SELECT ${ROW_COLUMNS}
 FROM chain ch
 JOIN checkpoints c ON c.tenant_id = $1 AND c.thread_id = ch.thread_id AND c.checkpoint_ns = ch.checkpoint_ns AND c.checkpoint_id = ch.checkpoint_id
 ${WRITES_LATERAL}
-ORDER BY ch.depth`,
-  };
+ORDER BY ch.depth`);
 }
 
 /** delete one: $1 tenant, $2 thread, $3 namespace, $4 id. */
@@ -323,7 +339,11 @@ export type SimpleParent = 'latest' | 'id' | 'root';
  * $7 state format, $8 metadata, $9 created_at (or null: now()); with an explicit parent, $10 its
  * id and $11 whether it must exist.
  */
-export function simpleInsertSql(parent: SimpleParent, replace: boolean): { name: string; text: string } {
+export function simpleInsertSql(parent: SimpleParent, replace: boolean): Statement {
+  return statement(`cairn_cp_put_${parent}${replace ? '_replace' : ''}`, () => simpleInsertText(parent, replace));
+}
+
+function simpleInsertText(parent: SimpleParent, replace: boolean): string {
   const columns = 'INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, step, state, state_format, metadata, created_at)';
   const rest = '$6, $7, $8::jsonb, COALESCE($9::timestamptz, now())';
   const source = {
@@ -350,5 +370,5 @@ WHERE NOT $11::bool OR b.checkpoint_id IS NOT NULL`,
 ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET parent_checkpoint_id = EXCLUDED.parent_checkpoint_id,
   step = EXCLUDED.step, state = EXCLUDED.state, state_format = EXCLUDED.state_format, metadata = EXCLUDED.metadata`
     : '';
-  return { name: `cairn_cp_put_${parent}${replace ? '_replace' : ''}`, text: `${columns}\n${source}${onConflict}` };
+  return `${columns}\n${source}${onConflict}`;
 }
