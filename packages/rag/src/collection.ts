@@ -29,7 +29,7 @@ import {
   type UpdateOptions,
 } from './options.js';
 import { hybridSearchSql, queryContext, vectorSearchSql } from './search-sql.js';
-import type { CreateIndexOptions, CreateIndexResult } from './vector-index.js';
+import { applyBuildSettings, dropVectorIndexesForLoad, recreateVectorIndexes, type CreateIndexOptions, type CreateIndexResult } from './vector-index.js';
 import { checkVector, distanceForMinScore, encodeVector, encodeVectorArray, parseVector, scoreFromDistance, type Metric, type VectorInput } from './vector.js';
 
 type Pool = CairnDb['pool'];
@@ -209,10 +209,35 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
    * batches at a time (memory stays bounded however long the source is), and reports progress
    * after every committed batch. Each batch is atomic; when one fails, the ingest stops and throws
    * IngestError with the count already committed (re-running is safe: upserts are idempotent).
+   * With `rebuildIndexes` (a bulk load) the whole ingest is one transaction instead, around which
+   * the vector indexes are dropped and re-created (see IngestOptions.rebuildIndexes).
    */
   async upsertStream(source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>, options: IngestOptions = {}): Promise<IngestResult> {
     this.#ctx.assertOpen();
     const opts = parseInput(IngestOptionsSchema, options, 'ingest options');
+    const started = performance.now();
+    const total = opts.rebuildIndexes ? await this.#bulkLoad(source, opts) : await this.#stream(source, opts, (rows) => this.#writeBatch(this.#ctx.pool, rows));
+    if (opts.analyze && total.inserted >= 1000) {
+      // Best effort: the rows are committed either way; without the privilege the planner waits
+      // for autovacuum's ANALYZE instead, and `analyzed` says so.
+      total.analyzed = await this.#ctx.pool.query('ANALYZE documents').then(
+        () => true,
+        () => false,
+      );
+    }
+    total.elapsedMs = performance.now() - started;
+    return total;
+  }
+
+  /**
+   * The batching loop of upsertStream: validates and embeds up to `concurrency` batches at once
+   * and hands each to `write`. Throws IngestError with the count `write` completed.
+   */
+  async #stream(
+    source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>,
+    opts: z.output<typeof IngestOptionsSchema>,
+    write: (rows: Row[]) => Promise<UpsertResult>,
+  ): Promise<IngestResult> {
     const batchSize = opts.batchSize ?? this.#options.batchSize;
     const started = performance.now();
     const total: IngestResult = { upserted: 0, inserted: 0, updated: 0, batches: 0, elapsedMs: 0, analyzed: false };
@@ -224,7 +249,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       const task = (async () => {
         const docs = parseInput(z.array(DocumentInputSchema), batch, `documents ${first}..${first + batch.length - 1}`);
         const rows = await this.#prepare(docs, `documents[${first}..]`, { signal: opts.signal });
-        const r = await this.#writeBatch(this.#ctx.pool, rows);
+        const r = await write(rows);
         total.upserted += r.upserted;
         total.inserted += r.inserted;
         total.updated += r.updated;
@@ -268,16 +293,40 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       // Input errors keep their type (ValidationError, EmptyTextError, …) as the cause.
       throw new IngestError(total.upserted, { cause: failure.error });
     }
-    if (opts.analyze && total.inserted >= 1000) {
-      // Best effort: the rows are committed either way; without the privilege the planner waits
-      // for autovacuum's ANALYZE instead, and `analyzed` says so.
-      total.analyzed = await this.#ctx.pool.query('ANALYZE documents').then(
-        () => true,
-        () => false,
-      );
-    }
-    total.elapsedMs = performance.now() - started;
     return total;
+  }
+
+  /** upsertStream with rebuildIndexes: one transaction, vector indexes dropped and re-created around the load. */
+  async #bulkLoad(source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>, opts: z.output<typeof IngestOptionsSchema>): Promise<IngestResult> {
+    const client = await this.#ctx.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      // A pool-wide statement timeout is meant for queries, not for a load and an index build;
+      // a slow source (an embedding API) must not end the transaction either.
+      await client.query(`SET LOCAL statement_timeout = 0`);
+      await client.query(`SET LOCAL idle_in_transaction_session_timeout = 0`);
+      const definitions = await dropVectorIndexesForLoad(client);
+      // Batches are embedded concurrently but written in order: a repeated id's last version wins.
+      let written: Promise<unknown> = Promise.resolve();
+      const total = await this.#stream(source, opts, (rows) => {
+        const next = written.then(() => this.#writeBatch(client, rows));
+        written = next.catch(() => undefined);
+        return next;
+      });
+      await applyBuildSettings(client, opts, true);
+      await recreateVectorIndexes(client, definitions);
+      await client.query('COMMIT');
+      return total;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      // Nothing was committed: the count is 0 whatever the loop had written.
+      throw new IngestError(0, { cause: error instanceof IngestError ? error.cause : error });
+    } finally {
+      client.release(broken);
+    }
   }
 
   /**

@@ -7,6 +7,17 @@ import { METRICS, type VectorInput } from './vector.js';
 
 /** Collection names and tenant ids: letters, digits and `_ . : -`, starting with a letter or digit, 1–128 characters. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/**
+ * `maintenance_work_mem` for an index build, e.g. '512MB'. HNSW builds are much faster when the
+ * graph fits in it. @defaultValue the server's setting
+ */
+export const MaintenanceWorkMemSchema = z
+  .string()
+  .regex(/^\d{1,7}(kB|MB|GB)$/, "must look like '512MB' (kB, MB or GB)")
+  .optional();
+/** `max_parallel_maintenance_workers` for an index build. @defaultValue the server's setting */
+export const ParallelWorkersSchema = z.number().int().min(0).max(64).optional();
 const name = (what: string) => z.string().regex(NAME_PATTERN, `${what} must match ${NAME_PATTERN.source}`);
 
 function isEmbedder(value: unknown): value is Embedder {
@@ -217,8 +228,27 @@ export const IngestOptionsSchema = z
     analyze: z.boolean().default(true),
     /** Stops the ingest between batches. */
     signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
+    /**
+     * Bulk load (pgvector's advice for initial and very large loads: building an HNSW index after
+     * the data is many times faster than inserting into it). The whole ingest becomes one
+     * transaction that drops the vector indexes of `documents`, writes every batch, re-creates the
+     * indexes from their exact definitions and commits: all or nothing, and the indexes are back
+     * unchanged whatever happens. While it runs, other sessions' reads and writes of `documents`
+     * wait (DROP INDEX locks the table), so use it for loads, not on a live table. Batches are
+     * still embedded `concurrency` at a time, but written one after another on the transaction's
+     * connection; `onProgress` then counts written, not yet committed, documents.
+     * @defaultValue false
+     */
+    rebuildIndexes: z.boolean().default(false),
+    /** With rebuildIndexes: `maintenance_work_mem` for the rebuild. @defaultValue the server's setting */
+    maintenanceWorkMem: MaintenanceWorkMemSchema,
+    /** With rebuildIndexes: `max_parallel_maintenance_workers` for the rebuild. @defaultValue the server's setting */
+    parallelWorkers: ParallelWorkersSchema,
   })
-  .strict();
+  .strict()
+  .refine((o) => o.rebuildIndexes || (o.maintenanceWorkMem === undefined && o.parallelWorkers === undefined), {
+    message: 'maintenanceWorkMem and parallelWorkers apply only with rebuildIndexes: true',
+  });
 /** Options of upsertStream(). */
 export type IngestOptions = z.input<typeof IngestOptionsSchema>;
 

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { CairnDb } from '@cairn/db';
 import { parseInput } from '@cairn/core';
 import { VectorIndexError } from './errors.js';
-import { NAME_PATTERN } from './options.js';
+import { MaintenanceWorkMemSchema, NAME_PATTERN, ParallelWorkersSchema } from './options.js';
 import { METRIC_SQL, METRICS, type Metric } from './vector.js';
 
 type Pool = CairnDb['pool'];
@@ -26,16 +26,8 @@ const ANY_INDEX_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 export const MIGRATION_INDEX_NAME = 'documents_embedding_hnsw_cosine_idx';
 
 const buildSettings = {
-  /**
-   * `maintenance_work_mem` for the build, e.g. '512MB'. HNSW builds are much faster when the graph
-   * fits in it. @defaultValue the server's setting
-   */
-  maintenanceWorkMem: z
-    .string()
-    .regex(/^\d{1,7}(kB|MB|GB)$/, "must look like '512MB' (kB, MB or GB)")
-    .optional(),
-  /** `max_parallel_maintenance_workers` for the build. @defaultValue the server's setting */
-  parallelWorkers: z.number().int().min(0).max(64).optional(),
+  maintenanceWorkMem: MaintenanceWorkMemSchema,
+  parallelWorkers: ParallelWorkersSchema,
   /**
    * Build without blocking writes (CREATE/REINDEX … CONCURRENTLY): slower, cannot run in a
    * transaction; a failed concurrent build's invalid index is dropped. @defaultValue false
@@ -106,7 +98,7 @@ function metricOf(opclass: string): Metric | null {
 }
 
 /** Lists the HNSW and IVFFlat indexes on documents.embedding. */
-export async function listVectorIndexes(pool: Pool): Promise<VectorIndexInfo[]> {
+export async function listVectorIndexes(pool: PoolClient): Promise<VectorIndexInfo[]> {
   const { rows } = await pool.query<{
     name: string;
     method: 'hnsw' | 'ivfflat';
@@ -150,7 +142,7 @@ export async function listVectorIndexes(pool: Pool): Promise<VectorIndexInfo[]> 
 }
 
 /** Applies build settings on a client: transaction-local, or (for CONCURRENTLY) on a connection that is discarded afterwards. */
-async function applyBuildSettings(client: PoolClient, s: { maintenanceWorkMem?: string | undefined; parallelWorkers?: number | undefined }, local: boolean) {
+export async function applyBuildSettings(client: PoolClient, s: { maintenanceWorkMem?: string | undefined; parallelWorkers?: number | undefined }, local: boolean) {
   if (s.maintenanceWorkMem !== undefined) await client.query(`SELECT set_config('maintenance_work_mem', $1, $2)`, [s.maintenanceWorkMem, local]);
   if (s.parallelWorkers !== undefined) {
     await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, $2)`, [String(s.parallelWorkers), local]);
@@ -188,7 +180,7 @@ async function runDdl(pool: Pool, sql: string, settings: z.output<typeof Rebuild
 }
 
 /** Builds the DDL text server-side with format(): %I quotes the name, %L the partial index's literals. */
-async function formatDdl(pool: Pool, template: string, args: readonly string[]): Promise<string> {
+async function formatDdl(pool: PoolClient, template: string, args: readonly string[]): Promise<string> {
   const placeholders = args.map((_, i) => `$${i + 2}::text`).join(', ');
   const { rows } = await pool.query<{ sql: string }>(`SELECT format($1${placeholders ? `, ${placeholders}` : ''}) AS sql`, [template, ...args]);
   return rows[0]!.sql;
@@ -260,4 +252,20 @@ export async function rebuildVectorIndex(pool: Pool, name: string, options: Rebu
     throw new VectorIndexError('INDEX_BUILD_FAILED', `Rebuilding index ${name} failed: ${(cause as Error).message}`, { cause, details: { name } });
   }
   return (await listVectorIndexes(pool)).find((i) => i.name === name)!;
+}
+
+/**
+ * For a bulk load, inside the caller's transaction: drops every valid vector index on documents
+ * (which locks the table until the transaction ends) and returns their CREATE INDEX statements,
+ * from the catalog, for recreateVectorIndexes.
+ */
+export async function dropVectorIndexesForLoad(client: PoolClient): Promise<string[]> {
+  const indexes = (await listVectorIndexes(client)).filter((i) => i.valid);
+  for (const index of indexes) await client.query(await formatDdl(client, 'DROP INDEX %I', [index.name]));
+  return indexes.map((i) => i.definition);
+}
+
+/** Re-creates indexes from the statements dropVectorIndexesForLoad returned, in the same transaction. */
+export async function recreateVectorIndexes(client: PoolClient, definitions: readonly string[]): Promise<void> {
+  for (const definition of definitions) await client.query(definition);
 }

@@ -443,6 +443,44 @@ export function describeRagSuite(target: SuiteTarget): void {
         expect(await col.count()).toBe(total);
       });
 
+      it('bulk-loads with rebuildIndexes: indexes dropped and re-created unchanged, the last version of a repeated id wins', async () => {
+        const col = await rag.collection('bulk');
+        await col.upsert([{ id: 'old', content: 'already here before the load' }]);
+        const before = (await rag.listIndexes()).map((i) => i.definition).sort();
+        expect(before.length).toBeGreaterThan(0);
+        const progress: number[] = [];
+        function* source() {
+          for (let i = 0; i < 120; i++) yield { id: `k${i}`, content: `bulk document ${i} about ${TAGS[i % 3]}`, metadata: { i } };
+          yield { id: 'k7', content: 'the second version of seven', metadata: { i: 7, version: 2 } };
+        }
+        const result = await col.upsertStream(source(), { batchSize: 25, concurrency: 2, rebuildIndexes: true, maintenanceWorkMem: '64MB', onProgress: (p) => progress.push(p.upserted) });
+        expect(result).toMatchObject({ upserted: 121, batches: 5 });
+        expect(progress.at(-1)).toBe(121);
+        expect(await col.count()).toBe(121);
+        expect((await col.get(['k7']))[0]).toMatchObject({ content: 'the second version of seven', metadata: { i: 7, version: 2 } });
+        const after = await rag.listIndexes();
+        expect(after.map((i) => i.definition).sort()).toEqual(before);
+        expect(after.every((i) => i.valid)).toBe(true);
+        const hits = await col.search('the second version of seven', { k: 1 });
+        expect(hits[0]!.id).toBe('k7');
+      });
+
+      it('rolls a failed bulk load back whole, indexes included', async () => {
+        const col = await rag.collection('bulk-bad');
+        await col.upsert([{ id: 'keep', content: 'kept through the failed load' }]);
+        const before = (await rag.listIndexes()).map((i) => i.definition).sort();
+        function* source() {
+          for (let i = 0; i < 60; i++) yield { id: `x${i}`, content: i === 45 ? '' : `doc ${i}` };
+        }
+        const err = await col.upsertStream(source(), { batchSize: 10, concurrency: 1, rebuildIndexes: true }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(IngestError);
+        expect((err as IngestError).cause).toBeInstanceOf(EmptyTextError);
+        expect((err as IngestError).upserted).toBe(0);
+        expect(await col.count()).toBe(1);
+        expect((await rag.listIndexes()).map((i) => i.definition).sort()).toEqual(before);
+        await expect(col.upsertStream([], { maintenanceWorkMem: '64MB' })).rejects.toBeInstanceOf(ValidationError);
+      });
+
       it('stops at a bad document, keeping the committed batches and reporting them', async () => {
         const col = await rag.collection('stream-bad');
         function* source() {
