@@ -144,7 +144,7 @@ const noEmbeddings: EmbeddingsInterface = {
 };
 
 function table(headers: string[], rows: (string | number)[][]): void {
-  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? (Math.abs(c) >= 100 ? c.toFixed(0) : c.toFixed(2)) : c)));
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isInteger(c) || Math.abs(c) >= 100 ? c.toFixed(0) : c.toFixed(2)) : c)));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => String(r[i]).length)));
   const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   console.log(line(headers));
