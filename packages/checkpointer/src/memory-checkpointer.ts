@@ -51,11 +51,22 @@ export class MemoryCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     return this.#threads.get(threadId)?.get(namespace);
   }
 
+  /**
+   * The latest id of each thread namespace (keyed by its rows map), so a put or a get of the latest
+   * does not scan the thread. Kept current by inserts, dropped by deletes and found again on demand.
+   */
+  readonly #latestIds = new WeakMap<Map<string, StoredRow>, string>();
+
   #latest(threadId: string, namespace: string): StoredRow | undefined {
+    const ids = this.#namespace(threadId, namespace);
+    if (!ids) return undefined;
+    const known = this.#latestIds.get(ids);
+    if (known !== undefined) return ids.get(known);
     let latest: StoredRow | undefined;
-    for (const row of this.#namespace(threadId, namespace)?.values() ?? []) {
+    for (const row of ids.values()) {
       if (!latest || row.checkpointId > latest.checkpointId) latest = row;
     }
+    if (latest) this.#latestIds.set(ids, latest.checkpointId);
     return latest;
   }
 
@@ -101,6 +112,8 @@ export class MemoryCheckpointer<S = unknown> extends BaseCheckpointer<S> {
       this.#orphans.delete(orphanKey);
       const writes = new Map(earlier.map((w) => [`${w.taskId}\u0000${w.idx}`, w]));
       for (const w of row.writes) writes.set(`${w.taskId}\u0000${w.idx}`, w);
+      const known = this.#latestIds.get(ids);
+      if (known === undefined ? ids.size === 0 : row.checkpointId > known) this.#latestIds.set(ids, row.checkpointId);
       ids.set(row.checkpointId, {
         threadId: row.threadId,
         namespace: row.namespace,
@@ -154,6 +167,7 @@ export class MemoryCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   protected async storeDelete(threadId: string, namespace: string, checkpointId: string): Promise<boolean> {
     const ids = this.#namespace(threadId, namespace);
     const deleted = ids?.delete(checkpointId) ?? false;
+    if (deleted && this.#latestIds.get(ids!) === checkpointId) this.#latestIds.delete(ids!);
     if (ids?.size === 0) this.#threads.get(threadId)?.delete(namespace);
     if (this.#threads.get(threadId)?.size === 0) this.#threads.delete(threadId);
     return deleted;

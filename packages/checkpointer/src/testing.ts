@@ -224,6 +224,10 @@ export function describeCheckpointer(suite: CheckpointerSuiteOptions): void {
         expect(await cp.delete(t, b)).toBe(true);
         expect(await cp.delete(t, b)).toBe(false);
         expect((await cp.get(t))?.checkpointId).toBe(a);
+        // The next put's parent is the latest that is left.
+        const c = await cp.put(t, 'c');
+        expect((await cp.get(t, c))?.parentId).toBe(a);
+        expect(await cp.delete(t, c)).toBe(true);
         expect(await cp.deleteThread(t)).toBe(2);
         expect(await cp.get(t)).toBeUndefined();
         expect(await cp.get(t, undefined, { namespace: 'n' })).toBeUndefined();
