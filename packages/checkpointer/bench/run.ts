@@ -23,7 +23,8 @@ const LARGE_THREAD_SIZE = Number(process.env.BENCH_LARGE_THREAD_SIZE ?? 200);
 const READ_OPS = Number(process.env.BENCH_OPS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const CONCURRENT_PUTS = Number(process.env.BENCH_CONCURRENT_PUTS ?? 30);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 1000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
 const SIZES = (process.env.BENCH_SIZES ?? '1024,102400').split(',').map(Number);
 // `off` takes the disk's flush latency out of every commit, for all implementations alike (an
 // ALTER DATABASE on the scratch database), to compare what the libraries themselves cost.
@@ -55,13 +56,25 @@ function text(bytes: number, seed: number): string {
  * turn), so a change in machine load affects all of them alike. Returns ops/s and latency
  * percentiles per implementation.
  */
-async function compare(ops: number, fns: Partial<Record<Impl, (i: number) => Promise<unknown>>>, rounds = 10): Promise<Partial<Record<Impl, Result>>> {
+async function compare(
+  ops: number,
+  fns: Partial<Record<Impl, (i: number) => Promise<unknown>>>,
+  rounds = 10,
+  warmupFns: Partial<Record<Impl, (i: number) => Promise<unknown>>> = fns,
+): Promise<Partial<Record<Impl, Result>>> {
   const entries = Object.entries(fns) as [Impl, (i: number) => Promise<unknown>][];
   const times = new Map<Impl, number[]>(entries.map(([k]) => [k, []]));
   const totals = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
   // Warm-up: enough calls for the JIT to settle on each side (a library runs far more code per
-  // call than a hand-written query, so a short warm-up charges compilation to it).
-  for (const [, fn] of entries) for (let i = 0; i < Math.min(WARMUP, ops); i += 1) await fn(-1 - i);
+  // call than a hand-written query; a 10-call warm-up charged its compilation to the first
+  // thousands of measured calls). Up to WARMUP calls or WARMUP_MS per implementation, whichever
+  // comes first, so slow baselines do not stretch the run. Writes warm up on threads of their own
+  // (warmupFns), leaving the measured threads at their specified size.
+  for (const [impl] of entries) {
+    const fn = warmupFns[impl]!;
+    const until = performance.now() + WARMUP_MS;
+    for (let i = 0; i < WARMUP && performance.now() < until; i += 1) await fn(-1 - i);
+  }
   const slice = Math.max(1, Math.ceil(ops / rounds));
   const done = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
   for (let r = 0; r < rounds; r += 1) {
@@ -136,24 +149,22 @@ async function main(): Promise<void> {
       const readOps = large ? Math.round(READ_OPS / 5) : READ_OPS;
       const payloads = Array.from({ length: 16 }, (_, i) => text(size, i));
       const thread = `bench-${size}`;
-      const ids: Record<Impl, string[]> = { cairn: [], saver: [], pgsaver: [], raw: [] };
-      const lgConfig = (i: number) => ({ configurable: { thread_id: thread, checkpoint_ns: '', ...(i > 0 ? { checkpoint_id: ids.saver.at(-1) } : {}) } });
-      const pgConfig = () => ({ configurable: { thread_id: thread, checkpoint_ns: '', ...(ids.pgsaver.length > 0 ? { checkpoint_id: ids.pgsaver.at(-1) } : {}) } });
       const meta = (i: number) => ({ source: 'loop' as const, step: i, parents: {} });
-
-      // put: fills each thread with THREAD_SIZE checkpoints (the reads below run on them).
-      record('put', size, await compare(threadSize, {
+      /** The four puts, each appending to `threadId` and remembering its ids in `ids`. */
+      const puts = (threadId: string, ids: Record<Impl, string[]>): Record<Impl, (i: number) => Promise<void>> => ({
         cairn: async (i) => {
-          ids.cairn.push(await cairn.put(thread, { messages: payloads[Math.abs(i) % 16], step: i }, { metadata: meta(i) }));
+          ids.cairn.push(await cairn.put(threadId, { messages: payloads[Math.abs(i) % 16], step: i }, { metadata: meta(i) }));
         },
         saver: async (i) => {
           const cp = lgCheckpoint(payloads[Math.abs(i) % 16]!, ids.saver.length + 2);
-          await saver.put(lgConfig(ids.saver.length), cp, meta(i), { messages: ids.saver.length + 2, step: ids.saver.length + 2 });
+          const config = { configurable: { thread_id: threadId, checkpoint_ns: '', ...(ids.saver.length > 0 ? { checkpoint_id: ids.saver.at(-1) } : {}) } };
+          await saver.put(config, cp, meta(i), { messages: ids.saver.length + 2, step: ids.saver.length + 2 });
           ids.saver.push(cp.id);
         },
         pgsaver: async (i) => {
           const cp = lgCheckpoint(payloads[Math.abs(i) % 16]!, ids.pgsaver.length + 2);
-          await pgsaver!.put(pgConfig(), cp, meta(i), { messages: ids.pgsaver.length + 2, step: ids.pgsaver.length + 2 });
+          const config = { configurable: { thread_id: threadId, checkpoint_ns: '', ...(ids.pgsaver.length > 0 ? { checkpoint_id: ids.pgsaver.at(-1) } : {}) } };
+          await pgsaver!.put(config, cp, meta(i), { messages: ids.pgsaver.length + 2, step: ids.pgsaver.length + 2 });
           ids.pgsaver.push(cp.id);
         },
         raw: async (i) => {
@@ -161,11 +172,17 @@ async function main(): Promise<void> {
           await rawPool.query({
             name: 'raw_insert',
             text: `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, state, metadata) VALUES ('raw', $1, '', $2, $3, $4, $5)`,
-            values: [thread, id, ids.raw.at(-1) ?? null, Buffer.from(JSON.stringify({ messages: payloads[Math.abs(i) % 16], step: i })), JSON.stringify(meta(i))],
+            values: [threadId, id, ids.raw.at(-1) ?? null, Buffer.from(JSON.stringify({ messages: payloads[Math.abs(i) % 16], step: i })), JSON.stringify(meta(i))],
           });
           ids.raw.push(id);
         },
-      }));
+      });
+      const ids: Record<Impl, string[]> = { cairn: [], saver: [], pgsaver: [], raw: [] };
+      const warmIds: Record<Impl, string[]> = { cairn: [], saver: [], pgsaver: [], raw: [] };
+
+      // put: fills each thread with THREAD_SIZE checkpoints (the reads below run on them); the
+      // warm-up writes to threads of its own.
+      record('put', size, await compare(threadSize, puts(thread, ids), 10, puts(`warm-${size}`, warmIds)));
 
       const pick = (list: string[], i: number) => list[Math.floor(list.length / 2) + (Math.abs(i) % 100)]!;
       record('get latest', size, await compare(readOps, {
