@@ -9,6 +9,8 @@ import { createRedis, RedisCache } from '@cairn/redis';
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const n = Number(process.env.BENCH_N ?? 20_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
+// Calls per side before measuring, so the JIT has settled on both (the library runs more code per call).
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const perRound = Math.max(1, Math.floor(n / rounds));
 const prefix = `cairn-bench:${randomUUID()}:`;
 const value = { text: 'x'.repeat(1000), n: 1 };
@@ -58,8 +60,8 @@ interface Row {
 
 async function pair(name: string, ours: Op, baseline: string, base: Op, concurrency = 1): Promise<Row> {
   // Warm-up (JIT, connections, scripts loaded) on both sides.
-  await runRound(ours, 500, concurrency, { ms: 0, cpuUs: 0, ops: 0, latencies: [] });
-  await runRound(base, 500, concurrency, { ms: 0, cpuUs: 0, ops: 0, latencies: [] });
+  await runRound(ours, WARMUP, concurrency, { ms: 0, cpuUs: 0, ops: 0, latencies: [] });
+  await runRound(base, WARMUP, concurrency, { ms: 0, cpuUs: 0, ops: 0, latencies: [] });
   const a: Side = { ms: 0, cpuUs: 0, ops: 0, latencies: [] };
   const b: Side = { ms: 0, cpuUs: 0, ops: 0, latencies: [] };
   const ratios: number[] = [];
