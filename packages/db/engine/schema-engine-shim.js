@@ -104,6 +104,7 @@ async function serve() {
   });
 
   const pending = new Set();
+  let printed = 0;
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on('line', (line) => {
     if (!line.trim()) return;
@@ -116,8 +117,18 @@ async function serve() {
     if (!request.method) return; // an answer to a `print` request of ours
     const work = (async () => {
       try {
-        const result = await engine.call(request.method, request.params);
-        process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: request.id, result: result ?? {} })}\n`);
+        let result = (await engine.call(request.method, request.params)) ?? {};
+        if (request.method === 'diff' && typeof result.stdout === 'string') {
+          // The native engine prints a diff through the CLI (a `print` request the CLI writes to
+          // its stdout) and returns only the exit code; the WASM build returns the text instead.
+          const { stdout, ...rest } = result;
+          if (stdout !== '') {
+            const print = { jsonrpc: '2.0', id: `print-${++printed}`, method: 'print', params: { content: stdout.replace(/\n$/, '') } };
+            process.stdout.write(`${JSON.stringify(print)}\n`);
+          }
+          result = rest;
+        }
+        process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: request.id, result })}\n`);
       } catch (err) {
         process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: request.id, error: rpcError(err) })}\n`);
       }

@@ -181,7 +181,7 @@ export function takePanicMessage() {
 export async function openSchemaEngine({ url, datamodels, log }) {
   const bg = await loadWasmModule();
   const adapters = createMigrationAdapterFactory(url);
-  const engine = await bg.SchemaEngine.new({ datamodels }, (message) => log?.(message), bindMigrationAwareSqlAdapterFactory(adapters));
+  const engine = await bg.SchemaEngine.new({ datamodels: datamodels?.length ? datamodels : undefined }, (message) => log?.(message), bindMigrationAwareSqlAdapterFactory(adapters));
   return new CairnSchemaEngine(engine, adapters);
 }
 
