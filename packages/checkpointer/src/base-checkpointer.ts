@@ -55,7 +55,6 @@ import type {
   WriteInput,
 } from './types.js';
 
-
 /** A write as backends store it. */
 export interface StoredWrite {
   taskId: string;
@@ -305,11 +304,6 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
 
   async #afterInsert(rows: readonly NewRow[]): Promise<void> {
     const events = rows.map((row): CheckpointEvent => ({ type: 'checkpoint.saved', tenantId: this.tenantId, threadId: row.threadId, namespace: row.namespace, checkpointId: row.checkpointId }));
-    if (events.length === 1) {
-      await this.onLocalChange(events[0]!);
-      await this.emit(events[0]!, false);
-      return;
-    }
     // One invalidation per thread namespace (in parallel), then the events in order.
     const distinct = new Map(events.map((e) => [JSON.stringify([e.threadId, e.type === 'checkpoint.saved' ? e.namespace : '']), e]));
     await Promise.all([...distinct.values()].map((e) => this.onLocalChange(e)));

@@ -4,14 +4,18 @@ import { newCheckpointId } from './checkpoint-id.js';
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('newCheckpointId', () => {
-  it('makes RFC 9562 version 7 UUIDs carrying the current millisecond', () => {
-    const before = Date.now();
-    const id = newCheckpointId();
-    const after = Date.now();
-    expect(id).toMatch(UUID_V7);
-    const ms = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
-    expect(ms).toBeGreaterThanOrEqual(before);
-    expect(ms).toBeLessThanOrEqual(after);
+  it('makes RFC 9562 version 7 UUIDs carrying the clock\'s millisecond', () => {
+    const realNow = Date.now;
+    // A fixed clock ahead of the real one (so it is a new millisecond for the generator).
+    const ms = realNow() + 3_600_000;
+    try {
+      Date.now = () => ms;
+      const id = newCheckpointId();
+      expect(id).toMatch(UUID_V7);
+      expect(parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBe(ms);
+    } finally {
+      Date.now = realNow;
+    }
   });
 
   it('is strictly increasing within the process, many ids per millisecond', () => {

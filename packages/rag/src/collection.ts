@@ -298,34 +298,27 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
 
   /** upsertStream with rebuildIndexes: one transaction, vector indexes dropped and re-created around the load. */
   async #bulkLoad(source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>, opts: z.output<typeof IngestOptionsSchema>): Promise<IngestResult> {
-    const client = await this.#ctx.pool.connect();
-    let broken = false;
     try {
-      await client.query('BEGIN');
-      // A pool-wide statement timeout is meant for queries, not for a load and an index build;
-      // a slow source (an embedding API) must not end the transaction either.
-      await client.query(`SET LOCAL statement_timeout = 0`);
-      await client.query(`SET LOCAL idle_in_transaction_session_timeout = 0`);
-      const definitions = await dropVectorIndexesForLoad(client);
-      // Batches are embedded concurrently but written in order: a repeated id's last version wins.
-      let written: Promise<unknown> = Promise.resolve();
-      const total = await this.#stream(source, opts, (rows) => {
-        const next = written.then(() => this.#writeBatch(client, rows));
-        written = next.catch(() => undefined);
-        return next;
+      return await this.#inTransaction(async (client) => {
+        // A pool-wide statement timeout is meant for queries, not for a load and an index build;
+        // a slow source (an embedding API) must not end the transaction either.
+        await client.query(`SET LOCAL statement_timeout = 0`);
+        await client.query(`SET LOCAL idle_in_transaction_session_timeout = 0`);
+        const definitions = await dropVectorIndexesForLoad(client);
+        // Batches are embedded concurrently but written in order: a repeated id's last version wins.
+        let written: Promise<unknown> = Promise.resolve();
+        const total = await this.#stream(source, opts, (rows) => {
+          const next = written.then(() => this.#writeBatch(client, rows));
+          written = next.catch(() => undefined);
+          return next;
+        });
+        await applyBuildSettings(client, opts, true);
+        await recreateVectorIndexes(client, definitions);
+        return total;
       });
-      await applyBuildSettings(client, opts, true);
-      await recreateVectorIndexes(client, definitions);
-      await client.query('COMMIT');
-      return total;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      // Nothing was committed: the count is 0 whatever the loop had written.
+      // Rolled back: the count is 0 whatever the loop had written.
       throw new IngestError(0, { cause: error instanceof IngestError ? error.cause : error });
-    } finally {
-      client.release(broken);
     }
   }
 
