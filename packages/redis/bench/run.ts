@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { createRedis, RedisCache } from '@cairn/redis';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const n = Number(process.env.BENCH_N ?? 20_000);
+const n = Number(process.env.BENCH_N ?? 60_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
 // Calls per side before measuring, so the JIT has settled on both (the library runs more code per call).
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);

@@ -85,8 +85,6 @@ function withScripts(client: RedisClient): CacheClient {
 
 const MAX_LOST_INVALIDATIONS = 10_000;
 
-type Lookup = { hit: true; value: unknown } | { hit: false; reachable: boolean };
-
 /** A view, not a copy, when the serializer already returned a Buffer or a Uint8Array. */
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -173,21 +171,6 @@ export class RedisCache {
     );
   }
 
-  /** The entry (one GET: a hit costs what get() costs), or why there is none. */
-  #lookup(fullKey: string): Promise<Lookup> {
-    return this.#redis.runMapped<string | Buffer | null, Lookup>(
-      (c) => this.#read(c, fullKey),
-      (raw) => {
-        this.#redis.count(raw === null ? 'misses' : 'hits');
-        return raw === null ? { hit: false, reachable: true } : { hit: true, value: this.#decode(raw) };
-      },
-      () => {
-        this.#redis.count('misses');
-        return { hit: false, reachable: false };
-      },
-    );
-  }
-
   /**
    * The entry's write version, or undefined when Redis is unavailable. Read after the miss and
    * before the loader runs: any write the loader might not see bumps it later, and any write
@@ -263,8 +246,23 @@ export class RedisCache {
     if (pending) return pending as Promise<T>;
     // Captured before the read: an outage from here on means a write may have been lost.
     const epoch = this.#redis.epoch;
-    // A hit costs one GET and no bookkeeping; misses meet in #loadOnce.
-    return this.#lookup(fullKey).then((entry) => (entry.hit ? (entry.value as T) : this.#loadOnce(fullKey, entry.reachable, epoch, loader, ttlMs)));
+    // A hit costs one GET and one promise step, as get() does; misses meet in #loadOnce (returning
+    // its promise from the step adopts it, so only a miss pays for the extra steps).
+    return this.#redis.runMapped<string | Buffer | null, T | Promise<T>>(
+      (c) => this.#read(c, fullKey),
+      (raw) => {
+        if (raw !== null) {
+          this.#redis.count('hits');
+          return this.#decode(raw) as T;
+        }
+        this.#redis.count('misses');
+        return this.#loadOnce(fullKey, true, epoch, loader, ttlMs);
+      },
+      () => {
+        this.#redis.count('misses');
+        return this.#loadOnce(fullKey, false, epoch, loader, ttlMs);
+      },
+    ) as Promise<T>;
   }
 
   /** Single flight: the first miss loads, misses arriving meanwhile wait for its result. */
