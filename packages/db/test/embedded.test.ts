@@ -29,7 +29,7 @@ describe('the embedded database (PGlite + pgvector over the wire protocol)', () 
     const expected = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
     expect(applied.map((r) => r.migration_name)).toEqual(expected);
     const indexes = await db.prisma.$queryRaw<{ indexdef: string }[]>`SELECT indexdef FROM pg_indexes WHERE indexname = 'documents_embedding_hnsw_cosine_idx'`;
-    expect(indexes[0]?.indexdef).toMatch(/USING hnsw \(embedding vector_cosine_ops\)/);
+    expect(indexes[0]?.indexdef).toMatch(/USING hnsw \(\(\(embedding\)::halfvec\(384\)\) halfvec_cosine_ops\)/);
   });
 
   it('round-trips through the generated client and answers a cosine query', async () => {

@@ -29,7 +29,7 @@ import {
   type UpdateOptions,
 } from './options.js';
 import { hybridSearchSql, queryContext, vectorSearchSql } from './search-sql.js';
-import { applyBuildSettings, dropVectorIndexesForLoad, recreateVectorIndexes, type CreateIndexOptions, type CreateIndexResult } from './vector-index.js';
+import { applyBuildSettings, dropVectorIndexesForLoad, recreateVectorIndexes, type CreateIndexOptions, type CreateIndexResult, type VectorIndexInfo } from './vector-index.js';
 import { checkVector, distanceForMinScore, encodeVector, encodeVectorArray, parseVector, scoreFromDistance, type Metric, type VectorInput } from './vector.js';
 
 type Pool = CairnDb['pool'];
@@ -103,6 +103,8 @@ export interface CollectionContext {
   vectorOid: number;
   assertOpen(): void;
   createIndex(options: CreateIndexOptions): Promise<CreateIndexResult>;
+  /** The vector indexes on documents, as searches plan with them (cached by the Rag). */
+  vectorIndexes(): Promise<readonly VectorIndexInfo[]>;
 }
 
 /** A prepared row: validated and embedded, ready for unnest. */
@@ -486,7 +488,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
    */
   async searchByVector(vector: VectorInput, options: SearchOptions = {}): Promise<SearchResult<M>[]> {
     this.#ctx.assertOpen();
-    const plan = this.#vectorPlan(vector, options);
+    const plan = await this.#vectorPlan(vector, options);
     type Row = { id: string; content: string; metadata: M; distance: number; embedding?: string };
     let { rows } = await this.#ctx.pool.query<Row>(plan.first.text, plan.first.values);
     // Index scans stop at maxScanTuples (or ef_search without iterative scans); when that left
@@ -515,16 +517,17 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
   async explainSearch(vector: VectorInput, options: SearchOptions & { analyze?: boolean } = {}): Promise<string> {
     this.#ctx.assertOpen();
     const { analyze = false, ...rest } = options;
-    const { first } = this.#vectorPlan(vector, rest);
+    const { first } = await this.#vectorPlan(vector, rest);
     const { rows } = await this.#ctx.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${first.text}`, first.values);
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   }
 
-  #vectorPlan(vector: VectorInput, options: SearchOptions) {
+  async #vectorPlan(vector: VectorInput, options: SearchOptions) {
     const opts = parseInput(SearchOptionsSchema, options, 'search options');
     const query = checkVector(vector, this.dimensions, this.metric, 'query vector');
     const maxDistance = this.#maxDistance(opts.minScore, opts.maxDistance);
     const literal = encodeVector(query);
+    const halfvec = opts.exact ? undefined : await this.#halfvecDimensions();
     const statement = (exact: boolean) =>
       vectorSearchSql({
         tenantId: this.tenantId,
@@ -541,6 +544,9 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         exact,
         exactFallback: false,
         iterativeScans: this.#ctx.iterativeScans,
+        // Twice k from the half-precision index, re-ranked exactly: the k nearest by exact
+        // distance are almost always among them (see the README's recall figures).
+        halfvec: halfvec === undefined ? undefined : { dimensions: halfvec, candidates: Math.min(1000, opts.k * 2) },
         carry: [],
         includeEmbedding: opts.includeEmbedding,
       });
@@ -550,6 +556,28 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       first: statement(opts.exact),
       fallback: !opts.exact && opts.exactFallback ? () => statement(true) : undefined,
     };
+  }
+
+  /**
+   * The dimension of the half-precision cast to order by when the index serving this collection's
+   * metric is on `embedding::halfvec(N)` (the planner matches an index by its expression), or
+   * undefined to order by the vectors. A partial index for this collection comes first, as for the
+   * planner; at equal scope a full-precision one, since it was built on purpose (half is the
+   * default). When the indexes changed elsewhere since the Rag read them, a wrong guess makes the
+   * search an exact scan, slower but still correct, until the Rag reads them again.
+   */
+  async #halfvecDimensions(): Promise<number | undefined> {
+    const indexes = await this.#ctx.vectorIndexes();
+    let chosen: VectorIndexInfo | undefined;
+    let rank = -1;
+    for (const index of indexes) {
+      if (!index.valid || index.metric !== this.metric) continue;
+      const ownPartial = index.partial !== null && index.partial.tenantId === this.tenantId && index.partial.collection === this.name;
+      if (index.partial !== null && !ownPartial) continue;
+      const r = (ownPartial ? 2 : 0) + (index.precision === 'full' ? 1 : 0);
+      if (r > rank) [chosen, rank] = [index, r];
+    }
+    return chosen?.precision === 'half' ? this.dimensions : undefined;
   }
 
   /** Embeds `text` with the collection's embedder, then searchByVector(). */
@@ -578,6 +606,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     if (opts.weights.vector > 0) {
       vector = opts.vector !== undefined ? checkVector(opts.vector, this.dimensions, this.metric, 'query vector') : await this.#embedQuery(text, signal);
     }
+    const halfvec = opts.exact || vector === undefined ? undefined : await this.#halfvecDimensions();
     const { text: sql, values } = hybridSearchSql({
       tenantId: this.tenantId,
       collection: this.name,
@@ -595,6 +624,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       exact: opts.exact,
       exactFallback: opts.exactFallback,
       iterativeScans: this.#ctx.iterativeScans,
+      // The candidates are ranked by their exact distance; no extra ones are needed for that.
+      halfvec: halfvec === undefined ? undefined : { dimensions: halfvec, candidates: 0 },
       weights: opts.weights,
       rrfK: opts.rrfK,
       minScore: opts.minScore,

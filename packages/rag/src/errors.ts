@@ -95,7 +95,7 @@ export class RagSchemaError extends RagError {
 /** Creating, dropping or rebuilding a vector index failed, or the index is not one this API manages. */
 export class VectorIndexError extends RagError {
   override readonly name = 'VectorIndexError';
-  constructor(code: 'INDEX_NOT_FOUND' | 'INDEX_NOT_MANAGED' | 'INDEX_BUILD_FAILED', message: string, options: CairnErrorOptions = {}) {
+  constructor(code: 'INDEX_NOT_FOUND' | 'INDEX_NOT_MANAGED' | 'INDEX_BUILD_FAILED' | 'INDEX_TOO_MANY_DIMENSIONS', message: string, options: CairnErrorOptions = {}) {
     super(code, message, options);
   }
 }

@@ -21,10 +21,18 @@ import {
   type VectorIndexInfo,
 } from './vector-index.js';
 
+/**
+ * How long searches plan with a read of the vector indexes before reading them again. An index
+ * created or dropped through this Rag is seen at once; one changed elsewhere within this time
+ * (it only makes a search slower, never wrong: see PgVectorCollection#searchExpression).
+ */
+const INDEX_CACHE_MS = 30_000;
+
 /** State shared by a Rag and the tenant views made from it. */
 interface SharedState {
   db: CairnDb;
   table: Promise<DocumentsTableInfo> | undefined;
+  indexes: { readAt: number; list: Promise<VectorIndexInfo[]> } | undefined;
   languages: Map<string, Promise<void>>;
   closed: boolean;
 }
@@ -93,6 +101,7 @@ export class Rag {
       vectorOid: table.vectorOid,
       assertOpen: () => this.#assertOpen(),
       createIndex: (o) => this.createIndex(o),
+      vectorIndexes: () => this.#vectorIndexes(),
     };
     return new PgVectorCollection<M>(ctx, collectionName, { ...opts, dimensions }, embedder);
   }
@@ -120,21 +129,22 @@ export class Rag {
    * unchanged. These indexes are outside Prisma's migrations (see the README); they are named
    * `cairn_rag_*`.
    */
-  createIndex(options: CreateIndexOptions = {}): Promise<CreateIndexResult> {
+  async createIndex(options: CreateIndexOptions = {}): Promise<CreateIndexResult> {
     this.#assertOpen();
-    return createVectorIndex(this.#state.db.pool, this.tenantId, options);
+    const table = await this.tableInfo();
+    return this.#changingIndexes(() => createVectorIndex(this.#state.db.pool, this.tenantId, table.dimensions, options));
   }
 
   /** Drops a `cairn_rag_*` index; false when there was none. Migration-owned indexes are refused. */
   dropIndex(name: string, options: DropIndexOptions = {}): Promise<boolean> {
     this.#assertOpen();
-    return dropVectorIndex(this.#state.db.pool, name, options);
+    return this.#changingIndexes(() => dropVectorIndex(this.#state.db.pool, name, options));
   }
 
   /** Rebuilds (REINDEX) a vector index on documents.embedding, e.g. after bulk loads or many deletes. */
   rebuildIndex(name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
     this.#assertOpen();
-    return rebuildVectorIndex(this.#state.db.pool, name, options);
+    return this.#changingIndexes(() => rebuildVectorIndex(this.#state.db.pool, name, options));
   }
 
   /** HNSW and IVFFlat indexes on documents.embedding (all tenants: indexes are table-wide objects). */
@@ -159,6 +169,32 @@ export class Rag {
 
   #assertOpen(): void {
     if (this.#state.closed) throw new RagClosedError();
+  }
+
+  /** The vector indexes searches plan with (cached, see INDEX_CACHE_MS). */
+  #vectorIndexes(): Promise<VectorIndexInfo[]> {
+    const state = this.#state;
+    const now = Date.now();
+    if (state.indexes === undefined || now - state.indexes.readAt > INDEX_CACHE_MS) {
+      const entry = {
+        readAt: now,
+        list: listVectorIndexes(state.db.pool).catch((err: unknown) => {
+          if (state.indexes === entry) state.indexes = undefined;
+          throw err;
+        }),
+      };
+      state.indexes = entry;
+    }
+    return state.indexes.list;
+  }
+
+  /** Runs an index change; searches read the indexes again afterwards, whether it succeeded or not. */
+  async #changingIndexes<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      this.#state.indexes = undefined;
+    }
   }
 
   #assertLanguage(language: string): Promise<void> {
@@ -188,5 +224,5 @@ export function createRag(db: CairnDb, options: RagOptions = {}): Rag {
   if (typeof db !== 'object' || db === null || typeof (db as Partial<CairnDb>).pool?.query !== 'function') {
     throw new ValidationError('createRag arguments', [{ path: 'db', message: 'must be a CairnDb from @cairn/db createDb()' }]);
   }
-  return new Rag({ db, table: undefined, languages: new Map(), closed: false }, opts.tenantId, opts.embedder);
+  return new Rag({ db, table: undefined, indexes: undefined, languages: new Map(), closed: false }, opts.tenantId, opts.embedder);
 }

@@ -33,6 +33,12 @@ export interface VectorQuery {
   exactFallback: boolean;
   /** pgvector >= 0.8 (iterative scan settings exist). */
   iterativeScans: boolean;
+  /**
+   * Set when the serving index is on `embedding::halfvec(dimensions)`: the scan orders by that
+   * expression (so the planner matches the index) and takes `candidates` rows, which are then
+   * re-ranked by their exact distance and cut to `limit`.
+   */
+  halfvec: { dimensions: number; candidates: number } | undefined;
   /** Extra columns every candidate row carries besides id and distance, each `<expression> AS <name>`. */
   carry: readonly string[];
 }
@@ -67,7 +73,10 @@ function exactSelect(ctx: QueryContext, q: VectorQuery, limit: string): string {
   );
 }
 
-/** The index statement: the tuning applied by set_config in a subquery the scan depends on (see the top). */
+/**
+ * The index statement: the tuning applied by set_config in a subquery the scan depends on (see the
+ * top). On a half-precision index, ordered by the halfvec cast and re-ranked by exact distance.
+ */
 function approxSelect(ctx: QueryContext, q: VectorQuery, limit: string): string {
   const { params } = ctx;
   const op = METRIC_SQL[q.metric].operator;
@@ -80,11 +89,15 @@ function approxSelect(ctx: QueryContext, q: VectorQuery, limit: string): string 
     // IVFFlat has no strict order mode.
     settings.push(`set_config('ivfflat.iterative_scan', ${params.add(q.iterativeScan === 'off' ? 'off' : 'relaxed_order')}, true)`);
   }
-  return (
+  // The dimension comes from the catalog (an integer), never from a caller.
+  const half = q.halfvec === undefined ? undefined : `halfvec(${Math.trunc(q.halfvec.dimensions)})`;
+  const order = half === undefined ? `d.embedding ${op} ${ctx.vector}` : `(d.embedding::${half}) ${op} (${ctx.vector}::${half})`;
+  const taken = q.halfvec === undefined || q.halfvec.candidates <= q.limit ? limit : params.add(q.halfvec.candidates, 'int');
+  const scan =
     `SELECT s.* FROM (SELECT ${settings.join(' || ')} AS applied OFFSET 0) cfg ` +
     `CROSS JOIN LATERAL (SELECT d.id, d.embedding ${op} ${ctx.vector} AS distance${carried} FROM documents d ` +
-    `WHERE cfg.applied IS NOT NULL AND ${rowFilter(ctx)} ORDER BY d.embedding ${op} ${ctx.vector} LIMIT ${limit}) s`
-  );
+    `WHERE cfg.applied IS NOT NULL AND ${rowFilter(ctx)} ORDER BY ${order} LIMIT ${taken}) s`;
+  return taken === limit ? scan : `SELECT r.* FROM (${scan}) r ORDER BY r.distance LIMIT ${limit}`;
 }
 
 function rowFilter(ctx: QueryContext): string {

@@ -22,15 +22,17 @@ interface MetricSql {
   operator: '<=>' | '<->' | '<#>';
   /** Operator class for an index that serves this operator. */
   opclass: 'vector_cosine_ops' | 'vector_l2_ops' | 'vector_ip_ops';
+  /** The same for an index on the half-precision cast `embedding::halfvec(N)`. */
+  halfOpclass: 'halfvec_cosine_ops' | 'halfvec_l2_ops' | 'halfvec_ip_ops';
   /** Short name used in index names. */
   short: 'cosine' | 'l2' | 'ip';
 }
 
 /** The SQL pieces for each metric. Never built from user input: the metric is an enum. */
 export const METRIC_SQL: Readonly<Record<Metric, MetricSql>> = {
-  cosine: { operator: '<=>', opclass: 'vector_cosine_ops', short: 'cosine' },
-  l2: { operator: '<->', opclass: 'vector_l2_ops', short: 'l2' },
-  inner_product: { operator: '<#>', opclass: 'vector_ip_ops', short: 'ip' },
+  cosine: { operator: '<=>', opclass: 'vector_cosine_ops', halfOpclass: 'halfvec_cosine_ops', short: 'cosine' },
+  l2: { operator: '<->', opclass: 'vector_l2_ops', halfOpclass: 'halfvec_l2_ops', short: 'l2' },
+  inner_product: { operator: '<#>', opclass: 'vector_ip_ops', halfOpclass: 'halfvec_ip_ops', short: 'ip' },
 };
 
 /**

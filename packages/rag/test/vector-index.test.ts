@@ -45,6 +45,7 @@ describe('vector indexes (PostgreSQL)', () => {
       name: MIGRATION_INDEX_NAME,
       type: 'hnsw',
       metric: 'cosine',
+      precision: 'half',
       parameters: { m: 16, ef_construction: 64 },
       partial: null,
       valid: true,
@@ -59,10 +60,15 @@ describe('vector indexes (PostgreSQL)', () => {
     const { index, created } = await l2.createIndex({ m: 8, efConstruction: 32 });
     expect(created).toBe(true);
     expect(index).toMatchObject({ type: 'hnsw', metric: 'l2', parameters: { m: 8, ef_construction: 32 }, partial: { tenantId: 'default', collection: 'by-l2' }, managedBy: 'cairn-rag', valid: true });
-    expect(index.name).toMatch(/^cairn_rag_hnsw_l2_[0-9a-f]{12}$/);
+    expect(index.name).toMatch(/^cairn_rag_hnsw_l2_half_[0-9a-f]{12}$/);
+    expect(index).toMatchObject({ precision: 'half' });
+    expect(index.definition).toContain('halfvec_l2_ops');
     expect(await l2.explainSearch(q)).toContain(index.name);
-    // Same search, same answer (this small set is well inside ef_search).
-    expect((await l2.searchByVector(q, { k: 10 })).map((h) => h.id)).toEqual(exactBefore.map((h) => h.id));
+    // Same search, same answer (this small set is well inside ef_search), with exact distances:
+    // the half-precision index only picks the candidates.
+    const approx = await l2.searchByVector(q, { k: 10 });
+    expect(approx.map((h) => h.id)).toEqual(exactBefore.map((h) => h.id));
+    approx.forEach((h, i) => expect(h.distance).toBe(exactBefore[i]!.distance));
     // Another collection with the same metric does not get it.
     const other = await rag.collection('other-l2', { metric: 'l2' });
     expect(await other.explainSearch(q)).not.toContain(index.name);
@@ -87,8 +93,30 @@ describe('vector indexes (PostgreSQL)', () => {
 
   it('builds a table-wide index for a metric', async () => {
     const { index } = await rag.createIndex({ type: 'hnsw', metric: 'inner_product' });
-    expect(index).toMatchObject({ name: 'cairn_rag_hnsw_ip', partial: null, metric: 'inner_product' });
+    expect(index).toMatchObject({ name: 'cairn_rag_hnsw_ip_half', partial: null, metric: 'inner_product', precision: 'half' });
     expect(await rag.dropIndex(index.name)).toBe(true);
+  });
+
+  it('prefers a full-precision index built on purpose, and searches whichever serves the collection', async () => {
+    const cosine = await rag.collection('by-cosine');
+    await cosine.upsert(vectors.map((embedding, i) => ({ id: `c${i}`, content: `doc ${i}`, embedding })));
+    await db.pool.query('ANALYZE documents');
+    const q = vectors[11]!;
+    const exact = await cosine.searchByVector(q, { k: 10, exact: true });
+    // The migration's index is on the halfvec cast, so the search orders by that expression.
+    expect(await cosine.explainSearch(q)).toContain(MIGRATION_INDEX_NAME);
+    const { index } = await cosine.createIndex({ precision: 'full', m: 8, efConstruction: 32 });
+    expect(index).toMatchObject({ precision: 'full', name: expect.stringMatching(/^cairn_rag_hnsw_cosine_[0-9a-f]{12}$/) });
+    expect(index.definition).toContain('vector_cosine_ops');
+    const plan = await cosine.explainSearch(q);
+    expect(plan).toContain(index.name);
+    expect(plan).not.toContain(MIGRATION_INDEX_NAME);
+    expect((await cosine.searchByVector(q, { k: 10 })).map((h) => h.id)).toEqual(exact.map((h) => h.id));
+    expect(await rag.dropIndex(index.name)).toBe(true);
+    // Dropped through the Rag: the next search plans with the migration's index again.
+    expect(await cosine.explainSearch(q)).toContain(MIGRATION_INDEX_NAME);
+    const hybrid = await cosine.hybridSearch('doc', { k: 5, vector: q, weights: { vector: 1, text: 0 } });
+    expect(hybrid.map((h) => h.id)).toEqual(exact.slice(0, 5).map((h) => h.id));
   });
 
   it('rebuilds any vector index, the migration one included, and drops only its own', async () => {
@@ -112,22 +140,31 @@ describe('vector indexes (PostgreSQL)', () => {
   });
 });
 
-describe('the embedding column as the catalog reports it (PostgreSQL)', () => {
-  let db: CairnDb;
-
+/**
+ * A database of its own for the enclosing describe, whose documents.embedding a migration changed to
+ * vector(dims): the migration's index dropped first and, with `recreateIndex`, rebuilt for the new column.
+ */
+function databaseWithColumn(dims: number, recreateIndex: boolean): () => CairnDb {
+  let db: CairnDb | undefined;
   beforeAll(async () => {
     db = await createTestDb();
-    // What a migration to vector(8) would leave: the HNSW index rebuilt for the new column.
     await db.pool.query(`DROP INDEX documents_embedding_hnsw_cosine_idx`);
-    await db.pool.query(`ALTER TABLE documents ALTER COLUMN embedding TYPE vector(8)`);
-    await db.pool.query(`CREATE INDEX documents_embedding_hnsw_cosine_idx ON documents USING hnsw (embedding vector_cosine_ops)`);
+    await db.pool.query(`ALTER TABLE documents ALTER COLUMN embedding TYPE vector(${dims})`);
+    if (recreateIndex) {
+      await db.pool.query(`CREATE INDEX documents_embedding_hnsw_cosine_idx ON documents USING hnsw ((embedding::halfvec(${dims})) halfvec_cosine_ops)`);
+    }
   });
-
   afterAll(async () => {
     await db?.close();
   });
+  return () => db!;
+}
+
+describe('the embedding column as the catalog reports it (PostgreSQL)', () => {
+  const database = databaseWithColumn(8, true);
 
   it('takes the dimension from the column and refuses embedders of another size', async () => {
+    const db = database();
     const rag = createRag(db);
     expect(await rag.tableInfo()).toMatchObject({ dimensions: 8, columnType: 'vector(8)', iterativeScans: true });
     const col = await rag.collection('small');
@@ -140,5 +177,29 @@ describe('the embedding column as the catalog reports it (PostgreSQL)', () => {
     expect(err).toBeInstanceOf(DimensionMismatchError);
     expect((err as Error).message).toContain('documents.embedding is vector(8)');
     expect((err as Error).message).toContain('pnpm db:migrate --name embedding_384');
+  });
+});
+
+describe('a column wider than HNSW holds at full precision (PostgreSQL)', () => {
+  const database = databaseWithColumn(3072, false);
+
+  it('indexes 3072 dimensions at half precision and refuses a full-precision index with a clear error', async () => {
+    const rag = createRag(database());
+    const col = await rag.collection('wide', { dimensions: 3072 });
+    // Enough rows that the planner prefers the index to sorting them all.
+    const unit = (i: number) => Array.from({ length: 3072 }, (_, j) => (j === i ? 1 : j === i + 1 ? 0.5 : 0));
+    await col.upsertStream(
+      (function* () {
+        for (let i = 0; i < 3000; i++) yield { id: `w${i}`, content: `w ${i}`, embedding: unit(i) };
+      })(),
+    );
+    const err = await col.createIndex({ precision: 'full' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VectorIndexError);
+    expect(err).toMatchObject({ code: 'INDEX_TOO_MANY_DIMENSIONS' });
+    expect((err as Error).message).toContain("precision: 'half'");
+    const { index } = await col.createIndex();
+    expect(index).toMatchObject({ precision: 'half', valid: true });
+    expect(await col.explainSearch(unit(20))).toContain(index.name);
+    expect((await col.searchByVector(unit(20), { k: 1 }))[0]).toMatchObject({ id: 'w20', distance: 0 });
   });
 });
