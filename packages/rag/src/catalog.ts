@@ -61,7 +61,8 @@ export function columnDimensionError(table: DocumentsTableInfo, requested: numbe
       `Either use a ${table.dimensions}-dimensional model (OpenAI's text-embedding-3 models return ${table.dimensions} when asked with \`dimensions: ${table.dimensions}\`), ` +
       `or change the column: edit Unsupported("vector(${table.dimensions})") to Unsupported("vector(${requested})") in prisma/schema.prisma, ` +
       `run \`pnpm db:migrate --name embedding_${requested}\`, and in that migration drop and recreate documents_embedding_hnsw_cosine_idx ` +
-      `(keep its -- cairn:manual-index marker; HNSW indexes hold at most 2000 dimensions). Existing embeddings must be recomputed. See packages/db/README.md.`,
+      `on embedding::halfvec(${requested}) (keep its -- cairn:manual-index marker; halfvec indexes hold up to 4000 dimensions). ` +
+      `Existing embeddings must be recomputed. See packages/db/README.md.`,
     { details: { columnType: table.columnType } },
   );
 }
