@@ -24,7 +24,7 @@ import {
 /**
  * How long searches plan with a read of the vector indexes before reading them again. An index
  * created or dropped through this Rag is seen at once; one changed elsewhere within this time
- * (it only makes a search slower, never wrong: see PgVectorCollection#searchExpression).
+ * is missed until then, which only makes a search slower, never wrong (see PgVectorCollection#halfvecDimensions).
  */
 const INDEX_CACHE_MS = 30_000;
 

@@ -143,11 +143,12 @@ export async function listVectorIndexes(pool: PoolClient): Promise<VectorIndexIn
     }
     // Partial indexes made here have the predicate ((tenant_id = '…'::text) AND (collection = '…'::text)).
     const match = r.predicate ? /tenant_id = '([^']*)'::text\) AND \(collection = '([^']*)'::text/.exec(r.predicate) : null;
+    const served = operatorClassOf(r.opclass);
     return {
       name: r.name,
       type: r.method,
-      metric: operatorClassOf(r.opclass)?.metric ?? null,
-      precision: operatorClassOf(r.opclass)?.precision ?? null,
+      metric: served?.metric ?? null,
+      precision: served?.precision ?? null,
       parameters,
       partial: match ? { tenantId: match[1]!, collection: match[2]! } : null,
       valid: r.valid,
