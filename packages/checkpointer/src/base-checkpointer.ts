@@ -240,21 +240,20 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   /** Packs states, assigns ids and resolves parents and steps inside the batch. */
   async #prepare(items: readonly (Omit<RawPutItem, 'createdAt'> & { createdAt?: Date | undefined })[]): Promise<NewRow[]> {
     const rows: NewRow[] = [];
-    // A single put (the common call) has no batch to resolve parents in: skip the key building.
-    const batch = items.length > 1;
+    // Ids and namespaces never contain NUL (IdSchema, NamespaceSchema): NUL-joined keys are unique.
     const lastInBatch = new Map<string, NewRow>();
     const byId = new Map<string, NewRow>();
     for (const item of items) {
       const namespace = item.namespace ?? '';
-      const key = batch ? JSON.stringify([item.threadId, namespace]) : '';
+      const key = `${item.threadId}\u0000${namespace}`;
       const checkpointId = item.checkpointId ?? newCheckpointId();
       let parent: ParentRef;
       if (item.parentId === null) parent = { kind: 'root' };
       else if (item.parentId === undefined) {
-        const previous = batch ? lastInBatch.get(key) : undefined;
+        const previous = lastInBatch.get(key);
         parent = previous ? { kind: 'batch', id: previous.checkpointId } : { kind: 'latest' };
       } else {
-        const inBatch = batch ? byId.get(JSON.stringify([item.threadId, namespace, item.parentId])) : undefined;
+        const inBatch = byId.get(`${key}\u0000${item.parentId}`);
         parent = inBatch ? { kind: 'batch', id: inBatch.checkpointId } : { kind: 'id', id: item.parentId };
       }
       let step = item.step;
@@ -262,7 +261,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       let stepOffset = 0;
       if (parent.kind === 'root') step ??= 0;
       else if (parent.kind === 'batch') {
-        const p = byId.get(JSON.stringify([item.threadId, namespace, parent.id]))!;
+        const p = byId.get(`${key}\u0000${parent.id}`)!;
         if (step === undefined && p.step !== undefined) step = p.step + 1;
         stepBase = p.stepBase;
         stepOffset = p.stepOffset + 1;
@@ -294,10 +293,8 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
         writes,
       };
       rows.push(row);
-      if (batch) {
-        lastInBatch.set(key, row);
-        byId.set(JSON.stringify([item.threadId, namespace, checkpointId]), row);
-      }
+      lastInBatch.set(key, row);
+      byId.set(`${key}\u0000${checkpointId}`, row);
     }
     return rows;
   }

@@ -46,7 +46,6 @@ interface StoreCore {
   closed: Promise<void> | undefined;
 }
 
-
 function buildCore(db: CairnDb, options: ResolvedObjectStoreOptions): StoreCore {
   const cache = options.redis ? new RedisRecordCache(options.redis, options.cacheTtlSeconds) : undefined;
   const notifier = options.notifier;
