@@ -15,6 +15,7 @@ import {
   ListOptionsSchema,
   SearchOptionsSchema,
   UpdateOptionsSchema,
+  UpsertOptionsSchema,
   documentIdSchema,
   type DocumentInput,
   type DocumentUpdate,
@@ -27,6 +28,7 @@ import {
   type ResolvedCollectionOptions,
   type SearchOptions,
   type UpdateOptions,
+  type UpsertOptions,
 } from './options.js';
 import { hybridSearchSql, queryContext, vectorSearchSql } from './search-sql.js';
 import { applyBuildSettings, dropVectorIndexesForLoad, recreateVectorIndexes, type CreateIndexOptions, type CreateIndexResult, type VectorIndexInfo } from './vector-index.js';
@@ -78,12 +80,25 @@ export interface HybridSearchResult<M extends Metadata = Metadata> {
 
 /** Result of upsert() and upsertStream(). */
 export interface UpsertResult {
-  /** Documents written (after collapsing repeated ids within a batch: the last one wins). */
+  /**
+   * Documents now stored as given (after collapsing repeated ids within a batch: the last one
+   * wins): inserted + updated + unchanged.
+   */
   upserted: number;
   /** Of those, how many were new. */
   inserted: number;
   /** Of those, how many replaced an existing document. */
   updated: number;
+  /**
+   * Of those, how many were identical to the stored document (content, metadata and embedding):
+   * left as they were, with no write and no index work, so re-ingesting an unchanged corpus is cheap.
+   */
+  unchanged: number;
+  /**
+   * Documents whose vector the embedder computed in this call. A document given without an
+   * embedding whose content is unchanged keeps its stored vector (see `reuseEmbeddings`).
+   */
+  embedded: number;
 }
 
 /** Result of upsertStream(). */
@@ -92,6 +107,14 @@ export interface IngestResult extends UpsertResult {
   elapsedMs: number;
   /** Whether ANALYZE ran after the ingest (see IngestOptions.analyze). */
   analyzed: boolean;
+}
+
+function addCounts(total: UpsertResult, batch: UpsertResult): void {
+  total.upserted += batch.upserted;
+  total.inserted += batch.inserted;
+  total.updated += batch.updated;
+  total.unchanged += batch.unchanged;
+  total.embedded += batch.embedded;
 }
 
 /** What a collection needs from its Rag. @internal */
@@ -113,6 +136,10 @@ interface Row {
   content: string;
   metadata: string;
   embedding: number[];
+  /** Embedder.id when an embedder computed `embedding`; null when the caller gave it. */
+  embeddedBy: string | null;
+  /** Whether the embedder computed `embedding` in this call (not reused from the stored row). */
+  embeddedNow: boolean;
 }
 
 const DeleteInputSchema = z.union([
@@ -126,15 +153,26 @@ const CountOptionsSchema = z
 
 const UPSERT_SQL =
   `WITH written AS (` +
-  `INSERT INTO documents AS d (tenant_id, collection, id, content, metadata, embedding, tsv) ` +
-  `SELECT $1, $2, u.id, u.content, u.metadata::jsonb, u.embedding, to_tsvector($3::regconfig, u.content) ` +
+  `INSERT INTO documents AS d (tenant_id, collection, id, content, metadata, embedding, embedded_by, tsv) ` +
+  `SELECT $1, $2, u.id, u.content, u.metadata::jsonb, u.embedding, u.embedded_by, to_tsvector($3::regconfig, u.content) ` +
   // $7 is a binary vector[] (encodeVectorArray): no decimal formatting or parsing of floats.
-  `FROM unnest($4::text[], $5::text[], $6::text[], $7::vector[]) AS u(id, content, metadata, embedding) ` +
+  `FROM unnest($4::text[], $5::text[], $6::text[], $7::vector[], $8::text[]) AS u(id, content, metadata, embedding, embedded_by) ` +
   `ON CONFLICT (tenant_id, collection, id) DO UPDATE SET content = EXCLUDED.content, metadata = EXCLUDED.metadata, ` +
-  `embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv, updated_at = now() ` +
+  `embedding = EXCLUDED.embedding, embedded_by = EXCLUDED.embedded_by, tsv = EXCLUDED.tsv, updated_at = now() ` +
+  // An identical document is not rewritten: a rewrite would add a new row version and, with the
+  // heap page full, a new entry in every index, the HNSW graph insert being most of an ingest's cost.
+  `WHERE (d.content, d.metadata, d.embedding, d.embedded_by, d.tsv) IS DISTINCT FROM ` +
+  `(EXCLUDED.content, EXCLUDED.metadata, EXCLUDED.embedding, EXCLUDED.embedded_by, EXCLUDED.tsv) ` +
   // xmax = 0 on a row this statement inserted; an updated row carries the updating transaction's id.
   `RETURNING (xmax = 0) AS inserted) ` +
-  `SELECT count(*)::int AS upserted, (count(*) FILTER (WHERE inserted))::int AS inserted FROM written`;
+  `SELECT count(*)::int AS written, (count(*) FILTER (WHERE inserted))::int AS inserted FROM written`;
+
+/** Stored vectors that still fit: same id and content, computed by the same embedder ($5). */
+const REUSABLE_EMBEDDINGS_SQL =
+  `SELECT u.ord::int AS ord, d.embedding::text AS embedding ` +
+  `FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(id, content, ord) ` +
+  `JOIN documents d ON d.tenant_id = $1 AND d.collection = $2 AND d.id = u.id ` +
+  `AND d.content = u.content AND d.embedded_by = $5 AND d.embedding IS NOT NULL`;
 
 function toStored<M extends Metadata>(row: { id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }): StoredDocument<M> {
   return {
@@ -186,22 +224,18 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
    * collection's embedder first. All-or-nothing: every document is validated and embedded before
    * anything is written, and all batches commit in one transaction.
    */
-  async upsert(documents: readonly DocumentInput<M>[], options: EmbedOptions = {}): Promise<UpsertResult> {
+  async upsert(documents: readonly DocumentInput<M>[], options: UpsertOptions = {}): Promise<UpsertResult> {
     this.#ctx.assertOpen();
+    const opts = parseInput(UpsertOptionsSchema, options, 'upsert options');
     const docs = parseInput(z.array(DocumentInputSchema).max(1_000_000), documents, 'documents');
-    const rows = await this.#prepare(docs, 'documents', options);
-    if (rows.length === 0) return { upserted: 0, inserted: 0, updated: 0 };
+    const rows = await this.#prepare(docs, 'documents', opts);
+    if (rows.length === 0) return { upserted: 0, inserted: 0, updated: 0, unchanged: 0, embedded: 0 };
     const batches: Row[][] = [];
     for (let i = 0; i < rows.length; i += this.#options.batchSize) batches.push(rows.slice(i, i + this.#options.batchSize));
     if (batches.length === 1) return this.#writeBatch(this.#ctx.pool, batches[0]!);
     return this.#inTransaction(async (client) => {
-      const total: UpsertResult = { upserted: 0, inserted: 0, updated: 0 };
-      for (const batch of batches) {
-        const r = await this.#writeBatch(client, batch);
-        total.upserted += r.upserted;
-        total.inserted += r.inserted;
-        total.updated += r.updated;
-      }
+      const total: UpsertResult = { upserted: 0, inserted: 0, updated: 0, unchanged: 0, embedded: 0 };
+      for (const batch of batches) addCounts(total, await this.#writeBatch(client, batch));
       return total;
     });
   }
@@ -239,10 +273,11 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>,
     opts: z.output<typeof IngestOptionsSchema>,
     write: (rows: Row[]) => Promise<UpsertResult>,
+    runner: Pick<Pool, 'query'> = this.#ctx.pool,
   ): Promise<IngestResult> {
     const batchSize = opts.batchSize ?? this.#options.batchSize;
     const started = performance.now();
-    const total: IngestResult = { upserted: 0, inserted: 0, updated: 0, batches: 0, elapsedMs: 0, analyzed: false };
+    const total: IngestResult = { upserted: 0, inserted: 0, updated: 0, unchanged: 0, embedded: 0, batches: 0, elapsedMs: 0, analyzed: false };
     const inFlight = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;
     let offset = 0;
@@ -250,11 +285,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const launch = (batch: unknown[], first: number) => {
       const task = (async () => {
         const docs = parseInput(z.array(DocumentInputSchema), batch, `documents ${first}..${first + batch.length - 1}`);
-        const rows = await this.#prepare(docs, `documents[${first}..]`, { signal: opts.signal });
-        const r = await write(rows);
-        total.upserted += r.upserted;
-        total.inserted += r.inserted;
-        total.updated += r.updated;
+        const rows = await this.#prepare(docs, `documents[${first}..]`, opts, runner);
+        addCounts(total, await write(rows));
         total.batches += 1;
         if (opts.onProgress) {
           const elapsedMs = performance.now() - started;
@@ -309,11 +341,17 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         const definitions = await dropVectorIndexesForLoad(client);
         // Batches are embedded concurrently but written in order: a repeated id's last version wins.
         let written: Promise<unknown> = Promise.resolve();
-        const total = await this.#stream(source, opts, (rows) => {
-          const next = written.then(() => this.#writeBatch(client, rows));
-          written = next.catch(() => undefined);
-          return next;
-        });
+        const total = await this.#stream(
+          source,
+          opts,
+          (rows) => {
+            const next = written.then(() => this.#writeBatch(client, rows));
+            written = next.catch(() => undefined);
+            return next;
+          },
+          // The dropped indexes lock documents until the commit: reads go through this transaction.
+          client,
+        );
         await applyBuildSettings(client, opts, true);
         await recreateVectorIndexes(client, definitions);
         return total;
@@ -345,8 +383,10 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       u.embedding === undefined ? null : checkVector(u.embedding, this.dimensions, this.metric, `updates[${i}].embedding`),
     );
     const toEmbed = merged.map((u, i) => ({ u, i })).filter(({ u, i }) => u.content !== undefined && vectors[i] === null);
+    const embeddedBy: (string | null)[] = merged.map(() => null);
     if (toEmbed.length > 0) {
       const embedder = this.#requireEmbedder('update content without an embedding (the stored vector would no longer match the text)');
+      for (const { i } of toEmbed) embeddedBy[i] = embedder.id;
       const embedded = await embedder.embedDocuments(
         toEmbed.map(({ u }) => u.content!),
         { signal },
@@ -360,8 +400,9 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       `UPDATE documents AS d SET content = COALESCE(u.content, d.content), ` +
       `metadata = CASE WHEN u.metadata IS NULL THEN d.metadata WHEN $4 THEN d.metadata || u.metadata::jsonb ELSE u.metadata::jsonb END, ` +
       `embedding = COALESCE(u.embedding, d.embedding), ` +
+      `embedded_by = CASE WHEN u.embedding IS NULL THEN d.embedded_by ELSE u.embedded_by END, ` +
       `tsv = CASE WHEN u.content IS NULL THEN d.tsv ELSE to_tsvector($3::regconfig, u.content) END, updated_at = now() ` +
-      `FROM unnest($5::text[], $6::text[], $7::text[], $8::vector[]) AS u(id, content, metadata, embedding) ` +
+      `FROM unnest($5::text[], $6::text[], $7::text[], $8::vector[], $9::text[]) AS u(id, content, metadata, embedding, embedded_by) ` +
       `WHERE d.tenant_id = $1 AND d.collection = $2 AND d.id = u.id RETURNING d.id`;
     const values = [
       this.tenantId,
@@ -372,6 +413,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       merged.map((u) => u.content ?? null),
       merged.map((u) => (u.metadata === undefined ? null : JSON.stringify(u.metadata))),
       encodeVectorArray(vectors, this.#ctx.vectorOid),
+      embeddedBy,
     ];
     return this.#inTransaction(async (client) => {
       const { rows } = await client.query<{ id: string }>(sql, values);
@@ -696,32 +738,61 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
    * repeated ids collapsed (the last wins; one statement cannot write a row twice), sorted by id
    * so that concurrent batches lock rows in the same order and cannot deadlock.
    */
-  async #prepare(docs: z.output<typeof DocumentInputSchema>[], what: string, options: EmbedOptions): Promise<Row[]> {
+  async #prepare(
+    docs: z.output<typeof DocumentInputSchema>[],
+    what: string,
+    options: { signal?: AbortSignal | undefined; reuseEmbeddings: boolean },
+    runner: Pick<Pool, 'query'> = this.#ctx.pool,
+  ): Promise<Row[]> {
     const vectors: (number[] | undefined)[] = docs.map((d, i) => {
       if (d.content.trim() === '') throw new EmptyTextError(`${what}[${i}].content is empty.`, { details: { id: d.id } });
       return d.embedding === undefined ? undefined : checkVector(d.embedding, this.dimensions, this.metric, `${what}[${i}].embedding`);
     });
-    const missing = vectors.flatMap((v, i) => (v === undefined ? [i] : []));
+    const embeddedBy: (string | null)[] = docs.map(() => null);
+    const embeddedNow: boolean[] = docs.map(() => false);
+    let missing = vectors.flatMap((v, i) => (v === undefined ? [i] : []));
     if (missing.length > 0) {
       const embedder = this.#requireEmbedder(`embed ${missing.length} document(s) given without an embedding`);
-      const embedded = await embedder.embedDocuments(
-        missing.map((i) => docs[i]!.content),
-        options,
-      );
-      assertEmbeddings(embedded, missing.length, this.dimensions, `Embedder ${embedder.id}`);
-      missing.forEach((docIndex, j) => {
-        vectors[docIndex] = checkVector(embedded[j], this.dimensions, this.metric, `embedding of ${what}[${docIndex}]`);
-      });
+      for (const i of missing) embeddedBy[i] = embedder.id;
+      if (options.reuseEmbeddings) {
+        const { rows: stored } = await runner.query<{ ord: number; embedding: string }>(REUSABLE_EMBEDDINGS_SQL, [
+          this.tenantId,
+          this.name,
+          missing.map((i) => docs[i]!.id),
+          missing.map((i) => docs[i]!.content),
+          embedder.id,
+        ]);
+        for (const { ord, embedding } of stored) vectors[missing[ord - 1]!] = parseVector(embedding);
+        missing = missing.filter((i) => vectors[i] === undefined);
+      }
+      if (missing.length > 0) {
+        const embedded = await embedder.embedDocuments(
+          missing.map((i) => docs[i]!.content),
+          { signal: options.signal },
+        );
+        assertEmbeddings(embedded, missing.length, this.dimensions, `Embedder ${embedder.id}`);
+        missing.forEach((docIndex, j) => {
+          vectors[docIndex] = checkVector(embedded[j], this.dimensions, this.metric, `embedding of ${what}[${docIndex}]`);
+          embeddedNow[docIndex] = true;
+        });
+      }
     }
     const byId = new Map<string, Row>();
     docs.forEach((d, i) => {
-      byId.set(d.id, { id: d.id, content: d.content, metadata: JSON.stringify(d.metadata), embedding: vectors[i]! });
+      byId.set(d.id, {
+        id: d.id,
+        content: d.content,
+        metadata: JSON.stringify(d.metadata),
+        embedding: vectors[i]!,
+        embeddedBy: embeddedBy[i]!,
+        embeddedNow: embeddedNow[i]!,
+      });
     });
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async #writeBatch(runner: Pick<Pool, 'query'>, rows: readonly Row[]): Promise<UpsertResult> {
-    const { rows: out } = await runner.query<{ upserted: number; inserted: number }>(UPSERT_SQL, [
+    const { rows: out } = await runner.query<{ written: number; inserted: number }>(UPSERT_SQL, [
       this.tenantId,
       this.name,
       this.language,
@@ -732,9 +803,11 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         rows.map((r) => r.embedding),
         this.#ctx.vectorOid,
       ),
+      rows.map((r) => r.embeddedBy),
     ]);
-    const { upserted, inserted } = out[0]!;
-    return { upserted, inserted, updated: upserted - inserted };
+    const { written, inserted } = out[0]!;
+    const embedded = rows.filter((r) => r.embeddedNow).length;
+    return { upserted: rows.length, inserted, updated: written - inserted, unchanged: rows.length - written, embedded };
   }
 
   async #inTransaction<T>(work: (client: Pick<Pool, 'query'>) => Promise<T>): Promise<T> {

@@ -17,6 +17,7 @@ export {
   type DocumentUpdate,
   type UpdateOptions,
   type IngestOptions,
+  type UpsertOptions,
   type IngestProgress,
   type GetOptions,
   type ListOptions,

@@ -209,8 +209,27 @@ export const UpdateOptionsSchema = z
 /** Options of update(). */
 export type UpdateOptions = z.input<typeof UpdateOptionsSchema>;
 
+/**
+ * Whether documents given without an embedding reuse the stored vector when their content is
+ * unchanged and the stored vector was computed by the same embedder (its `id`), instead of
+ * embedding the text again. Pass false to re-embed everything (say, after changing a model's
+ * settings without changing the embedder's id). @defaultValue true
+ */
+const reuseEmbeddingsSchema = z.boolean().default(true);
+
+export const UpsertOptionsSchema = z
+  .object({
+    reuseEmbeddings: reuseEmbeddingsSchema,
+    /** Aborts pending embedding requests. */
+    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
+  })
+  .strict();
+/** Options of upsert(). */
+export type UpsertOptions = z.input<typeof UpsertOptionsSchema>;
+
 export const IngestOptionsSchema = z
   .object({
+    reuseEmbeddings: reuseEmbeddingsSchema,
     /** Documents per batch (one atomic INSERT each). @defaultValue the collection's batchSize (500) */
     batchSize: z.number().int().min(1).max(10_000).optional(),
     /**

@@ -16,6 +16,7 @@ import {
   RagClosedError,
   UnknownLanguageError,
   type DocumentInput,
+  type Embedder,
   type MetadataFilter,
   type PgVectorCollection,
   type Rag,
@@ -130,7 +131,7 @@ export function describeRagSuite(target: SuiteTarget): void {
       beforeAll(async () => {
         docs = await rag.collection<Meta>('filters');
         const result = await docs.upsert(data());
-        expect(result).toEqual({ upserted: N, inserted: N, updated: 0 });
+        expect(result).toEqual({ upserted: N, inserted: N, updated: 0, unchanged: 0, embedded: 0 });
       });
 
       it('counts and reads back what it stored, in the order asked', async () => {
@@ -144,11 +145,34 @@ export function describeRagSuite(target: SuiteTarget): void {
 
       it('reports replaced documents as updated and keeps their creation time', async () => {
         const [before] = await docs.get(['doc-007']);
-        const again = data().slice(0, 10);
-        expect(await docs.upsert(again)).toEqual({ upserted: 10, inserted: 0, updated: 10 });
+        const again = data()
+          .slice(0, 10)
+          .map((d) => ({ ...d, content: `${d.content} (revised)` }));
+        expect(await docs.upsert(again)).toEqual({ upserted: 10, inserted: 0, updated: 10, unchanged: 0, embedded: 0 });
         const [after] = await docs.get(['doc-007']);
+        expect(after!.content).toMatch(/\(revised\)$/);
         expect(after!.createdAt).toEqual(before!.createdAt);
         expect(after!.updatedAt.getTime()).toBeGreaterThanOrEqual(before!.updatedAt.getTime());
+        await docs.upsert(data().slice(0, 10));
+      });
+
+      it('leaves identical documents as they are: no new row version, updated_at kept', async () => {
+        const ids = ['doc-020', 'doc-021', 'doc-022'];
+        const stored = await docs.get(ids);
+        const version = async () => (await db.pool.query<{ id: string; ctid: string }>(`SELECT id, ctid::text AS ctid FROM documents WHERE collection = 'filters' AND id = ANY($1) ORDER BY id`, [ids])).rows;
+        const before = await version();
+        const same = data().slice(20, 23);
+        // Metadata with its keys in another order is the same JSON document.
+        same[0] = { ...same[0]!, metadata: Object.fromEntries(Object.entries(same[0]!.metadata).reverse()) as Meta };
+        const changed = { ...data()[23]!, metadata: { ...metaFor(23), score: -1 } };
+        expect(await docs.upsert([...same, changed])).toEqual({ upserted: 4, inserted: 0, updated: 1, unchanged: 3, embedded: 0 });
+        expect(await version()).toEqual(before);
+        expect((await docs.get(ids)).map((d) => d.updatedAt)).toEqual(stored.map((d) => d.updatedAt));
+        expect((await docs.get(['doc-023']))[0]!.metadata.score).toBe(-1);
+        // A changed embedding alone is a change.
+        const moved = { ...data()[20]!, embedding: data()[21]!.embedding };
+        expect(await docs.upsert([moved])).toMatchObject({ updated: 1, unchanged: 0 });
+        await docs.upsert(data().slice(20, 24));
       });
 
       it.each(FILTER_CASES)('filters by %s exactly as the predicate says', async (_label, where, predicate) => {
@@ -408,6 +432,74 @@ export function describeRagSuite(target: SuiteTarget): void {
         expect(hits[0]).toMatchObject({ id: 'b', vectorRank: 1, textRank: 1, metadata: { fruit: true } });
         await live.update([{ id: 'b', metadata: { ripe: true } }], { mergeMetadata: true });
         expect((await live.get(['b']))[0]!.metadata).toEqual({ fruit: true, ripe: true });
+      });
+    });
+
+    describe('re-ingesting unchanged documents', () => {
+      /** The suite's embedder under another id, counting the texts it is asked to embed. */
+      const counting = (id: string) => {
+        const texts: string[] = [];
+        const wrapped: Embedder = {
+          dimensions: embedder.dimensions,
+          id,
+          embedDocuments: (t) => {
+            texts.push(...t);
+            return embedder.embedDocuments(t);
+          },
+          embedQuery: (t) => embedder.embedQuery(t),
+        };
+        return { embedder: wrapped, texts };
+      };
+      const corpus = () => Array.from({ length: 6 }, (_, i) => ({ id: `r${i}`, content: `reusable document ${i} about ${TAGS[i % 3]}`, metadata: { i } }));
+
+      it('embeds only new or changed content; identical documents are not rewritten', async () => {
+        const v1 = counting('counting@1');
+        const col = await rag.collection('reuse', { embedder: v1.embedder });
+        expect(await col.upsert(corpus())).toEqual({ upserted: 6, inserted: 6, updated: 0, unchanged: 0, embedded: 6 });
+        const before = await col.get(['r0', 'r1'], { includeEmbedding: true });
+
+        const next = corpus();
+        next[1] = { ...next[1]!, metadata: { i: 100 } };
+        next[2] = { ...next[2]!, content: 'reusable document 2, rewritten' };
+        v1.texts.length = 0;
+        expect(await col.upsert(next)).toEqual({ upserted: 6, inserted: 0, updated: 2, unchanged: 4, embedded: 1 });
+        expect(v1.texts).toEqual(['reusable document 2, rewritten']);
+        const after = await col.get(['r0', 'r1'], { includeEmbedding: true });
+        expect(after.map((d) => d.embedding)).toEqual(before.map((d) => d.embedding));
+        expect(after[0]!.updatedAt).toEqual(before[0]!.updatedAt);
+        expect(after[1]!.metadata).toEqual({ i: 100 });
+
+        // Another embedder (another id) does not trust vectors it did not compute.
+        const v2 = counting('counting@2');
+        const col2 = await rag.collection('reuse', { embedder: v2.embedder });
+        expect(await col2.upsert(next)).toMatchObject({ updated: 6, unchanged: 0, embedded: 6 });
+        expect(v2.texts).toHaveLength(6);
+        // …and asking not to reuse re-embeds (the vectors being equal, nothing is rewritten).
+        v2.texts.length = 0;
+        expect(await col2.upsert(next, { reuseEmbeddings: false })).toMatchObject({ unchanged: 6, embedded: 6 });
+        expect(v2.texts).toHaveLength(6);
+        // A vector given by the caller carries no embedder: the next upsert without one embeds again.
+        await col2.upsert([{ ...next[0]!, embedding: before[0]!.embedding! }]);
+        v2.texts.length = 0;
+        expect(await col2.upsert([next[0]!])).toMatchObject({ updated: 1, embedded: 1 });
+        // update() records the embedder it used, so its content is reusable too.
+        await col2.update([{ id: 'r3', content: 'reusable document 3, updated' }]);
+        v2.texts.length = 0;
+        expect(await col2.upsert([{ ...next[3]!, content: 'reusable document 3, updated' }])).toMatchObject({ unchanged: 1, embedded: 0 });
+        expect(v2.texts).toEqual([]);
+        await expect(col2.upsert(next, { reuseEmbeddings: 'yes' } as never)).rejects.toBeInstanceOf(ValidationError);
+      });
+
+      it('reuses stored vectors in a streaming ingest and inside a bulk load', async () => {
+        const v1 = counting('counting@stream');
+        const col = await rag.collection('reuse-stream', { embedder: v1.embedder });
+        await col.upsertStream(corpus(), { batchSize: 2 });
+        v1.texts.length = 0;
+        expect(await col.upsertStream(corpus(), { batchSize: 2 })).toMatchObject({ upserted: 6, unchanged: 6, embedded: 0 });
+        // In a bulk load the dropped indexes lock the table: the lookup must go through its transaction.
+        const changed = corpus().map((d, i) => (i === 5 ? { ...d, content: 'changed in bulk' } : d));
+        expect(await col.upsertStream(changed, { batchSize: 2, rebuildIndexes: true })).toMatchObject({ upserted: 6, updated: 1, unchanged: 5, embedded: 1 });
+        expect(v1.texts).toEqual(['changed in bulk']);
       });
     });
 
