@@ -23,6 +23,7 @@ import {
   type HybridSearchOptions,
   type IngestOptions,
   type IngestProgress,
+  type IterativeScanMode,
   type ListOptions,
   type Metadata,
   type ResolvedCollectionOptions,
@@ -109,6 +110,11 @@ export interface IngestResult extends UpsertResult {
   analyzed: boolean;
 }
 
+/** The scan mode 'auto' stands for when a scan is to iterate. */
+function iterativeOrder(mode: IterativeScanMode): Exclude<IterativeScanMode, 'auto'> {
+  return mode === 'auto' ? 'relaxed_order' : mode;
+}
+
 function addCounts(total: UpsertResult, batch: UpsertResult): void {
   total.upserted += batch.upserted;
   total.inserted += batch.inserted;
@@ -128,6 +134,10 @@ export interface CollectionContext {
   createIndex(options: CreateIndexOptions): Promise<CreateIndexResult>;
   /** The vector indexes on documents, as searches plan with them (cached by the Rag). */
   vectorIndexes(): Promise<readonly VectorIndexInfo[]>;
+  /** Whether this collection's unfiltered scans currently iterate from the start ('auto' mode). */
+  unfilteredScanIterates(): boolean;
+  /** An unfiltered scan without iterating returned fewer than k rows. */
+  unfilteredScanCameUpShort(): void;
 }
 
 /** A prepared row: validated and embedded, ready for unnest. */
@@ -533,6 +543,12 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const plan = await this.#vectorPlan(vector, options);
     type Row = { id: string; content: string; metadata: M; distance: number; embedding?: string };
     let { rows } = await this.#ctx.pool.query<Row>(plan.first.text, plan.first.values);
+    if (rows.length < plan.k && plan.iterating) {
+      // 'auto' scanned without iterating and other collections' rows crowded this one's out.
+      this.#ctx.unfilteredScanCameUpShort();
+      const again = plan.iterating();
+      rows = (await this.#ctx.pool.query<Row>(again.text, again.values)).rows;
+    }
     // Index scans stop at maxScanTuples (or ef_search without iterative scans); when that left
     // fewer than k rows, answer exactly instead. Rare, so it costs a round trip only then.
     if (rows.length < plan.k && plan.fallback) {
@@ -570,7 +586,16 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const maxDistance = this.#maxDistance(opts.minScore, opts.maxDistance);
     const literal = encodeVector(query);
     const halfvec = opts.exact ? undefined : await this.#halfvecDimensions();
-    const statement = (exact: boolean) =>
+    const mode = opts.iterativeScan ?? this.#options.iterativeScan;
+    // 'auto': see CollectionOptions.iterativeScan. The first scan of an unfiltered query does not
+    // iterate unless a recent one came up short; `iterating` is the repeat when this one does.
+    const efSearch = opts.efSearch ?? this.#options.efSearch;
+    // Twice k from the half-precision index, re-ranked exactly: the k nearest by exact distance
+    // are almost always among them (see the README's recall figures).
+    const candidates = halfvec === undefined ? opts.k : Math.min(1000, opts.k * 2);
+    // A scan that does not iterate returns at most ef_search rows.
+    const scanOnce = mode === 'auto' && !opts.exact && candidates <= efSearch && isEmptyFilter(opts.where) && !this.#ctx.unfilteredScanIterates();
+    const statement = (exact: boolean, iterativeScan: Exclude<IterativeScanMode, 'auto'>) =>
       vectorSearchSql({
         tenantId: this.tenantId,
         collection: this.name,
@@ -578,25 +603,25 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         vector: literal,
         where: opts.where,
         limit: opts.k,
-        efSearch: opts.efSearch ?? this.#options.efSearch,
+        efSearch,
         probes: opts.probes ?? this.#options.probes,
-        iterativeScan: opts.iterativeScan ?? this.#options.iterativeScan,
+        iterativeScan,
         maxScanTuples: opts.maxScanTuples ?? this.#options.maxScanTuples,
         exactFilterLimit: opts.exactFilterLimit ?? this.#options.exactFilterLimit,
         exact,
         exactFallback: false,
         iterativeScans: this.#ctx.iterativeScans,
-        // Twice k from the half-precision index, re-ranked exactly: the k nearest by exact
-        // distance are almost always among them (see the README's recall figures).
-        halfvec: halfvec === undefined ? undefined : { dimensions: halfvec, candidates: Math.min(1000, opts.k * 2) },
+        halfvec: halfvec === undefined ? undefined : { dimensions: halfvec, candidates },
         carry: [],
         includeEmbedding: opts.includeEmbedding,
       });
+    const iterative = iterativeOrder(mode);
     return {
       k: opts.k,
       maxDistance,
-      first: statement(opts.exact),
-      fallback: !opts.exact && opts.exactFallback ? () => statement(true) : undefined,
+      first: statement(opts.exact, scanOnce ? 'off' : iterative),
+      iterating: scanOnce ? () => statement(false, iterative) : undefined,
+      fallback: !opts.exact && opts.exactFallback ? () => statement(true, iterative) : undefined,
     };
   }
 
@@ -661,7 +686,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       limit: opts.candidates ?? Math.min(1000, Math.max(opts.k * 4, 40)),
       efSearch: opts.efSearch ?? this.#options.efSearch,
       probes: opts.probes ?? this.#options.probes,
-      iterativeScan: opts.iterativeScan ?? this.#options.iterativeScan,
+      // 'auto' scans hybrid candidates iteratively: the statement's exact branch, not a repeat, answers a short scan.
+      iterativeScan: iterativeOrder(opts.iterativeScan ?? this.#options.iterativeScan),
       maxScanTuples: opts.maxScanTuples ?? this.#options.maxScanTuples,
       exact: opts.exact,
       exactFallback: opts.exactFallback,

@@ -23,6 +23,7 @@ export {
   type ListOptions,
   type Metadata,
   ITERATIVE_SCAN_MODES,
+  type IterativeScanMode,
   NAME_PATTERN,
 } from './options.js';
 export {

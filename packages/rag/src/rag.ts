@@ -28,12 +28,20 @@ import {
  */
 const INDEX_CACHE_MS = 30_000;
 
+/**
+ * After an unfiltered scan of a collection came up short without iterating, how long that
+ * collection's unfiltered scans iterate from the start (see CollectionOptions.iterativeScan).
+ */
+const ITERATE_AFTER_SHORT_SCAN_MS = 60_000;
+
 /** State shared by a Rag and the tenant views made from it. */
 interface SharedState {
   db: CairnDb;
   table: Promise<DocumentsTableInfo> | undefined;
   indexes: { readAt: number; list: Promise<VectorIndexInfo[]> } | undefined;
   languages: Map<string, Promise<void>>;
+  /** Until when each (tenant, collection)'s unfiltered scans iterate from the start. */
+  iterateUntil: Map<string, number>;
   closed: boolean;
 }
 
@@ -94,6 +102,7 @@ export class Rag {
       throw columnDimensionError(table, embedder.dimensions, `The embedder ${embedder.id} of collection "${collectionName}"`);
     }
     await this.#assertLanguage(opts.language);
+    const scanKey = `${this.tenantId}\u0000${collectionName}`;
     const ctx: CollectionContext = {
       pool: this.#state.db.pool,
       tenantId: this.tenantId,
@@ -102,6 +111,16 @@ export class Rag {
       assertOpen: () => this.#assertOpen(),
       createIndex: (o) => this.createIndex(o),
       vectorIndexes: () => this.#vectorIndexes(),
+      unfilteredScanIterates: () => {
+        const until = this.#state.iterateUntil.get(scanKey);
+        if (until === undefined) return false;
+        if (until > Date.now()) return true;
+        this.#state.iterateUntil.delete(scanKey);
+        return false;
+      },
+      unfilteredScanCameUpShort: () => {
+        this.#state.iterateUntil.set(scanKey, Date.now() + ITERATE_AFTER_SHORT_SCAN_MS);
+      },
     };
     return new PgVectorCollection<M>(ctx, collectionName, { ...opts, dimensions }, embedder);
   }
@@ -224,5 +243,5 @@ export function createRag(db: CairnDb, options: RagOptions = {}): Rag {
   if (typeof db !== 'object' || db === null || typeof (db as Partial<CairnDb>).pool?.query !== 'function') {
     throw new ValidationError('createRag arguments', [{ path: 'db', message: 'must be a CairnDb from @cairn/db createDb()' }]);
   }
-  return new Rag({ db, table: undefined, indexes: undefined, languages: new Map(), closed: false }, opts.tenantId, opts.embedder);
+  return new Rag({ db, table: undefined, indexes: undefined, languages: new Map(), iterateUntil: new Map(), closed: false }, opts.tenantId, opts.embedder);
 }

@@ -119,6 +119,57 @@ describe('vector indexes (PostgreSQL)', () => {
     expect(hybrid.map((h) => h.id)).toEqual(exact.slice(0, 5).map((h) => h.id));
   });
 
+  it("'auto' scans an unfiltered query once, and iterates for a collection other collections crowd out", async () => {
+    const major = await rag.collection('auto-major');
+    await major.upsert(vectors.map((embedding, i) => ({ id: `m${i}`, content: `doc ${i}`, embedding })));
+    // Documents far from the others (enough of them that the planner scans the index for this
+    // collection): the index's nearest rows to a query among the others are not theirs.
+    const minor = await rag.collection('auto-minor');
+    const far = clusteredVectors(1500, vectors[0]!.length, { clusters: 3, seed: 99 }).vectors;
+    await minor.upsert(far.map((embedding, i) => ({ id: `f${i}`, content: `far ${i}`, embedding })));
+    await db.pool.query('ANALYZE documents');
+    const q = vectors[21]!;
+    expect(await major.explainSearch(q)).toContain(MIGRATION_INDEX_NAME);
+    expect(await minor.explainSearch(q)).toContain(MIGRATION_INDEX_NAME);
+
+    // Counts the statements a search sends (the pool stays real; this only counts).
+    const query = db.pool.query.bind(db.pool);
+    const sent: string[] = [];
+    db.pool.query = ((text: string, values?: unknown[]) => {
+      sent.push(text);
+      return query(text, values);
+    }) as typeof db.pool.query;
+    const recallOf = (got: { id: string }[], truth: { id: string }[]) => got.filter((h) => truth.some((t) => t.id === h.id)).length / truth.length;
+    const statements = async (search: () => Promise<unknown>) => {
+      sent.length = 0;
+      await search();
+      return sent.length;
+    };
+    try {
+      const relaxed = await major.searchByVector(q, { k: 10, iterativeScan: 'relaxed_order' });
+      let auto: Awaited<ReturnType<typeof major.searchByVector>> = [];
+      expect(await statements(async () => (auto = await major.searchByVector(q, { k: 10 })))).toBe(1);
+      expect(auto).toEqual(relaxed);
+
+      const exact = await minor.searchByVector(q, { k: 10, exact: true });
+      let found: Awaited<ReturnType<typeof minor.searchByVector>> = [];
+      // Scanned once: short; repeated iteratively: full.
+      expect(await statements(async () => (found = await minor.searchByVector(q, { k: 10 })))).toBe(2);
+      expect(found).toHaveLength(10);
+      expect(recallOf(found, exact)).toBeGreaterThanOrEqual(0.8);
+      // Remembered: the next unfiltered search of this collection iterates from the start…
+      expect(await statements(() => minor.searchByVector(q, { k: 10 }))).toBe(1);
+      // …and so does another handle on it; other collections do not.
+      expect(await statements(() => rag.collection('auto-minor').then((c) => c.searchByVector(q, { k: 10 })))).toBe(1);
+      expect(await statements(() => major.searchByVector(q, { k: 10 }))).toBe(1);
+      // k·2 candidates beyond ef_search cannot come from one scan: it iterates from the start.
+      expect(await statements(() => major.searchByVector(q, { k: 60, efSearch: 40 }))).toBe(1);
+      expect(await major.searchByVector(q, { k: 60, efSearch: 40 })).toHaveLength(60);
+    } finally {
+      db.pool.query = query;
+    }
+  });
+
   it('rebuilds any vector index, the migration one included, and drops only its own', async () => {
     expect(await rag.rebuildIndex(MIGRATION_INDEX_NAME)).toMatchObject({ name: MIGRATION_INDEX_NAME, valid: true });
     const err = await rag.dropIndex(MIGRATION_INDEX_NAME).catch((e: unknown) => e);
