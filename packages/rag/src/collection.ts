@@ -774,12 +774,14 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       if (d.content.trim() === '') throw new EmptyTextError(`${what}[${i}].content is empty.`, { details: { id: d.id } });
       return d.embedding === undefined ? undefined : checkVector(d.embedding, this.dimensions, this.metric, `${what}[${i}].embedding`);
     });
-    const embeddedBy: (string | null)[] = docs.map(() => null);
-    const embeddedNow: boolean[] = docs.map(() => false);
+    // Documents given without an embedding carry the embedder's id, whether their vector is
+    // computed now (embeddedNow) or reused from the stored row.
+    let embedderId: string | null = null;
+    const embeddedNow = new Set<number>();
     let missing = vectors.flatMap((v, i) => (v === undefined ? [i] : []));
     if (missing.length > 0) {
       const embedder = this.#requireEmbedder(`embed ${missing.length} document(s) given without an embedding`);
-      for (const i of missing) embeddedBy[i] = embedder.id;
+      embedderId = embedder.id;
       if (options.reuseEmbeddings) {
         const { rows: stored } = await runner.query<{ ord: number; embedding: string }>(REUSABLE_EMBEDDINGS_SQL, [
           this.tenantId,
@@ -799,7 +801,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         assertEmbeddings(embedded, missing.length, this.dimensions, `Embedder ${embedder.id}`);
         missing.forEach((docIndex, j) => {
           vectors[docIndex] = checkVector(embedded[j], this.dimensions, this.metric, `embedding of ${what}[${docIndex}]`);
-          embeddedNow[docIndex] = true;
+          embeddedNow.add(docIndex);
         });
       }
     }
@@ -810,8 +812,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         content: d.content,
         metadata: JSON.stringify(d.metadata),
         embedding: vectors[i]!,
-        embeddedBy: embeddedBy[i]!,
-        embeddedNow: embeddedNow[i]!,
+        embeddedBy: d.embedding === undefined ? embedderId : null,
+        embeddedNow: embeddedNow.has(i),
       });
     });
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
