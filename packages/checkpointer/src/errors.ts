@@ -17,6 +17,7 @@ export class CheckpointNotFoundError extends CheckpointerError {
   constructor(threadId: string, namespace: string, checkpointId: string | undefined, options: CairnErrorOptions = {}) {
     const where = `thread ${JSON.stringify(threadId)}${namespace ? ` (namespace ${JSON.stringify(namespace)})` : ''}`;
     super('CHECKPOINT_NOT_FOUND', checkpointId === undefined ? `No checkpoint in ${where}` : `Checkpoint ${checkpointId} not found in ${where}`, {
+      category: 'not_found',
       ...options,
       details: { threadId, namespace, checkpointId, ...options.details },
     });
@@ -34,36 +35,18 @@ export class CheckpointNotFoundError extends CheckpointerError {
 export class ConflictError extends CheckpointerError {
   override readonly name = 'ConflictError';
   constructor(message: string, options: CairnErrorOptions = {}) {
-    super('CONFLICT', message, options);
+    super('CONFLICT', message, { category: 'conflict', ...options });
   }
 }
 
-/** The storage failed for a reason that is not the caller's input (see `cause`). */
-export class StorageError extends CheckpointerError {
-  override readonly name: string = 'StorageError';
-  constructor(message: string, options: CairnErrorOptions & { code?: string } = {}) {
-    super(options.code ?? 'STORAGE_FAILED', message, options);
-  }
-}
-
-/**
- * The storage could not be reached (connection refused or reset, server shutting down, pool
- * exhausted) and retries, if enabled, were used up. Nothing was written by the failed call.
- */
-export class StorageUnavailableError extends StorageError {
-  override readonly name = 'StorageUnavailableError';
-  readonly attempts: number;
-  constructor(message: string, options: CairnErrorOptions & { attempts?: number } = {}) {
-    super(message, { ...options, code: 'STORAGE_UNAVAILABLE', details: { attempts: options.attempts ?? 1, ...options.details } });
-    this.attempts = options.attempts ?? 1;
-  }
-}
+// Storage failures are core's StorageError / StorageUnavailableError, shared by every package.
+export { StorageError, StorageUnavailableError } from '@cairn/core';
 
 /** The checkpointer was closed; create a new one. */
 export class CheckpointerClosedError extends CheckpointerError {
   override readonly name = 'CheckpointerClosedError';
   constructor() {
-    super('CHECKPOINTER_CLOSED', 'The checkpointer is closed');
+    super('CHECKPOINTER_CLOSED', 'The checkpointer is closed', { category: 'closed' });
   }
 }
 
@@ -72,7 +55,7 @@ export class ImportFormatError extends CheckpointerError {
   override readonly name = 'ImportFormatError';
   readonly line: number;
   constructor(line: number, message: string, options: CairnErrorOptions = {}) {
-    super('IMPORT_FORMAT_INVALID', `Line ${line}: ${message}`, { ...options, details: { line, ...options.details } });
+    super('IMPORT_FORMAT_INVALID', `Line ${line}: ${message}`, { category: 'invalid_input', ...options, details: { line, ...options.details } });
     this.line = line;
   }
 }

@@ -33,7 +33,6 @@ export { MemoryCheckpointer } from './memory-checkpointer.js';
 export { PostgresCheckpointer, type PostgresCheckpointerOptions } from './postgres-checkpointer.js';
 export { exportThreads, importThreads, type ImportOptions, type ImportSummary } from './export-import.js';
 export { StateCodec, unpackStored, type CompressionSettings } from './state-codec.js';
-export { isTransientError, backoffDelay, type RetrySettings } from './retry.js';
 export { selectPrunable, type RetentionRow, type ResolvedRetentionPolicy } from './retention.js';
 export { jsonContains } from './json-contains.js';
 export {

@@ -1,13 +1,13 @@
 // The PostgreSQL Checkpointer. Hot paths are single parameterised statements on the shared pg
 // pool (see postgres-sql.ts); transient failures are retried with backoff and jitter, and a
 // retried write recognises its own earlier attempt so nothing is written twice.
-import { CairnError, parseInput } from '@cairn/core';
-import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
+import { errorCode, parseInput } from '@cairn/core';
+import { CommitOutcomeUnknown, createDb, runTransaction, type CairnDb, type DbOptions } from '@cairn/db';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { RedisCache } from '@cairn/redis';
 import { BaseCheckpointer, type InsertFlags, type NewRow, type StoreListQuery, type StoredRow, type StoredWrite } from './base-checkpointer.js';
-import { CheckpointNotFoundError, ConflictError, StorageError, StorageUnavailableError } from './errors.js';
+import { CheckpointNotFoundError, ConflictError } from './errors.js';
 import {
   DELETE_SQL,
   DELETE_THREAD_SQL,
@@ -22,7 +22,6 @@ import {
   writesSql,
 } from './postgres-sql.js';
 import type { ResolvedRetentionPolicy } from './retention.js';
-import { RetryExhausted, isConnectionError, withRetry } from './retry.js';
 import { CheckpointerOptionsSchema, type CheckpointerOptions } from './schemas.js';
 import type { CheckpointEvent, CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
 
@@ -145,27 +144,12 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
 
   async #run<T>(operation: string, fn: (attempt: number) => Promise<T>): Promise<T> {
     this.ensureOpen();
-    try {
-      return (await withRetry(fn, this.options.retry, () => this.metrics.retry(operation))).value;
-    } catch (caught) {
-      const { error, attempts } = caught instanceof RetryExhausted ? caught : { error: caught, attempts: 1 };
-      throw this.#mapError(error, attempts);
-    }
-  }
-
-  #mapError(error: unknown, attempts: number): Error {
-    if (error instanceof CairnError) return error;
-    const code = (error as { code?: unknown }).code;
-    const message = (error as Error).message ?? String(error);
-    // 3D000: the database itself is gone (dropped, or the URL names another one).
-    if (isConnectionError(error) || code === '3D000' || /pool after calling end|Cannot use a pool/i.test(message)) {
-      return new StorageUnavailableError(`PostgreSQL is unavailable${attempts > 1 ? ` (after ${attempts} attempts)` : ''}: ${message}`, { cause: error, attempts });
-    }
-    if (code === '23505') return new ConflictError(`A checkpoint with this id already exists: ${message}`, { cause: error });
-    if (code === '42P01') {
-      return new StorageError('The checkpoints tables are missing: run the Cairn migrations (`pnpm db:deploy`, or createDb({ migrate: true })).', { cause: error, code: 'SCHEMA_MISSING' });
-    }
-    return new StorageError(`PostgreSQL error${typeof code === 'string' ? ` ${code}` : ''}: ${message}`, { cause: error });
+    return this.db.run(fn, {
+      operation: `checkpoint ${operation}`,
+      retry: this.options.retry,
+      onRetry: () => this.metrics.retry(operation),
+      mapError: (error) => (errorCode(error) === '23505' ? new ConflictError(`A checkpoint with this id already exists: ${(error as Error).message}`, { cause: error }) : error),
+    });
   }
 
   protected async storeInsert(rows: NewRow[], flags: InsertFlags): Promise<void> {
@@ -224,19 +208,14 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
       if (!cas) return { attempt, r: await execute(this.db.pool) };
       // Optimistic concurrency needs the check and the insert to see the same latest: serialise
       // writers of this thread namespace with a transaction-scoped advisory lock.
-      const client = await this.db.pool.connect();
-      try {
-        await client.query('BEGIN');
+      const r = await runTransaction(this.db.pool, async (client) => {
         await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [JSON.stringify([this.tenantId, rows[0]!.threadId, rows[0]!.namespace])]);
-        const r = await execute(client);
-        await client.query('COMMIT');
-        return { attempt, r };
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+        return execute(client);
+      }).catch((error: unknown) => {
+        // A lost COMMIT is retried: the retry recognises its own committed rows (see below).
+        throw error instanceof CommitOutcomeUnknown ? error.original : error;
+      });
+      return { attempt, r };
     });
     const { r, attempt } = result;
     if (r.conflicts > 0) {

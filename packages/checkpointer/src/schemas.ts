@@ -1,7 +1,7 @@
 // zod schemas for every public input. Defaults live here and nowhere else; `parseInput` turns a
 // failure into a ValidationError that lists every problem.
 import { z } from 'zod';
-import type { Serializer } from '@cairn/core';
+import { DEFAULT_RETRY, RetrySettingsSchema, type Serializer } from '@cairn/core';
 import type { Registry } from 'prom-client';
 import type { ChangeNotifier, RedisConnection } from '@cairn/redis';
 
@@ -186,17 +186,8 @@ export const CheckpointerOptionsSchema = z
       })
       .strict()
       .default({ algorithm: 'brotli', thresholdBytes: 16_384 }),
-    retry: z
-      .object({
-        /** Attempts in all, first included; 1 disables retries. @defaultValue 4 */
-        maxAttempts: z.number().int().min(1).max(20).default(4),
-        /** Delay before the first retry, in ms (doubles each time, full jitter). @defaultValue 25 */
-        initialDelayMs: z.number().min(0).default(25),
-        /** Ceiling of one delay, in ms. @defaultValue 1000 */
-        maxDelayMs: z.number().min(0).default(1000),
-      })
-      .strict()
-      .default({ maxAttempts: 4, initialDelayMs: 25, maxDelayMs: 1000 }),
+    /** Retries on transient errors (core's one policy). @defaultValue 4 attempts, 25 ms doubling to 1 s */
+    retry: RetrySettingsSchema.default(DEFAULT_RETRY),
     /** Default policy of `prune()`; with `intervalMs`, also applied to the whole tenant on that interval. */
     retention: RetentionPolicySchema.extend({
       /** Run `prune()` every this many ms (timer is unref'd). */

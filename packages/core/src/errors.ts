@@ -5,20 +5,31 @@ import type { ZodType, z } from 'zod';
 /** Facts attached to an error for the caller (ids, expected vs actual versions, ...). */
 export type ErrorDetails = Readonly<Record<string, unknown>>;
 
+/**
+ * What kind of failure an error is, for callers that map failures rather than codes (an HTTP layer,
+ * a retry loop): the caller's input was wrong, something is missing, a write lost a race, a
+ * dependency is unreachable, the component was closed, or Cairn itself failed.
+ */
+export type ErrorCategory = 'invalid_input' | 'not_found' | 'conflict' | 'unavailable' | 'closed' | 'internal';
+
 export interface CairnErrorOptions {
   cause?: unknown;
   details?: ErrorDetails;
+  /** @defaultValue the class's own category, else 'internal' */
+  category?: ErrorCategory;
 }
 
-/** Base class of every Cairn error. `code` is stable and machine-readable. */
+/** Base class of every Cairn error. `code` is stable and machine-readable; `category` groups codes. */
 export class CairnError extends Error {
   override readonly name: string = 'CairnError';
   readonly code: string;
+  readonly category: ErrorCategory;
   readonly details: ErrorDetails;
 
   constructor(code: string, message: string, options: CairnErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.category = options.category ?? 'internal';
     this.details = options.details ?? {};
   }
 }
@@ -36,6 +47,7 @@ export class ValidationError extends CairnError {
 
   constructor(what: string, issues: readonly ValidationIssue[], options: CairnErrorOptions = {}) {
     super('VALIDATION_FAILED', `Invalid ${what}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, {
+      category: 'invalid_input',
       ...options,
       details: { ...options.details, issues },
     });
@@ -65,6 +77,6 @@ export function parseInput<S extends ZodType>(schema: S, input: unknown, what: s
 export class SerializationError extends CairnError {
   override readonly name = 'SerializationError';
   constructor(message: string, options: CairnErrorOptions = {}) {
-    super('SERIALIZATION_FAILED', message, options);
+    super('SERIALIZATION_FAILED', message, { category: 'invalid_input', ...options });
   }
 }

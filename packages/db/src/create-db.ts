@@ -2,13 +2,43 @@
 // against a PostgreSQL URL or, when none is given, the embedded PGlite database.
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { parseInput } from '@cairn/core';
+import { parseInput, type RetrySettings } from '@cairn/core';
 import { PrismaClient } from './generated/prisma/client.js';
 import { parseDatabaseUrl, redactUrl, type SslMode } from './database-url.js';
-import { DatabaseUnavailableError } from './errors.js';
+import { DatabaseUnavailableError, DbError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { migrateDatabase } from './migrate.js';
 import { DbOptionsSchema, type DbOptions, type ResolvedDbOptions } from './options.js';
+import { CommitOutcomeUnknown, retrying, runTransaction, withPooledClient, type ClientLease, type TransactionOptions } from './transaction.js';
+
+/** Options of CairnDb.transaction(). */
+export interface DbTransactionOptions extends TransactionOptions {
+  /**
+   * Retry the whole transaction on transient errors. `fn` then runs again from the start, so it
+   * must have no side effects outside the transaction. @defaultValue true
+   */
+  retry?: boolean;
+  /**
+   * Also retry when the connection was lost during COMMIT (the first attempt may have committed):
+   * only for transactions that are safe to apply twice. @defaultValue false
+   */
+  idempotent?: boolean;
+  /** Names the operation in error messages and details, e.g. `object import`. */
+  operation?: string;
+  /** Sees each retried failure (for metrics). */
+  onRetry?: (error: unknown, attempt: number) => void;
+}
+
+/** Options of CairnDb.run(). */
+export interface DbRunOptions {
+  /** Names the operation in error messages and details. */
+  operation?: string;
+  /** false: one attempt; settings: these instead of the database's. @defaultValue true (the database's settings) */
+  retry?: boolean | RetrySettings;
+  onRetry?: (error: unknown, attempt: number) => void;
+  /** Maps an error before the generic mapping (a unique violation to a conflict, say). */
+  mapError?: (error: unknown, attempts: number) => unknown;
+}
 
 /** What healthCheck() reports. */
 export interface DbHealth {
@@ -28,6 +58,8 @@ export interface PoolStats {
   idle: number;
   waiting: number;
   max: number;
+  /** Connections the pool lost while they were idle (server restart, network drop), since start. */
+  droppedConnections: number;
 }
 
 function sslConfig(mode: SslMode | undefined, ca: string | undefined): pg.PoolConfig['ssl'] {
@@ -80,7 +112,10 @@ export class CairnDb {
   readonly #connectionString: string;
   readonly #clientConfig: pg.ClientConfig;
   readonly #max: number;
+  readonly #retry: RetrySettings;
+  readonly #dropped: { count: number };
   #closing: Promise<void> | undefined;
+  #epoch: Promise<string> | undefined;
 
   /** @internal use createDb(). */
   constructor(parts: {
@@ -90,6 +125,8 @@ export class CairnDb {
     url: string;
     clientConfig: pg.ClientConfig;
     max: number;
+    retry: RetrySettings;
+    dropped: { count: number };
     embedded?: EmbeddedPostgres | undefined;
   }) {
     this.prisma = parts.prisma;
@@ -100,6 +137,76 @@ export class CairnDb {
     this.#connectionString = parts.url;
     this.#clientConfig = parts.clientConfig;
     this.#max = parts.max;
+    this.#retry = parts.retry;
+    this.#dropped = parts.dropped;
+  }
+
+  /**
+   * This database's epoch: a random id the migrations write once (`cairn_identity`), new for every
+   * database created or reset. Caches outside PostgreSQL key their entries by it, so they cannot
+   * serve what an earlier incarnation of the database held. Read once, then remembered.
+   */
+  epoch(): Promise<string> {
+    this.#epoch ??= this.run(
+      async () => {
+        const { rows } = await this.pool.query<{ epoch: string }>('SELECT epoch FROM cairn_identity WHERE id = 1');
+        if (!rows[0]) throw new DbError('IDENTITY_MISSING', 'cairn_identity holds no row: apply the Cairn migrations, or restore the row (INSERT INTO cairn_identity (id) VALUES (1))');
+        return rows[0].epoch;
+      },
+      { operation: 'reading the database epoch' },
+    );
+    this.#epoch.catch(() => {
+      this.#epoch = undefined;
+    });
+    return this.#epoch;
+  }
+
+  /** The retry settings `transaction()` and `run()` use. */
+  get retrySettings(): RetrySettings {
+    return this.#retry;
+  }
+
+  /**
+   * Runs `fn` in one transaction on a borrowed connection: COMMIT when it resolves, ROLLBACK when
+   * it throws. Transient failures (a lost connection before COMMIT, a serialization failure, a
+   * deadlock) run it again with backoff unless `retry: false`; what finally fails is a typed Cairn
+   * error (StorageUnavailableError, StorageError with `details.sqlstate`), or `fn`'s own Cairn error.
+   */
+  transaction<R>(fn: (client: pg.PoolClient) => Promise<R>, options: DbTransactionOptions = {}): Promise<R> {
+    const { retry = true, idempotent = false, operation, onRetry, ...tx } = options;
+    const settings = retry ? this.#retry : { ...this.#retry, maxAttempts: 1 };
+    return retrying(
+      async () => {
+        try {
+          return await runTransaction(this.pool, fn, tx);
+        } catch (error) {
+          if (idempotent && error instanceof CommitOutcomeUnknown) throw error.original;
+          throw error;
+        }
+      },
+      settings,
+      { ...(operation ? { operation } : {}), ...(onRetry ? { onRetry } : {}) },
+    );
+  }
+
+  /**
+   * Runs `fn` (statements on the pool, or on a client it borrows through `withClient`) with the
+   * retry policy, and maps what finally fails to a typed Cairn error. `fn` must be safe to run
+   * again after a transient failure.
+   */
+  run<R>(fn: (attempt: number) => Promise<R>, options: DbRunOptions = {}): Promise<R> {
+    const { retry = true } = options;
+    const settings = retry === false ? { ...this.#retry, maxAttempts: 1 } : retry === true ? this.#retry : retry;
+    return retrying(fn, settings, options);
+  }
+
+  /**
+   * Borrows a pooled client for `fn` (an 'error' listener attached for as long as it is borrowed;
+   * destroyed instead of returned when its connection failed or `lease.discard()` was called).
+   * No retry and no error mapping: use it inside `run()`.
+   */
+  withClient<R>(fn: (client: pg.PoolClient, lease: ClientLease) => Promise<R>): Promise<R> {
+    return withPooledClient(this.pool, fn);
   }
 
   /**
@@ -135,7 +242,13 @@ export class CairnDb {
   }
 
   poolStats(): PoolStats {
-    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount, max: this.#max };
+    return {
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      max: this.#max,
+      droppedConnections: this.#dropped.count,
+    };
   }
 
   /** Disconnects Prisma, drains the pool and stops the embedded server. Idempotent. */
@@ -202,16 +315,25 @@ export async function createDb(options: DbOptions = {}): Promise<CairnDb> {
     const { config, schema } = poolConfigFor(url, opts);
     if (opts.migrate ?? embedded !== undefined) await migrateDatabase(withSchema(url, schema));
     pool = new pg.Pool(config);
-    // An idle client's error (server restart, network drop) must not crash the process;
-    // the next query gets a fresh connection.
-    pool.on('error', () => undefined);
+    // An idle client's error (server restart, network drop) must not crash the process: the pool
+    // drops that client and the next query gets a fresh connection. Counted and reported.
+    const dropped = { count: 0 };
+    const report = opts.onConnectionError ?? ((error: Error) => console.warn(`[cairn] PostgreSQL dropped an idle pooled connection: ${error.message}`));
+    pool.on('error', (error) => {
+      dropped.count += 1;
+      try {
+        report(error);
+      } catch {
+        // A reporter that throws must not turn a dropped connection into a crash.
+      }
+    });
     const probe = await pool.connect().catch((err: Error) => {
       throw new DatabaseUnavailableError(describeConnectError(err, url!, opts.pool.connectionTimeoutMs), { cause: err });
     });
     probe.release();
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
     const { max: _max, idleTimeoutMillis: _idle, ...clientConfig } = config;
-    return new CairnDb({ prisma, pool, schema, url, clientConfig, max: opts.pool.max, embedded });
+    return new CairnDb({ prisma, pool, schema, url, clientConfig, max: opts.pool.max, retry: opts.retry, dropped, embedded });
   } catch (err) {
     await pool?.end().catch(() => undefined);
     await embedded?.close();

@@ -1,5 +1,6 @@
 // @cairn/db: the one generated Prisma client, its connection, migrations and the embedded default.
-export { createDb, CairnDb, poolConfigFor, type DbHealth, type PoolStats } from './create-db.js';
+export { createDb, CairnDb, poolConfigFor, type DbHealth, type PoolStats, type DbTransactionOptions, type DbRunOptions } from './create-db.js';
+export { runTransaction, withPooledClient, CommitOutcomeUnknown, ISOLATION_LEVELS, type IsolationLevel, type TransactionOptions, type ClientLease } from './transaction.js';
 export { DbOptionsSchema, PoolOptionsSchema, EmbeddedOptionsSchema, type DbOptions, type PoolOptions, type EmbeddedOptions } from './options.js';
 export { parseDatabaseUrl, redactUrl, SSL_MODES, type DatabaseUrl, type SslMode } from './database-url.js';
 export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
@@ -30,4 +31,6 @@ export type {
   StoredObject,
   ObjectVersion,
   Document,
+  DeadLetter,
+  DatabaseIdentity,
 } from './generated/prisma/client.js';

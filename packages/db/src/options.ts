@@ -1,5 +1,6 @@
 // Options of createDb(), validated with zod. Defaults live here, in the schema, and nowhere else.
 import { z } from 'zod';
+import { RetrySettingsSchema } from '@cairn/core';
 import { SSL_MODES } from './database-url.js';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'must be a PostgreSQL identifier (letters, digits, _)');
@@ -53,6 +54,18 @@ export const DbOptionsSchema = z
      * URL (run `pnpm db:deploy` in your release process instead).
      */
     migrate: z.boolean().optional(),
+    /**
+     * Retries of `db.transaction()` / `db.run()` (and of every package that runs through them) on
+     * transient errors: lost connections, admin shutdown, serialization failures, deadlocks.
+     * @defaultValue 4 attempts, 25 ms doubling to 1 s, full jitter
+     */
+    retry: RetrySettingsSchema.default(RetrySettingsSchema.parse({})),
+    /**
+     * Where the pool reports connections it lost while idle (a server restart, a network drop,
+     * `idle_in_transaction_session_timeout`): they are counted in `poolStats().droppedConnections`
+     * and passed here. @defaultValue a one-line console.warn
+     */
+    onConnectionError: z.custom<(error: Error) => void>((f) => typeof f === 'function').optional(),
   })
   .strict();
 
