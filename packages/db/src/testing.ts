@@ -147,3 +147,71 @@ export async function startRedisServer(): Promise<DisposableRedisServer> {
     ...{ [Symbol.asyncDispose]: async () => { await stop(); await rm(dir, { recursive: true, force: true }); } },
   };
 }
+
+/** A PostgreSQL server of the test's own (initdb'd on a free loopback port), which it can stop and start. */
+export interface DisposablePostgresServer {
+  readonly port: number;
+  /** A URL of a fully migrated database `cairn` on it. */
+  readonly url: string;
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the server and removes its data directory. */
+  destroy(): Promise<void>;
+}
+
+const PG_BIN = process.env.CAIRN_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+function runAs(command: string, args: string[], asPostgres: boolean): Promise<string> {
+  const [cmd, argv] = asPostgres ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.once('error', reject);
+    proc.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${out}`))));
+  });
+}
+
+/**
+ * Starts a private PostgreSQL (initdb + pg_ctl, trust auth, loopback only) and migrates a database
+ * `cairn` on it, for tests that stop and restart the server. Runs the server as `postgres` when
+ * the tests run as root (PostgreSQL refuses root).
+ */
+export async function startPostgresServer(): Promise<DisposablePostgresServer> {
+  const asPostgres = typeof process.getuid === 'function' && process.getuid() === 0;
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-pg-'));
+  const data = path.join(dir, 'data');
+  if (asPostgres) await runAs('chown', ['postgres', dir], false);
+  await runAs(`${PG_BIN}/initdb`, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], asPostgres);
+  const start = async () => {
+    await runAs(
+      `${PG_BIN}/pg_ctl`,
+      ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start'],
+      asPostgres,
+    );
+  };
+  const stop = async (mode: 'fast' | 'immediate' = 'fast') => {
+    await runAs(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', mode, '-w', 'stop'], asPostgres).catch(() => undefined);
+  };
+  await start();
+  const admin = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query('CREATE DATABASE cairn');
+  await client.end();
+  const url = withDatabase(admin, 'cairn');
+  const { migrateDatabase } = await import('./migrate.js');
+  await migrateDatabase(url);
+  return {
+    port,
+    url,
+    stop,
+    start,
+    async destroy() {
+      await stop('immediate');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
