@@ -46,8 +46,8 @@ interface Resources {
   readonly redis: RedisConnection | undefined;
   readonly notifier: ChangeNotifier | undefined;
   readonly transport: CairnHealth['notifications']['transport'];
-  /** Builds the checkpointer of a tenant with this instance's settings. */
-  readonly newCheckpointer: (tenantId: string) => PostgresCheckpointer;
+  /** The checkpointer of a tenant with this instance's settings (one per tenant, made on first use). */
+  readonly checkpointerOf: (tenantId: string) => PostgresCheckpointer;
   /** Tenant views handed out by forTenant(), so each tenant gets one checkpointer. */
   readonly views: Map<string, Cairn>;
   /** Closers in the order they were opened; close() runs them backwards. */
@@ -71,7 +71,7 @@ export class Cairn implements AsyncDisposable {
   readonly objects: ObjectStore;
   /** Sessions of users. */
   readonly sessions: SessionManager;
-  /** Threads inside sessions; deleting one deletes its checkpoints. */
+  /** Threads inside sessions; deleting one deletes its checkpoints through `checkpointer`. */
   readonly threads: ThreadManager;
   /** Document collections with vector, filtered and hybrid search. */
   readonly rag: Rag;
@@ -162,7 +162,7 @@ export class Cairn implements AsyncDisposable {
         resources,
         {
           tenantId: id,
-          checkpointer: resources.newCheckpointer(id),
+          checkpointer: resources.checkpointerOf(id),
           objects: this.objects.forTenant(id),
           sessions: this.sessions.forTenant(id),
           threads: this.threads.forTenant(id),
@@ -299,15 +299,24 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
       closers.push({ name: `checkpointer (${tenantId})`, close: () => created.close() });
       return created;
     };
+    const checkpointers = new Map<string, PostgresCheckpointer>();
+    const checkpointerOf = (tenantId: string) => {
+      let found = checkpointers.get(tenantId);
+      if (!found) {
+        found = newCheckpointer(tenantId);
+        checkpointers.set(tenantId, found);
+      }
+      return found;
+    };
     registerConnectionMetrics(metricsRegistry, { db, redis, notifier });
-    const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, newCheckpointer, views: new Map(), closers, closing: undefined };
+    const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, checkpointerOf, views: new Map(), closers, closing: undefined };
 
-    const checkpointer = await start('checkpointer', () => newCheckpointer(opts.tenantId));
+    const checkpointer = await start('checkpointer', () => checkpointerOf(opts.tenantId));
     const objects = await start('object store', () => new ObjectStore(db, { ...opts.objects, tenantId: opts.tenantId, redis, notifier }));
     closers.push({ name: 'object store', close: () => objects.close() });
-    const sessions = await start('session manager', () => new SessionManager(db, { ...opts.sessions, tenantId: opts.tenantId, redis, notifier }));
+    const sessions = await start('session manager', () => new SessionManager(db, { ...opts.sessions, tenantId: opts.tenantId, redis, notifier, threadData: checkpointerOf }));
     closers.push({ name: 'session manager', close: () => sessions.close() });
-    const threads = await start('thread manager', () => new ThreadManager(db, { tenantId: opts.tenantId }));
+    const threads = await start('thread manager', () => new ThreadManager(db, { tenantId: opts.tenantId, threadData: checkpointerOf }));
     // The local embedder needs no network and matches the documents column (384 dimensions).
     const embedder = opts.embedder ?? new LocalHashEmbedder();
     const rag = await start('RAG store', () => createRag(db, { tenantId: opts.tenantId, embedder }));

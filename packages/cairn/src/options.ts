@@ -84,7 +84,7 @@ export const CairnOptionsSchema = z
     /** Options of the object store besides the tenant, Redis and notifier (which createCairn sets). */
     objects: plainObject<Omit<ObjectStoreOptions, 'tenantId' | 'redis' | 'notifier'>>('objects').optional(),
     /** Options of the session manager besides the tenant, Redis and notifier (which createCairn sets). */
-    sessions: plainObject<Omit<SessionManagerOptions, 'tenantId' | 'redis' | 'notifier'>>('sessions').optional(),
+    sessions: plainObject<Omit<SessionManagerOptions, 'tenantId' | 'redis' | 'notifier' | 'threadData'>>('sessions').optional(),
   })
   .strict()
   .superRefine((options, ctx) => {

@@ -11,6 +11,7 @@ import { CheckpointNotFoundError, ConflictError } from './errors.js';
 import {
   DELETE_SQL,
   DELETE_THREAD_SQL,
+  DELETE_THREADS_SQL,
   FORK_SQL,
   PRUNE_SQL,
   THREAD_IDS_SQL,
@@ -22,7 +23,7 @@ import {
   writesSql,
 } from './postgres-sql.js';
 import type { ResolvedRetentionPolicy } from './retention.js';
-import { CheckpointerOptionsSchema, type CheckpointerOptions } from './schemas.js';
+import { CheckpointerOptionsSchema, IdSchema, type CheckpointerOptions } from './schemas.js';
 import type { CheckpointEvent, CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
 
 /** Options of PostgresCheckpointer. */
@@ -326,6 +327,24 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   protected async storeDelete(threadId: string, namespace: string, checkpointId: string): Promise<boolean> {
     const rows = await this.#query<{ deleted: number }>('delete', DELETE_SQL, [this.tenantId, threadId, namespace, checkpointId]);
     return (rows[0]?.deleted ?? 0) > 0;
+  }
+
+  /**
+   * Deletes every checkpoint and pending write of `threadIds` on `client`, inside the caller's open
+   * transaction: thread and session deletion compose it so these rows go atomically with theirs
+   * (the caller commits). `afterCommit`, run once the caller's transaction has committed,
+   * invalidates the cached latest checkpoints and sends `checkpoint.deleted` for each thread.
+   */
+  async deleteThreadsInTransaction(client: pg.ClientBase, threadIds: readonly string[]): Promise<{ deleted: number; afterCommit: () => Promise<void> }> {
+    this.ensureOpen();
+    const ids = threadIds.map((id, i) => parseInput(IdSchema, id, `thread id [${i}]`));
+    const { rows } = await client.query<{ deleted: number }>(DELETE_THREADS_SQL, [this.tenantId, ids]);
+    return {
+      deleted: rows[0]?.deleted ?? 0,
+      afterCommit: async () => {
+        await Promise.all(ids.map((threadId) => this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId }).catch((error: unknown) => this.reportBackgroundError(error))));
+      },
+    };
   }
 
   protected async storeDeleteThread(threadId: string): Promise<number> {

@@ -268,6 +268,14 @@ export const DELETE_THREAD_SQL = {
 SELECT count(*)::int AS deleted FROM c`,
 };
 
+/** Deletes several threads' checkpoints and writes inside a caller's transaction: $1 tenant, $2 thread ids. */
+export const DELETE_THREADS_SQL = `WITH w AS (
+  DELETE FROM checkpoint_writes WHERE tenant_id = $1 AND thread_id = ANY($2::text[])
+), c AS (
+  DELETE FROM checkpoints WHERE tenant_id = $1 AND thread_id = ANY($2::text[]) RETURNING 1
+)
+SELECT count(*)::int AS deleted FROM c`;
+
 /** fork: $1 tenant, $2 thread, $3 namespace, $4 id, $5 new thread, $6 new id, $7 metadata or null. */
 export const FORK_SQL = {
   name: 'cairn_cp_fork',

@@ -78,3 +78,4 @@ export {
   DuplicateIdError,
   type QueuedWriteInfo,
 } from './errors.js';
+export { type ThreadDataOwner, type ThreadDataOwners, type ThreadDataDeletion } from './thread-data.js';

@@ -1,10 +1,12 @@
 // Sessions: a user's conversation with an agent application, with metadata, last activity and an
 // optional expiry. Expired sessions are invisible to every read and removed by purgeExpired().
-// Deleting a session removes its threads (foreign key) and their checkpoints (same statement).
+// Deleting a session removes its threads and, through the checkpoints' owner, their checkpoints,
+// in one transaction (thread-data.ts).
 // With a cache configured, get() reads through it and every write invalidates it.
 import { z } from 'zod';
 import { parseInput } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
+import type pg from 'pg';
 import type { CairnEvent, ChangeNotifier } from '@cairn/redis';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError } from './errors.js';
@@ -12,6 +14,7 @@ import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './j
 import { isPrismaError, metadataForWrite, metadataFromRow } from './metadata.js';
 import { ChangeNotifierSchema, RedisConnectionSchema } from './options.js';
 import { cacheKey, RedisSessionCache } from './redis-caches.js';
+import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';
 
 /** A session as stored. */
 export interface SessionRecord<M extends JsonObject = JsonObject> {
@@ -37,6 +40,11 @@ export const SessionManagerOptionsSchema = z
   .object({
     /** Tenant every query is scoped to. @defaultValue 'default' */
     tenantId: TenantIdSchema.default('default'),
+    /**
+     * The owner of each tenant's checkpoints (createCairn passes the checkpointer): deleting or
+     * purging a session deletes its threads' checkpoints through it. Without one, they are left alone.
+     */
+    threadData: ThreadDataOwnersSchema.optional(),
     /** Lifetime of new sessions in seconds; null: sessions never expire unless told. @defaultValue null */
     defaultTtlSeconds: z.number().int().min(1).nullable().default(null),
     /** touch() also pushes the expiry to now + the session's TTL (defaultTtlSeconds). @defaultValue false */
@@ -146,12 +154,14 @@ export class SessionManager<M extends JsonObject = JsonObject> {
   readonly #schema: z.ZodType<M>;
   readonly #cache: SessionCache | undefined;
   readonly #ownsCache: boolean;
+  readonly #threadData: ThreadDataOwners | undefined;
 
   constructor(db: CairnDb, options: SessionManagerOptions<M> = {}, shared?: { cache: SessionCache | undefined }) {
     this.#db = db;
     this.#options = parseInput(SessionManagerOptionsSchema, options, 'session manager options');
     this.#schema = (options.metadataSchema ?? JsonObjectSchema) as z.ZodType<M>;
     this.tenantId = this.#options.tenantId;
+    this.#threadData = this.#options.threadData;
     this.#ownsCache = shared === undefined;
     this.#cache = shared ? shared.cache : this.#options.redis ? new RedisSessionCache(this.#options.redis, this.#options.cacheTtlSeconds) : undefined;
   }
@@ -243,25 +253,45 @@ export class SessionManager<M extends JsonObject = JsonObject> {
   }
 
   /**
-   * Deletes the session, its threads and their checkpoints, in one statement. Returns false when
-   * there was no such session (expired sessions are deleted too).
+   * Deletes the session, its threads and (through `threadData`) their checkpoints, in one
+   * transaction. Returns false when there was no such session (expired sessions are deleted too).
    */
   async delete(id: string): Promise<boolean> {
     const sessionId = parseInput(IdSchema, id, 'session id');
-    const rows = await this.#db.prisma.$queryRaw<Array<{ id: string }>>`
-      WITH doomed AS (
-        SELECT id FROM sessions WHERE tenant_id = ${this.tenantId} AND id = ${sessionId} FOR UPDATE
-      ), gone_threads AS (
-        SELECT t.id FROM threads t JOIN doomed d ON t.tenant_id = ${this.tenantId} AND t.session_id = d.id
-      ), w AS (
-        DELETE FROM checkpoint_writes WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM gone_threads)
-      ), c AS (
-        DELETE FROM checkpoints WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM gone_threads)
-      )
-      DELETE FROM sessions s USING doomed WHERE s.tenant_id = ${this.tenantId} AND s.id = doomed.id RETURNING s.id`;
+    const [gone] = await this.#deleteSessions('session delete', (client) =>
+      client.query<{ id: string }>('SELECT id FROM sessions WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [this.tenantId, sessionId]),
+    );
     await this.#cache?.invalidate(this.#key(sessionId));
-    if (rows.length > 0) this.#publish('session.deleted', sessionId);
-    return rows.length > 0;
+    if (gone) this.#publish('session.deleted', sessionId);
+    return gone !== undefined;
+  }
+
+  /**
+   * Deletes the sessions `lock` selects (and locks), their threads and their threads' data, in one
+   * transaction; then runs the data owner's after-commit work. Returns the deleted session ids.
+   */
+  async #deleteSessions(operation: string, lock: (client: pg.PoolClient) => Promise<{ rows: Array<{ id: string }> }>): Promise<string[]> {
+    const { ids, deletion } = await this.#db.transaction(
+      async (client) => {
+        const sessionIds = (await lock(client)).rows.map((r) => r.id);
+        if (sessionIds.length === 0) return { ids: [], deletion: undefined };
+        const threads = await client.query<{ id: string }>('DELETE FROM threads WHERE tenant_id = $1 AND session_id = ANY($2::text[]) RETURNING id', [
+          this.tenantId,
+          sessionIds,
+        ]);
+        const data = await deleteThreadData(
+          this.#threadData,
+          this.tenantId,
+          client,
+          threads.rows.map((r) => r.id),
+        );
+        await client.query('DELETE FROM sessions WHERE tenant_id = $1 AND id = ANY($2::text[])', [this.tenantId, sessionIds]);
+        return { ids: sessionIds, deletion: data };
+      },
+      { operation },
+    );
+    await deletion?.afterCommit();
+    return ids;
   }
 
   /** The user's live sessions, newest first, one page at a time. */
@@ -296,23 +326,16 @@ export class SessionManager<M extends JsonObject = JsonObject> {
     const { batchSize } = parseInput(z.object({ batchSize: z.number().int().min(1).max(100_000).default(1000) }).strict(), options, 'purge options');
     let total = 0;
     for (;;) {
-      const now = new Date();
-      const rows = await this.#db.prisma.$queryRaw<Array<{ id: string }>>`
-        WITH doomed AS (
-          SELECT id FROM sessions WHERE tenant_id = ${this.tenantId} AND expires_at <= ${now}
-          ORDER BY expires_at LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
-        ), gone_threads AS (
-          SELECT t.id FROM threads t JOIN doomed d ON t.tenant_id = ${this.tenantId} AND t.session_id = d.id
-        ), w AS (
-          DELETE FROM checkpoint_writes WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM gone_threads)
-        ), c AS (
-          DELETE FROM checkpoints WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM gone_threads)
-        )
-        DELETE FROM sessions s USING doomed WHERE s.tenant_id = ${this.tenantId} AND s.id = doomed.id RETURNING s.id`;
-      total += rows.length;
-      await Promise.all(rows.map((r) => this.#cache?.invalidate(this.#key(r.id))));
-      for (const r of rows) this.#publish('session.expired', r.id);
-      if (rows.length < batchSize) return total;
+      const ids = await this.#deleteSessions('expired session purge', (client) =>
+        client.query<{ id: string }>(
+          'SELECT id FROM sessions WHERE tenant_id = $1 AND expires_at <= $2 ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED',
+          [this.tenantId, new Date(), batchSize],
+        ),
+      );
+      total += ids.length;
+      await Promise.all(ids.map((sessionId) => this.#cache?.invalidate(this.#key(sessionId))));
+      for (const sessionId of ids) this.#publish('session.expired', sessionId);
+      if (ids.length < batchSize) return total;
     }
   }
 

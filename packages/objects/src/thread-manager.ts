@@ -1,12 +1,13 @@
 // Threads: a line of work inside a session (one agent run, one conversation branch). Checkpoints
 // refer to a thread by id only (LangGraph writes checkpoints for threads nobody registered), so
-// deleting a thread deletes its checkpoints and pending writes explicitly, in the same statement.
+// deleting a thread hands its id to the checkpoints' owner in the same transaction (thread-data.ts).
 import { z } from 'zod';
 import { parseInput } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError, ThreadNotFoundError } from './errors.js';
 import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './json.js';
+import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';
 import { isPrismaError, metadataForWrite, metadataFromRow } from './metadata.js';
 
 /** A thread as stored. */
@@ -26,6 +27,11 @@ export const ThreadManagerOptionsSchema = z
   .object({
     /** Tenant every query is scoped to. @defaultValue 'default' */
     tenantId: TenantIdSchema.default('default'),
+    /**
+     * The owner of each tenant's checkpoints (createCairn passes the checkpointer): deleting a
+     * thread deletes its checkpoints through it. Without one, checkpoints are left alone.
+     */
+    threadData: ThreadDataOwnersSchema.optional(),
     /** Validates metadata on write and read. @defaultValue any JSON object */
     metadataSchema: z.custom<z.ZodType<JsonObject>>((v) => typeof v === 'object' && v !== null && 'safeParse' in v, 'must be a zod schema').optional(),
   })
@@ -91,18 +97,24 @@ interface ThreadModel {
 export class ThreadManager<M extends JsonObject = JsonObject> {
   readonly tenantId: string;
   readonly #db: CairnDb;
+  readonly #threadData: ThreadDataOwners | undefined;
   readonly #schema: z.ZodType<M>;
 
   constructor(db: CairnDb, options: ThreadManagerOptions<M> = {}) {
     const opts = parseInput(ThreadManagerOptionsSchema, options, 'thread manager options');
     this.#db = db;
+    this.#threadData = opts.threadData;
     this.tenantId = opts.tenantId;
     this.#schema = (options.metadataSchema ?? JsonObjectSchema) as z.ZodType<M>;
   }
 
   /** The same manager scoped to another tenant. */
   forTenant(tenantId: string): ThreadManager<M> {
-    return new ThreadManager<M>(this.#db, { tenantId: parseInput(TenantIdSchema, tenantId, 'tenant id'), metadataSchema: this.#schema });
+    return new ThreadManager<M>(this.#db, {
+      tenantId: parseInput(TenantIdSchema, tenantId, 'tenant id'),
+      metadataSchema: this.#schema,
+      ...(this.#threadData ? { threadData: this.#threadData } : {}),
+    });
   }
 
   /**
@@ -171,21 +183,21 @@ export class ThreadManager<M extends JsonObject = JsonObject> {
   }
 
   /**
-   * Deletes the thread with its checkpoints and pending checkpoint writes (same tenant), in one
-   * statement. Returns false, deleting nothing, when there is no such thread.
+   * Deletes the thread and, through `threadData` (the checkpointer, when createCairn wires it), its
+   * checkpoints and pending writes, in one transaction. Returns false, deleting nothing, when there
+   * is no such thread.
    */
   async delete(id: string): Promise<boolean> {
     const threadId = parseInput(IdSchema, id, 'thread id');
-    const rows = await this.#db.prisma.$queryRaw<Array<{ id: string }>>`
-      WITH t AS (
-        DELETE FROM threads WHERE tenant_id = ${this.tenantId} AND id = ${threadId} RETURNING id
-      ), w AS (
-        DELETE FROM checkpoint_writes WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM t)
-      ), c AS (
-        DELETE FROM checkpoints WHERE tenant_id = ${this.tenantId} AND thread_id IN (SELECT id FROM t)
-      )
-      SELECT id FROM t`;
-    return rows.length > 0;
+    const deletion = await this.#db.transaction(
+      async (client) => {
+        const { rowCount } = await client.query('DELETE FROM threads WHERE tenant_id = $1 AND id = $2', [this.tenantId, threadId]);
+        return rowCount ? deleteThreadData(this.#threadData, this.tenantId, client, [threadId]) : undefined;
+      },
+      { operation: 'thread delete' },
+    );
+    await deletion?.afterCommit();
+    return deletion !== undefined;
   }
 
   /** The session's threads, newest first, one page at a time. */

@@ -12,6 +12,7 @@ import {
   StoredObjectInvalidError,
   ThreadManager,
   ThreadNotFoundError,
+  type ThreadDataOwners,
 } from '../src/index.js';
 
 let db: CairnDb;
@@ -24,21 +25,23 @@ afterAll(async () => {
   await db.close();
 });
 
-async function addCheckpoint(tenantId: string, threadId: string, checkpointId: string): Promise<void> {
-  await db.pool.query(`INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_id, state) VALUES ($1, $2, $3, '\\x00')`, [tenantId, threadId, checkpointId]);
-  await db.pool.query(
-    `INSERT INTO checkpoint_writes (tenant_id, thread_id, checkpoint_id, task_id, idx, channel, value) VALUES ($1, $2, $3, 'task', 0, 'messages', '\\x00')`,
-    [tenantId, threadId, checkpointId],
-  );
-}
-
-async function checkpointCount(tenantId: string, threadId: string): Promise<{ checkpoints: number; writes: number }> {
-  const { rows } = await db.pool.query<{ checkpoints: number; writes: number }>(
-    `SELECT (SELECT count(*)::int FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2) AS checkpoints,
-            (SELECT count(*)::int FROM checkpoint_writes WHERE tenant_id = $1 AND thread_id = $2) AS writes`,
-    [tenantId, threadId],
-  );
-  return rows[0]!;
+/**
+ * The thread data owner the managers hand deletions to (createCairn passes the checkpointer; its
+ * side is tested in packages/cairn). This one records what it was given and writes a marker row on
+ * the caller's client, so a test can see the hand-over ran inside the deleting transaction.
+ */
+function recordingOwner(options: { fail?: boolean } = {}) {
+  const calls: Array<{ tenantId: string; threadIds: string[] }> = [];
+  const committed: string[][] = [];
+  const owners: ThreadDataOwners = (tenantId) => ({
+    async deleteThreadsInTransaction(client, threadIds) {
+      calls.push({ tenantId, threadIds: [...threadIds].sort() });
+      await client.query('CREATE TEMP TABLE IF NOT EXISTS handed_over (id text) ON COMMIT DROP');
+      if (options.fail) throw new Error('owner failed');
+      return { deleted: threadIds.length, afterCommit: async () => void committed.push([...threadIds].sort()) };
+    },
+  });
+  return { owners, calls, committed };
 }
 
 describe('SessionManager', () => {
@@ -97,14 +100,14 @@ describe('SessionManager', () => {
   });
 
   it('hides expired sessions from every read and purges them with their threads and checkpoints', async () => {
-    const sessions = new SessionManager(db, { tenantId: 'expiry' });
+    const owner = recordingOwner();
+    const sessions = new SessionManager(db, { tenantId: 'expiry', threadData: owner.owners });
     const threads = new ThreadManager(db, { tenantId: 'expiry' });
     const expired = await sessions.create({ userId: 'e', expiresAt: new Date(Date.now() - 60_000) });
     const alive = await sessions.create({ userId: 'e', ttlSeconds: 3600 });
     const forever = await sessions.create({ userId: 'e' });
     expect(alive.expiresAt!.getTime()).toBeGreaterThan(Date.now());
     await db.pool.query(`INSERT INTO threads (tenant_id, id, session_id, user_id, updated_at) VALUES ('expiry', 'old-thread', $1, 'e', now())`, [expired.id]);
-    await addCheckpoint('expiry', 'old-thread', 'cp1');
 
     expect(await sessions.get(expired.id)).toBeNull();
     await expect(sessions.update(expired.id, { metadata: {} })).rejects.toBeInstanceOf(SessionNotFoundError);
@@ -114,7 +117,8 @@ describe('SessionManager', () => {
     expect(await sessions.purgeExpired({ batchSize: 1 })).toBe(1);
     expect(await sessions.purgeExpired()).toBe(0);
     expect(await threads.get('old-thread')).toBeNull();
-    expect(await checkpointCount('expiry', 'old-thread')).toEqual({ checkpoints: 0, writes: 0 });
+    expect(owner.calls).toEqual([{ tenantId: 'expiry', threadIds: ['old-thread'] }]);
+    expect(owner.committed).toEqual([['old-thread']]);
     expect(await sessions.get(alive.id)).not.toBeNull();
   });
 
@@ -163,39 +167,51 @@ describe('ThreadManager', () => {
     expect((await threads.listByUser('tu')).items.map((t) => t.id)).toEqual([loose.id, t2.id, t1.id]);
   });
 
-  it('deletes a thread with its checkpoints and checkpoint writes, and nothing else', async () => {
-    const threads = new ThreadManager(db, { tenantId: 'cascade' });
+  it('deletes a thread and hands exactly its id to the thread data owner, in the same transaction', async () => {
+    const owner = recordingOwner();
+    const threads = new ThreadManager(db, { tenantId: 'cascade', threadData: owner.owners });
     await threads.create({ id: 'doomed', userId: 'c' });
     await threads.create({ id: 'kept', userId: 'c' });
-    await addCheckpoint('cascade', 'doomed', 'cp1');
-    await addCheckpoint('cascade', 'doomed', 'cp2');
-    await addCheckpoint('cascade', 'kept', 'cp1');
-    // Same thread id in another tenant: not this tenant's checkpoints.
-    await addCheckpoint('elsewhere', 'doomed', 'cp1');
-    // Checkpoints of a thread id nobody registered are not touched by deleting a missing thread.
-    await addCheckpoint('cascade', 'unregistered', 'cp1');
+    await new ThreadManager(db, { tenantId: 'elsewhere' }).create({ id: 'doomed', userId: 'c' });
 
     expect(await threads.delete('doomed')).toBe(true);
     expect(await threads.get('doomed')).toBeNull();
-    expect(await checkpointCount('cascade', 'doomed')).toEqual({ checkpoints: 0, writes: 0 });
-    expect(await checkpointCount('cascade', 'kept')).toEqual({ checkpoints: 1, writes: 1 });
-    expect(await checkpointCount('elsewhere', 'doomed')).toEqual({ checkpoints: 1, writes: 1 });
+    expect(await threads.get('kept')).not.toBeNull();
+    expect(await new ThreadManager(db, { tenantId: 'elsewhere' }).get('doomed')).not.toBeNull();
+    expect(owner.calls).toEqual([{ tenantId: 'cascade', threadIds: ['doomed'] }]);
+    expect(owner.committed).toEqual([['doomed']]);
+    // A thread id nobody registered: nothing deleted, nothing handed over.
     expect(await threads.delete('unregistered')).toBe(false);
-    expect(await checkpointCount('cascade', 'unregistered')).toEqual({ checkpoints: 1, writes: 1 });
+    expect(owner.calls).toHaveLength(1);
+    // Tenant views hand over to their own tenant's owner.
+    await threads.forTenant('view').create({ id: 'v', userId: 'c' });
+    expect(await threads.forTenant('view').delete('v')).toBe(true);
+    expect(owner.calls.at(-1)).toEqual({ tenantId: 'view', threadIds: ['v'] });
   });
 
-  it('deleting a session deletes its threads and their checkpoints', async () => {
-    const sessions = new SessionManager(db, { tenantId: 'session-cascade' });
+  it('keeps the thread when its data owner fails (one transaction)', async () => {
+    const owner = recordingOwner({ fail: true });
+    const threads = new ThreadManager(db, { tenantId: 'atomic', threadData: owner.owners });
+    await threads.create({ id: 't', userId: 'a' });
+    await expect(threads.delete('t')).rejects.toThrow('owner failed');
+    expect(await threads.get('t')).not.toBeNull();
+    expect(owner.committed).toEqual([]);
+  });
+
+  it('deleting a session deletes its threads and hands their ids to the owner', async () => {
+    const owner = recordingOwner();
+    const sessions = new SessionManager(db, { tenantId: 'session-cascade', threadData: owner.owners });
     const threads = new ThreadManager(db, { tenantId: 'session-cascade' });
     const session = await sessions.create({ userId: 's' });
-    const thread = await threads.create({ userId: 's', sessionId: session.id });
+    const first = await threads.create({ userId: 's', sessionId: session.id });
+    const second = await threads.create({ userId: 's', sessionId: session.id });
     const other = await threads.create({ userId: 's' });
-    await addCheckpoint('session-cascade', thread.id, 'cp1');
-    await addCheckpoint('session-cascade', other.id, 'cp1');
     expect(await sessions.delete(session.id)).toBe(true);
-    expect(await threads.get(thread.id)).toBeNull();
-    expect(await checkpointCount('session-cascade', thread.id)).toEqual({ checkpoints: 0, writes: 0 });
+    expect(await threads.get(first.id)).toBeNull();
+    expect(await threads.get(second.id)).toBeNull();
     expect(await threads.get(other.id)).not.toBeNull();
-    expect(await checkpointCount('session-cascade', other.id)).toEqual({ checkpoints: 1, writes: 1 });
+    expect(owner.calls).toEqual([{ tenantId: 'session-cascade', threadIds: [first.id, second.id].sort() }]);
+    expect(owner.committed).toHaveLength(1);
+    expect(await sessions.delete(session.id)).toBe(false);
   });
 });
