@@ -110,3 +110,65 @@ describe('a connection killed in the middle of putMany', () => {
     }
   });
 });
+
+describe('a connection killed inside the optimistic put’s transaction', () => {
+  /** Holds the advisory lock the optimistic put takes, so its transaction waits there (BEGIN already sent). */
+  async function holdThreadLock(threadId: string): Promise<pg.Client> {
+    const locker = new pg.Client(db.clientConfig());
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [JSON.stringify(['default', threadId, ''])]);
+    return locker;
+  }
+
+  async function waitForLockWaiter(admin: pg.Client): Promise<number> {
+    for (let i = 0; i < 200; i += 1) {
+      const { rows } = await admin.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_xact_lock%'`,
+      );
+      if (rows[0]) return rows[0].pid;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error('the optimistic put never waited on the thread lock');
+  }
+
+  it.each([
+    ['retries on a new connection and writes once', 4],
+    ['fails with StorageUnavailableError and writes nothing without retries', 1],
+  ] as const)('%s, and the process survives', async (_name, maxAttempts) => {
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    const cp = new PostgresCheckpointer(db, { retry: { maxAttempts, initialDelayMs: 1, maxDelayMs: 5 } });
+    const threadId = `cas-${maxAttempts}`;
+    const first = await cp.put(threadId, { n: 1 });
+    const locker = await holdThreadLock(threadId);
+    const admin = new pg.Client(db.clientConfig());
+    await admin.connect();
+    try {
+      const pending = cp.put(threadId, { n: 2 }, { parentId: first, expectedLatestId: first }).catch((e: unknown) => e);
+      await admin.query('SELECT pg_terminate_backend($1)', [await waitForLockWaiter(admin)]);
+      if (maxAttempts > 1) await waitForLockWaiter(admin);
+      await locker.query('ROLLBACK');
+      const outcome = await pending;
+      const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM checkpoints WHERE tenant_id = 'default' AND thread_id = $1`, [threadId]);
+      if (maxAttempts > 1) {
+        expect(typeof outcome).toBe('string');
+        expect(rows[0]!.n).toBe(2);
+        expect((await cp.get(threadId))?.state).toEqual({ n: 2 });
+      } else {
+        expect(outcome).toBeInstanceOf(StorageUnavailableError);
+        expect((outcome as StorageUnavailableError).details).toMatchObject({ sqlstate: '57P01' });
+        expect(rows[0]!.n).toBe(1);
+      }
+      // Give a late 'error' event on the dead client the chance to escape, then check none did.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
+      await locker.end();
+      await admin.end();
+      await cp.close();
+    }
+  });
+});
