@@ -4,8 +4,8 @@
 import { parseInput, type Serializer, JsonSerializer } from '@cairn/core';
 import { RedisNotifier, type CairnEvent, type ChangeNotifier } from '@cairn/redis';
 import type { Registry } from 'prom-client';
-import { newCheckpointId } from './checkpoint-id.js';
-import { CheckpointNotFoundError, CheckpointerClosedError } from './errors.js';
+import { newCheckpointId, newCheckpointIdAfter } from './checkpoint-id.js';
+import { CheckpointNotFoundError, CheckpointerClosedError, ConflictError } from './errors.js';
 import { CheckpointerMetrics } from './metrics.js';
 import type { ResolvedRetentionPolicy } from './retention.js';
 import {
@@ -203,10 +203,27 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
       const opts = parseInput(PutOptionsSchema, options, 'put options');
       const { expectedLatestId, ...rest } = opts;
       const rows = await this.#prepare([{ ...rest, threadId: id, state: this.codec.encode(state), pendingWrites: this.#encodeWrites(opts.pendingWrites) }]);
+      if (typeof expectedLatestId === 'string') this.#sortAfter(rows[0]!, expectedLatestId);
       await this.storeInsert(rows, { ifExists: 'error', requireParent: true, expectedLatestId });
       await this.#afterInsert(rows);
       return rows[0]!.checkpointId;
     });
+  }
+
+  /**
+   * An optimistic put must become the thread's latest: its id has to sort after the expected
+   * latest. A caller-given id that does not is refused; a generated one (this host's clock behind
+   * the one that wrote the latest) is replaced by one that sorts after it.
+   */
+  #sortAfter(row: NewRow, expectedLatestId: string): void {
+    if (row.checkpointId > expectedLatestId) return;
+    const later = row.explicitId ? undefined : newCheckpointIdAfter(expectedLatestId);
+    if (later === undefined) {
+      throw new ConflictError(`Checkpoint id ${row.checkpointId} does not sort after the expected latest ${expectedLatestId}: it would never become the thread's latest`, {
+        details: { threadId: row.threadId, checkpointId: row.checkpointId, expectedLatestId, reason: 'ID_NOT_AFTER_LATEST' },
+      });
+    }
+    row.checkpointId = later;
   }
 
   async putMany(items: readonly PutManyItem<S>[]): Promise<string[]> {

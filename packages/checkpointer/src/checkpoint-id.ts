@@ -66,3 +66,22 @@ export function newCheckpointId(): string {
   }
   return id;
 }
+
+/**
+ * A fresh id that sorts after `after` (a UUIDv7 another host made, whose clock may run ahead of
+ * this one's): when this clock is behind, the generator moves on to the millisecond after
+ * `after`'s, so later ids of this process keep sorting after it too. Undefined when `after` is no
+ * UUID whose first 48 bits are a millisecond timestamp (then no id can be promised to sort later).
+ */
+export function newCheckpointIdAfter(after: string): string | undefined {
+  const id = newCheckpointId();
+  if (id > after) return id;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-/.test(after)) return undefined;
+  const ms = Number.parseInt(after.slice(0, 8) + after.slice(9, 13), 16);
+  if (!Number.isSafeInteger(ms) || ms < 0) return undefined;
+  lastMs = Math.max(lastMs, ms);
+  // Past this millisecond's counter: the next id borrows the following millisecond.
+  counter = COUNTER_MAX;
+  const later = newCheckpointId();
+  return later > after ? later : undefined;
+}

@@ -376,7 +376,7 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     mode: WriteConflictMode,
     requireCheckpoint: boolean,
   ): Promise<boolean> {
-    const rows = await this.#query<{ found: boolean }>('putWrites', writesSql(mode), [
+    const values = [
       this.tenantId,
       threadId,
       namespace,
@@ -388,8 +388,27 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
       writes.map((w) => w.channel),
       writes.map((w) => buf(w.value.bytes)),
       writes.map((w) => w.value.format),
-    ]);
-    return rows[0]!.found || !requireCheckpoint;
+    ];
+    let found: boolean;
+    if (mode === 'replace') {
+      // Replacing a task's writes is a delete and an insert; two overlapping calls in one statement
+      // each would see the table as it was before either, and leave a mix of both. Serialise the
+      // replacing calls of one checkpoint: the statement's snapshot is taken after the lock.
+      const statement = writesSql(mode);
+      const { rows } = await this.#run('putWrites', () =>
+        runTransaction(this.db.pool, async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 1))', [JSON.stringify([this.tenantId, threadId, namespace, checkpointId])]);
+          return client.query<{ found: boolean }>({ ...statement, values });
+        }).catch((error: unknown) => {
+          // Replacing the same writes twice leaves the same rows: a lost COMMIT may be retried.
+          throw error instanceof CommitOutcomeUnknown ? error.original : error;
+        }),
+      );
+      found = rows[0]!.found;
+    } else {
+      found = (await this.#query<{ found: boolean }>('putWrites', writesSql(mode), values))[0]!.found;
+    }
+    return found || !requireCheckpoint;
   }
 
   protected async storeThreadIds(after: string | undefined, limit: number): Promise<string[]> {

@@ -148,6 +148,22 @@ export function describeCheckpointer(suite: CheckpointerSuiteOptions): void {
         expect((await cp.list(t)).map((c) => c.state)).toEqual(['b', 'a']);
       });
 
+      it('never lets an optimistic put land below the latest, where it would be orphaned', async () => {
+        const t = thread('cas-order');
+        // The latest was written by a host whose clock runs a minute ahead of this one.
+        const ahead = new Date(Date.now() + 60_000).getTime().toString(16).padStart(12, '0');
+        const latest = `${ahead.slice(0, 8)}-${ahead.slice(8)}-7000-8000-000000000000`;
+        await cp.put(t, 'ahead', { checkpointId: latest });
+        const earlier = `${'0'.repeat(8)}-0000-7000-8000-000000000001`;
+        const refused = await cp.put(t, 'x', { checkpointId: earlier, expectedLatestId: latest }).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(ConflictError);
+        expect((refused as ConflictError).details).toMatchObject({ reason: 'ID_NOT_AFTER_LATEST' });
+        const generated = await cp.put(t, 'next', { expectedLatestId: latest });
+        expect(generated > latest).toBe(true);
+        expect((await cp.get(t))?.state).toBe('next');
+        expect((await cp.list(t)).map((c) => c.state)).toEqual(['next', 'ahead']);
+      });
+
       it('keeps namespaces apart', async () => {
         const t = thread('ns');
         await cp.put(t, 'root');

@@ -45,3 +45,27 @@ describe('two processes writing one thread', () => {
     await cp.close();
   }, 90_000);
 });
+
+describe('overlapping putWrites calls replacing one task’s writes', () => {
+  it('leaves the writes of exactly one call, never a mix', async () => {
+    const pool = await createDb({ url: database.url, pool: { max: 4 } });
+    const cp = new PostgresCheckpointer(pool, { tenantId: 'replace-race' });
+    try {
+      const id = await cp.put('t', { s: 0 });
+      for (let round = 0; round < 40; round += 1) {
+        // Calls of different sizes: a replace must leave one call's whole set, nothing of the others.
+        const call = (label: string, count: number) =>
+          cp.putWrites('t', id, 'task', Array.from({ length: count }, (_, i) => ({ channel: `c${i}`, value: label })), { onConflict: 'replace' });
+        const sizes: Record<string, number> = { A: 4, B: 2, C: 3 };
+        await Promise.all(Object.entries(sizes).map(([label, count]) => call(`${label}${round}`, count)));
+        const writes = (await cp.get('t'))!.pendingWrites.filter((w) => w.taskId === 'task');
+        const labels = new Set(writes.map((w) => String(w.value)));
+        expect(labels.size).toBe(1);
+        expect(writes).toHaveLength(sizes[[...labels][0]!.slice(0, 1)]!);
+      }
+    } finally {
+      await cp.close();
+      await pool.close();
+    }
+  });
+});
