@@ -133,6 +133,8 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   protected readonly metrics: CheckpointerMetrics;
   readonly #listeners = new Map<string, Set<(event: CheckpointEvent) => void>>();
   #retentionTimer: NodeJS.Timeout | undefined;
+  /** The interval's prune while it runs. */
+  #pruning: Promise<void> | undefined;
   #closed = false;
   /** Publishes changes to other instances and hears theirs (see `options.notifier` / `options.redis`). */
   readonly #notifier: ChangeNotifier | undefined;
@@ -154,7 +156,20 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     const retention = this.options.retention;
     if (retention?.intervalMs !== undefined) {
       this.#retentionTimer = setInterval(() => {
-        this.prune().catch((error: unknown) => this.reportBackgroundError(error));
+        // A run still going when the next tick comes is not joined by another: overlapping prunes
+        // would only compete for the same rows and pile up on the pool.
+        if (this.#pruning) {
+          this.metrics.retentionSkipped();
+          return;
+        }
+        this.#pruning = this.prune()
+          .then(
+            () => undefined,
+            (error: unknown) => this.reportBackgroundError(error),
+          )
+          .finally(() => {
+            this.#pruning = undefined;
+          });
       }, retention.intervalMs);
       // Retention must never keep a process alive.
       this.#retentionTimer.unref();
@@ -645,6 +660,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#retentionTimer) clearInterval(this.#retentionTimer);
+    await this.#pruning;
     this.#listeners.clear();
     const unsubscribe = await this.#remote;
     await unsubscribe?.().catch(() => undefined);

@@ -22,6 +22,7 @@ export class CheckpointerMetrics {
   readonly #bytes: Histogram<'backend'>;
   readonly #cache: Counter<'result'>;
   readonly #pruned: Counter<'backend'>;
+  readonly #pruneSkipped: Counter<'backend'>;
   readonly #backend: string;
 
   constructor(backend: string, options: { registry?: Registry | undefined; prefix: string }) {
@@ -46,6 +47,7 @@ export class CheckpointerMetrics {
       registers: [this.registry],
     }));
     this.#cache = this.#get(`${p}cache_requests_total`, () => new Counter({ name: `${p}cache_requests_total`, help: 'Latest-checkpoint cache lookups (hit, miss).', labelNames: ['result'], registers: [this.registry] }));
+    this.#pruneSkipped = this.#get(`${p}retention_runs_skipped_total`, () => new Counter({ name: `${p}retention_runs_skipped_total`, help: 'Interval retention ticks skipped because the previous run had not finished (a backlog).', labelNames: ['backend'], registers: [this.registry] }));
     this.#pruned = this.#get(`${p}pruned_checkpoints_total`, () => new Counter({ name: `${p}pruned_checkpoints_total`, help: 'Checkpoints deleted by retention.', labelNames: ['backend'], registers: [this.registry] }));
   }
 
@@ -94,6 +96,10 @@ export class CheckpointerMetrics {
 
   cache(result: 'hit' | 'miss'): void {
     this.#cache.inc({ result });
+  }
+
+  retentionSkipped(): void {
+    this.#pruneSkipped.inc({ backend: this.#backend });
   }
 
   pruned(count: number): void {

@@ -1,5 +1,7 @@
-import { describe, expect, it } from '@jest/globals';
-import { selectPrunable, type RetentionRow } from './retention.js';
+import { describe, expect, it, jest } from '@jest/globals';
+import { selectPrunable, type ResolvedRetentionPolicy, type RetentionRow } from './retention.js';
+import { MemoryCheckpointer } from './memory-checkpointer.js';
+import type { PruneResult } from './types.js';
 
 const now = new Date('2026-06-01T00:00:00Z');
 const day = 86_400_000;
@@ -39,5 +41,33 @@ describe('selectPrunable', () => {
   it('treats each thread namespace on its own', () => {
     const rows = [row('a', null, 0, 't1'), row('b', 'a', 0, 't1'), row('a', null, 0, 't2'), row('s', null, 0, 't1', 'sub')];
     expect(selectPrunable(rows, { keepLast: 1, keepAncestors: false }, now).map((r) => `${r.threadId}/${r.checkpointId}`)).toEqual(['t1/a']);
+  });
+});
+
+describe('interval retention', () => {
+  it('never starts a prune while the previous one is still running, and counts the skipped ticks', async () => {
+    jest.useFakeTimers();
+    let started = 0;
+    let finish!: () => void;
+    class SlowPrune extends MemoryCheckpointer {
+      protected override async storePrune(policy: ResolvedRetentionPolicy, threadId: string | undefined): Promise<PruneResult> {
+        started += 1;
+        await new Promise<void>((resolve) => (finish = resolve));
+        return super.storePrune(policy, threadId);
+      }
+    }
+    const cp = new SlowPrune({ retention: { keepLast: 1, intervalMs: 1000 } });
+    try {
+      await jest.advanceTimersByTimeAsync(3500);
+      expect(started).toBe(1);
+      expect(await cp.metricsRegistry.getSingleMetricAsString('cairn_checkpointer_retention_runs_skipped_total')).toMatch(/} 2$/m);
+      finish();
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(started).toBe(2);
+      finish();
+    } finally {
+      jest.useRealTimers();
+      await cp.close();
+    }
   });
 });
