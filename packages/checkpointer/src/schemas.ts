@@ -71,13 +71,24 @@ export const MetadataSchema = z.custom<Record<string, never>>().superRefine((val
   checkJson(value, [], ctx, new Set());
 });
 
+/**
+ * Metadata of a new checkpoint. `forkedFrom` is reserved: history follows it into the fork's source
+ * thread, so only fork() (and an import of an export, through putRaw) may write it; a put that could
+ * set it would make another thread's history appear under this one.
+ */
+export const WriteMetadataSchema = MetadataSchema.superRefine((value, ctx) => {
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'forkedFrom')) {
+    ctx.addIssue({ code: 'custom', path: ['forkedFrom'], message: 'is reserved for fork(): history follows it into the source thread' });
+  }
+});
+
 const WriteSchema = z.object({ channel: IdSchema, value: z.unknown(), idx: StepSchema.optional() });
 const WriteInputSchema = WriteSchema.extend({ taskId: IdSchema, taskPath: NamespaceSchema.optional() });
 
 const putOptionFields = {
   namespace: NamespaceSchema.default(''),
   parentId: IdSchema.nullable().optional(),
-  metadata: MetadataSchema.optional(),
+  metadata: WriteMetadataSchema.optional(),
   checkpointId: IdSchema.optional(),
   step: StepSchema.optional(),
   pendingWrites: z.array(WriteInputSchema).optional(),

@@ -268,6 +268,17 @@ export function describeCheckpointer(suite: CheckpointerSuiteOptions): void {
         const generated = await cp.fork(t, a);
         expect(generated.threadId).toMatch(/^[0-9a-f-]{36}$/);
       });
+
+      it('refuses a forkedFrom link in put metadata, so history cannot be led into another thread', async () => {
+        const victim = thread('victim');
+        const secret = await cp.put(victim, { secret: 1 });
+        const t = thread('crafted');
+        const forkedFrom = { threadId: victim, namespace: '', checkpointId: secret };
+        await expect(cp.put(t, { mine: 1 }, { parentId: secret, metadata: { forkedFrom } })).rejects.toBeInstanceOf(ValidationError);
+        await expect(cp.putMany([{ threadId: t, state: { mine: 1 }, parentId: secret, metadata: { forkedFrom } }])).rejects.toBeInstanceOf(ValidationError);
+        const own = await cp.put(t, { mine: 1 });
+        expect((await cp.history(t, own)).map((x) => x.state)).toEqual([{ mine: 1 }]);
+      });
     });
 
     describe('pending writes', () => {
