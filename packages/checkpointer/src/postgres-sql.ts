@@ -219,7 +219,12 @@ ins AS (
 SELECT found FROM target`;
 }
 
-/** history: $1 tenant, $2 thread, $3 namespace, $4 limit, [$5 id]. Follows forks into their source thread. */
+/**
+ * history: $1 tenant, $2 thread, $3 namespace, $4 limit, [$5 id]. Follows forks into their source
+ * thread. Every step is a LATERAL primary-key lookup (LIMIT 1), so the plan is a nested loop of
+ * index probes whatever the statistics say: before a first ANALYZE the planner chose a hash join
+ * over a sequential scan of the tenant for each step of the walk.
+ */
 export function historySql(byId: boolean): Statement {
   const forked = `ch.metadata->'forkedFrom'->>'checkpointId' = ch.parent_checkpoint_id`;
   return statement(byId ? 'cairn_cp_history_id' : 'cairn_cp_history_latest', () => `WITH RECURSIVE chain AS (
@@ -230,15 +235,23 @@ export function historySql(byId: boolean): Statement {
   ) s${byId ? ' WHERE s.checkpoint_id = $5' : ''}
   UNION ALL
   SELECT p.thread_id, p.checkpoint_ns, p.checkpoint_id, p.parent_checkpoint_id, p.metadata, ch.depth + 1
-  FROM chain ch JOIN checkpoints p ON p.tenant_id = $1
-    AND p.thread_id = CASE WHEN ${forked} THEN ch.metadata->'forkedFrom'->>'threadId' ELSE ch.thread_id END
-    AND p.checkpoint_ns = CASE WHEN ${forked} THEN ch.metadata->'forkedFrom'->>'namespace' ELSE ch.checkpoint_ns END
-    AND p.checkpoint_id = ch.parent_checkpoint_id
+  FROM chain ch CROSS JOIN LATERAL (
+    SELECT p.thread_id, p.checkpoint_ns, p.checkpoint_id, p.parent_checkpoint_id, p.metadata FROM checkpoints p
+    WHERE p.tenant_id = $1
+      AND p.thread_id = CASE WHEN ${forked} THEN ch.metadata->'forkedFrom'->>'threadId' ELSE ch.thread_id END
+      AND p.checkpoint_ns = CASE WHEN ${forked} THEN ch.metadata->'forkedFrom'->>'namespace' ELSE ch.checkpoint_ns END
+      AND p.checkpoint_id = ch.parent_checkpoint_id
+    LIMIT 1
+  ) p
   WHERE ch.depth < $4
 )
 SELECT ${ROW_COLUMNS}
 FROM chain ch
-JOIN checkpoints c ON c.tenant_id = $1 AND c.thread_id = ch.thread_id AND c.checkpoint_ns = ch.checkpoint_ns AND c.checkpoint_id = ch.checkpoint_id
+CROSS JOIN LATERAL (
+  SELECT * FROM checkpoints c
+  WHERE c.tenant_id = $1 AND c.thread_id = ch.thread_id AND c.checkpoint_ns = ch.checkpoint_ns AND c.checkpoint_id = ch.checkpoint_id
+  LIMIT 1
+) c
 ${WRITES_LATERAL}
 ORDER BY ch.depth`);
 }
@@ -295,9 +308,19 @@ SELECT (SELECT count(*) FROM src)::int AS found, (SELECT busy FROM busy) AS busy
 };
 
 /** thread ids: $1 tenant, $2 after (or null), $3 limit. */
+/**
+ * Thread ids of a tenant after $2, $3 of them: a skip scan (one index probe per distinct thread,
+ * stopping after $3) instead of a DISTINCT over every checkpoint of the tenant.
+ */
 export const THREAD_IDS_SQL = {
   name: 'cairn_cp_thread_ids',
-  text: `SELECT DISTINCT thread_id FROM checkpoints WHERE tenant_id = $1 AND ($2::text IS NULL OR thread_id > $2) ORDER BY thread_id LIMIT $3`,
+  text: `WITH RECURSIVE t AS (
+  (SELECT thread_id FROM checkpoints WHERE tenant_id = $1 AND ($2::text IS NULL OR thread_id > $2) ORDER BY thread_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT c.thread_id FROM checkpoints c WHERE c.tenant_id = $1 AND c.thread_id > t.thread_id ORDER BY c.thread_id LIMIT 1)
+  FROM t WHERE t.thread_id IS NOT NULL
+)
+SELECT thread_id FROM t WHERE thread_id IS NOT NULL LIMIT $3`,
 };
 
 /**
