@@ -127,37 +127,98 @@ export interface QueuedWriteInfo {
   readonly id: string;
 }
 
+function describeWrite(write: QueuedWriteInfo): string {
+  return `${write.kind === 'delete' ? 'delete of ' : ''}${write.type} ${JSON.stringify(write.id)} #${write.sequence}`;
+}
+
 /**
- * A batch of write-behind writes failed. `dropped` is false while the batch will be retried, true
- * when the writes were given up (after `maxAttempts`) and are lost.
+ * A batch of write-behind writes failed and was rolled back (code WRITE_BEHIND_FAILED); `cause` is
+ * the error. `transient` (a retry may cure it): the batch is retried with backoff. Permanent: the
+ * writes PostgreSQL refuses are found and moved to the dead letters (WriteDeadLetteredError), the
+ * others persisted in order; a permanent error is never retried as a batch.
  */
 export class WriteBehindError extends ObjectsError {
-  override readonly name = 'WriteBehindError';
+  override readonly name: string = 'WriteBehindError';
   readonly writes: readonly QueuedWriteInfo[];
+  /** The batch's attempt that failed (1 for the first). */
   readonly attempt: number;
-  readonly dropped: boolean;
+  readonly transient: boolean;
 
-  constructor(facts: { writes: readonly QueuedWriteInfo[]; attempt: number; dropped: boolean }, options: CairnErrorOptions = {}) {
+  constructor(facts: { writes: readonly QueuedWriteInfo[]; attempt: number; transient: boolean }, options: CairnErrorOptions & { code?: string; message?: string } = {}) {
     const first = facts.writes[0]?.sequence;
     const last = facts.writes.at(-1)?.sequence;
     super(
-      facts.dropped ? 'WRITE_BEHIND_DROPPED' : 'WRITE_BEHIND_FAILED',
-      `${facts.dropped ? 'Gave up on' : 'Failed to persist'} ${facts.writes.length} queued write(s) #${first}..#${last} (attempt ${facts.attempt})`,
+      options.code ?? 'WRITE_BEHIND_FAILED',
+      options.message ??
+        `Failed to persist ${facts.writes.length} queued write(s) #${first}..#${last} (attempt ${facts.attempt}, ${facts.transient ? 'transient: retrying' : 'permanent: isolating the bad writes'})`,
       { ...options, details: { ...facts, ...options.details } },
     );
     this.writes = facts.writes;
     this.attempt = facts.attempt;
-    this.dropped = facts.dropped;
+    this.transient = facts.transient;
   }
 }
 
-/** close() or flush() gave up waiting for the write-behind queue; `pending` writes were not persisted. */
+/**
+ * A write-behind write was moved to `write_behind_dead_letters` (row `deadLetterId`) instead of
+ * being persisted: PostgreSQL refused it with a permanent error, or it still failed after
+ * `maxAttempts`. The writes queued after it went on. Reported to `onError`, and what the write's
+ * `persisted()` rejects with. `store.deadLetters()` lists, replays and discards dead letters.
+ */
+export class WriteDeadLetteredError extends WriteBehindError {
+  override readonly name = 'WriteDeadLetteredError';
+  readonly deadLetterId: string;
+  /** The SQLSTATE (or driver error code) of the failure, as stored in `error_code`. */
+  readonly sqlstate: string | null;
+  /** Times the write was sent to PostgreSQL. */
+  readonly attempts: number;
+
+  constructor(facts: { write: QueuedWriteInfo; deadLetterId: string; sqlstate: string | null; attempts: number; transient: boolean }, options: CairnErrorOptions = {}) {
+    const reason = options.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(
+      { writes: [facts.write], attempt: facts.attempts, transient: facts.transient },
+      {
+        ...options,
+        code: 'WRITE_BEHIND_DEAD_LETTERED',
+        message: `Queued write ${describeWrite(facts.write)} was moved to the dead letters (id ${facts.deadLetterId}) after ${facts.attempts} attempt(s)${reason}`,
+        details: { deadLetterId: facts.deadLetterId, sqlstate: facts.sqlstate, attempts: facts.attempts },
+      },
+    );
+    this.deadLetterId = facts.deadLetterId;
+    this.sqlstate = facts.sqlstate;
+    this.attempts = facts.attempts;
+  }
+}
+
+/** No dead letter with this id exists in this tenant (replayed or discarded already, or another tenant's). */
+export class DeadLetterNotFoundError extends ObjectsError {
+  override readonly name = 'DeadLetterNotFoundError';
+  readonly deadLetterId: string;
+  constructor(deadLetterId: string) {
+    super('DEAD_LETTER_NOT_FOUND', `Dead letter ${deadLetterId} does not exist in this tenant`, { category: 'not_found', details: { deadLetterId } });
+    this.deadLetterId = deadLetterId;
+  }
+}
+
+/**
+ * close() gave up waiting for the write-behind queue: `writes` (`pending` of them) were neither
+ * persisted nor dead-lettered, and are lost to this process. `cause` is the last failure the queue
+ * saw, if any (none: the batch in flight was still running).
+ */
 export class FlushTimeoutError extends ObjectsError {
   override readonly name = 'FlushTimeoutError';
   readonly pending: number;
-  constructor(pending: number, timeoutMs: number) {
-    super('FLUSH_TIMEOUT', `${pending} queued write(s) were not persisted within ${timeoutMs} ms`, { details: { pending, timeoutMs } });
+  readonly writes: readonly QueuedWriteInfo[];
+  constructor(pending: number, timeoutMs: number, writes: readonly QueuedWriteInfo[] = [], options: CairnErrorOptions = {}) {
+    const listed = writes.slice(0, 10).map(describeWrite).join(', ');
+    const more = writes.length > 10 ? ` and ${writes.length - 10} more` : '';
+    const reason = options.cause instanceof Error ? `; last failure: ${options.cause.message}` : writes.length > 0 ? '; no failure reported (the batch in flight had not finished)' : '';
+    super('FLUSH_TIMEOUT', `${pending} queued write(s) were not persisted within ${timeoutMs} ms${listed ? `: ${listed}${more}` : ''}${reason}`, {
+      ...options,
+      details: { pending, timeoutMs, writes },
+    });
     this.pending = pending;
+    this.writes = writes;
   }
 }
 

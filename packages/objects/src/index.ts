@@ -19,7 +19,15 @@ export {
 export { EntityRepository, type Persistable, type PersistableClass, type EntitySaveResult } from './entity-repository.js';
 export type { Where, Equals } from './filter.js';
 export type { Page } from './cursor.js';
-export type { QueuedWrite, WriteBehindStats } from './write-behind-queue.js';
+export {
+  DeadLetters,
+  DeadLetterListOptionsSchema,
+  type QueuedWrite,
+  type WriteBehindStats,
+  type DeadLetterRecord,
+  type DeadLetterListOptions,
+  type ReplayedWrite,
+} from './write-behind-queue.js';
 export {
   SNAPSHOT_FORMAT,
   ObjectSnapshotSchema,
@@ -71,6 +79,8 @@ export {
   StoreClosedError,
   WriteQueueFullError,
   WriteBehindError,
+  WriteDeadLetteredError,
+  DeadLetterNotFoundError,
   FlushTimeoutError,
   SnapshotConflictError,
   SessionNotFoundError,

@@ -23,7 +23,7 @@ import {
 import { RedisRecordCache } from './redis-caches.js';
 import { exportSnapshot, importSnapshotInto, type ExportOptions, type ImportOptions, type ImportResult, type ObjectSnapshot } from './snapshot.js';
 import type { Queryable } from './sql.js';
-import { WriteBehindQueue, type WriteBehindStats } from './write-behind-queue.js';
+import { WriteBehindQueue, type DeadLetters, type WriteBehindStats } from './write-behind-queue.js';
 import { inClientTransaction } from './client-transaction.js';
 
 /** Isolation levels a transaction may ask for. */
@@ -60,7 +60,7 @@ function buildCore(db: CairnDb, options: ResolvedObjectStoreOptions): StoreCore 
   };
   const queue =
     options.persistence.mode === 'write-behind'
-      ? new WriteBehindQueue(db.pool, options.persistence, async (writes) => {
+      ? new WriteBehindQueue(db, options.persistence, async (writes) => {
           await Promise.all(writes.map((w) => afterCommit(w.tenantId, w.type, w.id, w.version)));
         })
       : undefined;
@@ -274,6 +274,11 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
   /** Write-behind queue counters (null in sync mode). */
   stats(): WriteBehindStats | null {
     return this.#core.queue?.stats() ?? null;
+  }
+
+  /** This tenant's write-behind dead letters, to list, replay and discard (null in sync mode). */
+  deadLetters(): DeadLetters | null {
+    return this.#core.queue?.deadLetters(this.tenantId) ?? null;
   }
 
   /**

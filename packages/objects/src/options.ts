@@ -50,18 +50,30 @@ export const WriteBehindOptionsSchema = z
      * (back-pressure), or `reject` with WriteQueueFullError. @defaultValue 'wait'
      */
     whenFull: z.enum(['wait', 'reject']).default('wait'),
-    /** First retry delay after a failed batch, in milliseconds; doubles up to `retryMaxDelayMs`. @defaultValue 50 */
+    /**
+     * Ceiling of the first retry delay after a transient failure, in milliseconds; the ceiling doubles
+     * each retry up to `retryMaxDelayMs` and each delay is drawn uniformly below it (full jitter, as
+     * @cairn/core's backoffDelay). @defaultValue 50
+     */
     retryBaseDelayMs: z.number().min(0).max(60_000).default(50),
-    /** Largest retry delay, in milliseconds. @defaultValue 5000 */
+    /** Largest retry delay ceiling, in milliseconds. @defaultValue 5000 */
     retryMaxDelayMs: z.number().min(0).max(3_600_000).default(5_000),
     /**
-     * Attempts per batch before its writes are dropped (reported with `dropped: true`); 0 retries
-     * forever (the queue then stalls, with back-pressure, until the database accepts the batch). @defaultValue 0
+     * Attempts of a batch failing with transient errors (a lost connection, a deadlock) before the
+     * queue stops waiting for them to pass: one last attempt then persists what it can and moves the
+     * writes that still fail while PostgreSQL answers to the dead letters. While PostgreSQL cannot be
+     * reached nothing is dead-lettered: the writes stay queued, retried every `retryMaxDelayMs` or so,
+     * and back-pressure holds writers. 30 attempts is about a minute at the default delays (the mean
+     * of the jittered waits). 0: never stop waiting. Permanent errors are never retried, whatever this
+     * says. @defaultValue 30
      */
-    maxAttempts: z.number().int().min(0).default(0),
+    maxAttempts: z.number().int().min(0).default(30),
     /** How long close() waits for the queue to drain, in milliseconds. @defaultValue 30000 */
     closeTimeoutMs: z.number().int().min(0).default(30_000),
-    /** Called for every failed batch (and every dropped one). Required: failures must go somewhere. */
+    /**
+     * Called for every failed batch attempt (WriteBehindError) and every dead-lettered write
+     * (WriteDeadLetteredError). Required: failures must go somewhere.
+     */
     onError: fn<(error: WriteBehindError) => void>('onError'),
   })
   .strict();

@@ -1,20 +1,23 @@
 // Write-behind persistence against a real PostgreSQL: in-order persistence, read-your-writes,
-// back-pressure, onError + retry, dropping after maxAttempts, close() flushing, and a process
-// SIGKILLed mid-queue leaving exactly a prefix of the queue behind.
+// back-pressure, onError + retry of transient failures, dead-lettering after maxAttempts, close()
+// flushing or naming what it could not persist, and a process SIGKILLed mid-queue leaving exactly a
+// prefix of the queue behind. Permanent failures and outages: write-behind-dead-letters.test.ts,
+// write-behind-outages.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CairnDb } from '@cairn/db';
 import { createTestDb } from '@cairn/db/testing';
 import {
-  createObjectStore,
   FlushTimeoutError,
   StoreClosedError,
   WriteBehindError,
+  WriteDeadLetteredError,
   WriteQueueFullError,
   type WriteBehindOptions,
 } from '../src/index.js';
 import { spawnFixture } from './fixtures/spawn.js';
+import { historyOf as historyIn, writeBehindStore } from './fixtures/write-behind-store.js';
 
 const Event = z.object({ seq: z.number().int() });
 
@@ -22,11 +25,12 @@ let db: CairnDb;
 
 beforeAll(async () => {
   db = await createTestDb({ pool: { max: 8 } });
-  // A switch the tests flip to make writes of type 'Flaky' fail inside PostgreSQL.
+  // A switch the tests flip to make writes of type 'Flaky' fail inside PostgreSQL, with a transient
+  // SQLSTATE (serialization_failure: a retry may cure it).
   await db.pool.query(`CREATE TABLE fail_switch (reason text)`);
   await db.pool.query(`CREATE FUNCTION fail_when_switched() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF EXISTS (SELECT 1 FROM fail_switch) THEN RAISE EXCEPTION 'injected failure'; END IF;
+      IF EXISTS (SELECT 1 FROM fail_switch) THEN RAISE EXCEPTION 'injected failure' USING ERRCODE = 'serialization_failure'; END IF;
       RETURN NEW;
     END $$`);
   await db.pool.query(`CREATE TRIGGER objects_fail BEFORE INSERT OR UPDATE ON objects FOR EACH ROW WHEN (NEW.type = 'Flaky') EXECUTE FUNCTION fail_when_switched()`);
@@ -36,20 +40,8 @@ afterAll(async () => {
   await db.close();
 });
 
-function writeBehind(tenantId: string, options: Partial<WriteBehindOptions> = {}, errors: WriteBehindError[] = []) {
-  return createObjectStore(db, {
-    tenantId,
-    persistence: { mode: 'write-behind', batchSize: 10, retryBaseDelayMs: 2, retryMaxDelayMs: 20, onError: (e) => errors.push(e), ...options },
-  });
-}
-
-async function historyOf(tenantId: string, type: string): Promise<Array<{ id: string; version: number; seq: number }>> {
-  const { rows } = await db.pool.query<{ object_id: string; version: number; seq: number }>(
-    `SELECT object_id, version, (data->>'seq')::int AS seq FROM object_versions WHERE tenant_id = $1 AND type = $2 ORDER BY (data->>'seq')::int`,
-    [tenantId, type],
-  );
-  return rows.map((r) => ({ id: r.object_id, version: r.version, seq: r.seq }));
-}
+const writeBehind = (tenantId: string, options: Partial<WriteBehindOptions> = {}, errors: WriteBehindError[] = []) => writeBehindStore(db, tenantId, errors, options);
+const historyOf = (tenantId: string, type: string) => historyIn(db, tenantId, type);
 
 /** Polls until `check` holds (no deadline: jest's timeout is the bound). */
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -77,7 +69,7 @@ describe('write-behind persistence', () => {
     }
     const last = await receipts.at(-1)!.persisted();
     expect(last).toMatchObject({ id: 'c', version: 40, data: { seq: 119 } });
-    expect(store.stats()).toMatchObject({ pending: 0, persisted: 120, dropped: 0, lastQueued: 120, lastProcessed: 120 });
+    expect(store.stats()).toMatchObject({ pending: 0, persisted: 120, deadLettered: 0, lastQueued: 120, lastProcessed: 120 });
   });
 
   it('runs conditional writes, update(fn) and patch synchronously, after the queued writes', async () => {
@@ -134,7 +126,7 @@ describe('write-behind persistence', () => {
     await store.close();
   });
 
-  it('reports failures to onError and retries until the batch succeeds', async () => {
+  it('reports transient failures to onError and retries until the batch succeeds', async () => {
     const tenant = `wb-${randomUUID().slice(0, 8)}`;
     const errors: WriteBehindError[] = [];
     const store = writeBehind(tenant, {}, errors);
@@ -143,7 +135,7 @@ describe('write-behind persistence', () => {
     try {
       const receipts = [await flaky.save('f', { seq: 0 }), await flaky.save('f', { seq: 1 })];
       await until(async () => errors.length >= 3);
-      expect(errors[0]).toMatchObject({ code: 'WRITE_BEHIND_FAILED', dropped: false, attempt: 1 });
+      expect(errors[0]).toMatchObject({ code: 'WRITE_BEHIND_FAILED', transient: true, attempt: 1 });
       expect((errors[0]!.cause as Error).message).toContain('injected failure');
       expect(errors[0]!.writes.map((w) => w.sequence)).toEqual([1, 2]);
       await db.pool.query(`DELETE FROM fail_switch`);
@@ -155,7 +147,7 @@ describe('write-behind persistence', () => {
     await store.close();
   });
 
-  it('drops a batch after maxAttempts, telling onError, persisted() and flush(), and carries on', async () => {
+  it('dead-letters a write still failing after maxAttempts, telling onError, persisted() and flush(), and carries on', async () => {
     const tenant = `wb-${randomUUID().slice(0, 8)}`;
     const errors: WriteBehindError[] = [];
     const store = writeBehind(tenant, { maxAttempts: 2 }, errors);
@@ -165,33 +157,48 @@ describe('write-behind persistence', () => {
     try {
       lost = await flaky.save('f', { seq: 0 });
       const flushed = store.flush();
-      await expect(lost.persisted()).rejects.toMatchObject({ code: 'WRITE_BEHIND_DROPPED', dropped: true });
-      // flush() covered the dropped write, so it says so; a later flush() has nothing to report.
-      await expect(flushed).rejects.toMatchObject({ code: 'WRITE_BEHIND_DROPPED' });
+      const error = await lost.persisted().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WriteDeadLetteredError);
+      // Two batch attempts, then the last one that dead-letters what still fails: sent three times.
+      expect(error).toMatchObject({ code: 'WRITE_BEHIND_DEAD_LETTERED', sqlstate: '40001', attempts: 3, writes: [{ sequence: 1, type: 'Flaky', id: 'f' }] });
+      // flush() covered the dead-lettered write, so it says so; a later flush() has nothing to report.
+      await expect(flushed).rejects.toBe(error);
       await expect(store.flush()).resolves.toBeUndefined();
+      expect(errors.map((e) => e.code)).toEqual(['WRITE_BEHIND_FAILED', 'WRITE_BEHIND_FAILED', 'WRITE_BEHIND_DEAD_LETTERED']);
+      const letters = await store.deadLetters()!.list();
+      expect(letters).toMatchObject([{ id: (error as WriteDeadLetteredError).deadLetterId, type: 'Flaky', objectId: 'f', operation: 'save', errorCode: '40001', attempts: 3 }]);
+      expect(JSON.parse(letters[0]!.payload!)).toEqual({ seq: 0 });
     } finally {
       await db.pool.query(`DELETE FROM fail_switch`);
     }
-    expect(errors.map((e) => e.dropped)).toEqual([false, true]);
     const kept = await flaky.save('f', { seq: 1 });
     await store.flush();
     expect((await kept.persisted()).version).toBe(1);
-    expect(store.stats()).toMatchObject({ dropped: 1, persisted: 1 });
+    expect(store.stats()).toMatchObject({ deadLettered: 1, persisted: 1, pending: 0 });
     await store.close();
   });
 
-  it('gives up on close() after closeTimeoutMs, saying how many writes were not persisted', async () => {
+  it('gives up on close() after closeTimeoutMs, naming each write it could not persist and why', async () => {
     const tenant = `wb-${randomUUID().slice(0, 8)}`;
-    const store = writeBehind(tenant, { closeTimeoutMs: 50 });
+    const store = writeBehind(tenant, { closeTimeoutMs: 50, maxAttempts: 0 });
     const flaky = store.collection('Flaky', Event);
     await db.pool.query(`INSERT INTO fail_switch VALUES ('on')`);
     try {
       const receipt = await flaky.save('f', { seq: 0 });
-      await flaky.save('f', { seq: 1 });
+      await flaky.save('g', { seq: 1 });
       const error = await store.close().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FlushTimeoutError);
-      expect(error).toMatchObject({ code: 'FLUSH_TIMEOUT', pending: 2 });
-      await expect(receipt.persisted()).rejects.toBeInstanceOf(FlushTimeoutError);
+      expect(error).toMatchObject({
+        code: 'FLUSH_TIMEOUT',
+        pending: 2,
+        writes: [
+          { sequence: 1, kind: 'save', type: 'Flaky', id: 'f' },
+          { sequence: 2, kind: 'save', type: 'Flaky', id: 'g' },
+        ],
+      });
+      expect((error as FlushTimeoutError).message).toMatch(/Flaky "f" #1.*Flaky "g" #2.*injected failure/s);
+      expect(((error as FlushTimeoutError).cause as Error).message).toContain('injected failure');
+      await expect(receipt.persisted()).rejects.toBe(error);
     } finally {
       await db.pool.query(`DELETE FROM fail_switch`);
     }
