@@ -1,10 +1,13 @@
 // A typed collection: one object type of one tenant, validated by a zod schema on every write and
 // every read, with optimistic concurrency, history and JSON Patch. Bound to an executor (the pool,
 // or the client of an open transaction) and, in write-behind mode, to the store's queue.
+// A write that finds the object at another version than expected, or gone, drops the object's
+// cache entry: the cache was stale (a write it did not see), and the next read must see the truth.
 import { z } from 'zod';
 import jsonPatch from 'fast-json-patch';
 import { ValidationError, parseInput, toValidationIssues } from '@cairn/core';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
+import { outcomeUnknown, type Executor } from './executor.js';
 import {
   InvalidPatchError,
   ObjectNotFoundError,
@@ -28,7 +31,6 @@ import {
   VERSIONS_SQL,
   writeStatement,
   type ObjectRow,
-  type Queryable,
   type WriteMode,
   type WrittenRow,
 } from './sql.js';
@@ -159,7 +161,7 @@ const VersionNumberSchema = z.number().int().min(1);
 /** @internal What a collection runs against; built by ObjectStore and ObjectTransaction. */
 export interface CollectionContext {
   readonly tenantId: string;
-  readonly executor: Queryable;
+  readonly executor: Executor;
   /** Set outside transactions in write-behind mode. */
   readonly queue: WriteBehindQueue | undefined;
   readonly inTransaction: boolean;
@@ -170,10 +172,18 @@ export interface CollectionContext {
    * transaction it records the write for after COMMIT. `version` is null for a delete.
    */
   readonly afterWrite?: AfterWrite | undefined;
-  /** Runs `fn` in a transaction on a client of its own (outside transactions only); see #retrying. */
-  readonly lockedTransaction?: (<R>(fn: (client: Queryable) => Promise<R>) => Promise<R>) | undefined;
+  /**
+   * Runs `fn` in a transaction on a client of its own (outside transactions only), again from the
+   * start after a transient failure before COMMIT; see #retrying.
+   */
+  readonly lockedTransaction?: (<R>(fn: (executor: Executor) => Promise<R>) => Promise<R>) | undefined;
   /** Read-through cache of records, when the store has one (never inside transactions). */
   readonly cache?: RecordCache | undefined;
+  /**
+   * Drops the cached copy of an object a write found stale (another version, or gone) or may have
+   * changed (outcome unknown); inside a transaction, once the transaction has ended.
+   */
+  readonly invalidate?: ((type: string, id: string) => Promise<void>) | undefined;
   assertOpen(): void;
 }
 
@@ -182,7 +192,7 @@ export type AfterWrite = (type: string, id: string, version: number | null) => P
 
 /** @internal Where and how one attempt of a write runs. */
 interface WriteRun {
-  readonly executor: Queryable;
+  readonly executor: Executor;
   /** Read with SELECT ... FOR UPDATE (the attempt holds a transaction). */
   readonly forUpdate: boolean;
   readonly afterWrite: AfterWrite | undefined;
@@ -192,6 +202,8 @@ interface WriteRun {
 export interface RecordCache {
   load(tenantId: string, type: string, id: string, loader: () => Promise<ObjectRow | null>): Promise<ObjectRow | null>;
   invalidate(tenantId: string, type: string, id: string): Promise<void>;
+  /** Many at once (a snapshot import's objects). */
+  invalidateMany(keys: ReadonlyArray<readonly [tenantId: string, type: string, id: string]>): Promise<void>;
 }
 
 /** @internal Rebinds a collection to another context (a transaction's client). */
@@ -256,7 +268,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
       );
     }
     if (queue) await queue.drain();
-    return this.#write(this.#direct(), id, value, json, expectedVersion, 'save');
+    return this.#repairing(id, () => this.#write(this.#direct(), id, value, json, expectedVersion, 'save'));
   }
 
   /** Creates the object; raises VersionConflictError if it already exists. */
@@ -280,22 +292,25 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
       return queue.enqueue({ kind: 'delete', ...key }, { ...DELETE_SQL, values: [key.tenantId, key.type, key.id] }, (rows) => rows.length > 0);
     }
     if (queue) await queue.drain();
-    if (expectedVersion === undefined || expectedVersion === 0) {
+    return this.#repairing(id, async () => {
+      const executor = this.#ctx.executor;
       if (expectedVersion === 0) {
-        const actual = await this.#currentVersion(this.#ctx.executor, id);
+        const actual = await this.#currentVersion(executor, id);
         if (actual !== 0) throw new VersionConflictError({ type: this.type, id, expectedVersion: 0, actualVersion: actual });
         return false;
       }
-      const { rows } = await this.#ctx.executor.query({ ...DELETE_SQL, values: [key.tenantId, key.type, key.id] });
-      if (rows.length > 0) await this.#ctx.afterWrite?.(this.type, id, null);
-      return rows.length > 0;
-    }
-    const { rows } = await this.#ctx.executor.query({ ...DELETE_EXPECT_SQL, values: [key.tenantId, key.type, key.id, expectedVersion] });
-    if (rows.length === 0) {
-      throw new VersionConflictError({ type: this.type, id, expectedVersion, actualVersion: await this.#currentVersion(this.#ctx.executor, id) });
-    }
-    await this.#ctx.afterWrite?.(this.type, id, null);
-    return true;
+      const statement =
+        expectedVersion === undefined
+          ? { ...DELETE_SQL, values: [key.tenantId, key.type, key.id] }
+          : { ...DELETE_EXPECT_SQL, values: [key.tenantId, key.type, key.id, expectedVersion] };
+      const { rows } = await executor.write('object delete', statement);
+      if (rows.length === 0) {
+        if (expectedVersion === undefined) return false;
+        throw new VersionConflictError({ type: this.type, id, expectedVersion, actualVersion: await this.#currentVersion(executor, id) });
+      }
+      await this.#ctx.afterWrite?.(this.type, id, null);
+      return true;
+    });
   }
 
   /**
@@ -374,7 +389,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     const n = parseInput(VersionNumberSchema, version, 'version');
     const opts = options === undefined ? {} : parseInput(ConditionalOptionsSchema, options, 'restore options');
     await this.#ctx.queue?.drain();
-    const old = await this.loadVersion(id, n);
+    const old = await this.#repairing(id, () => this.loadVersion(id, n));
     const { value, json } = this.#validateForWrite(id, old.data as unknown as I);
     return this.#retrying(id, opts.expectedVersion === undefined ? opts.maxAttempts : 1, async (run) => {
       const current = opts.expectedVersion ?? (await this.#currentVersion(run.executor, id, run.forUpdate));
@@ -391,11 +406,9 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const queue = this.#ctx.queue;
     if (queue?.hasPending(this.#ctx.tenantId, this.type, id)) await queue.waitFor(this.#ctx.tenantId, this.type, id);
-    const values = [this.#ctx.tenantId, this.type, id];
+    const read = async () => (await this.#ctx.executor.read<ObjectRow>('object load', { ...LOAD_SQL, values: [this.#ctx.tenantId, this.type, id] })).rows[0] ?? null;
     const cache = this.#ctx.cache;
-    const row = cache
-      ? await cache.load(this.#ctx.tenantId, this.type, id, async () => (await this.#ctx.executor.query<ObjectRow>({ ...LOAD_SQL, values })).rows[0] ?? null)
-      : (await this.#ctx.executor.query<ObjectRow>({ ...LOAD_SQL, values })).rows[0];
+    const row = cache ? await cache.load(this.#ctx.tenantId, this.type, id, read) : await read();
     return row ? this.#fromRow(row) : null;
   }
 
@@ -412,7 +425,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const queue = this.#ctx.queue;
     if (queue?.hasPending(this.#ctx.tenantId, this.type, id)) await queue.waitFor(this.#ctx.tenantId, this.type, id);
-    const { rows } = await this.#ctx.executor.query<{ found: boolean }>({ ...EXISTS_SQL, values: [this.#ctx.tenantId, this.type, id] });
+    const { rows } = await this.#ctx.executor.read<{ found: boolean }>('object exists', { ...EXISTS_SQL, values: [this.#ctx.tenantId, this.type, id] });
     return rows[0]?.found === true;
   }
 
@@ -451,7 +464,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     }
     params.push(opts.limit + 1);
     const order = field === 'id' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
-    const { rows } = await this.#ctx.executor.query<ObjectRow>({
+    const { rows } = await this.#ctx.executor.read<ObjectRow>('object find', {
       text: `SELECT id, version, data, created_at, updated_at FROM objects WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT $${params.length}`,
       values: params,
     });
@@ -482,7 +495,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     await this.#ctx.queue?.drain();
     const filter = compileFilter(this.schema, opts.where, opts.equals, 3);
     const conditions = ['tenant_id = $1', 'type = $2', ...filter.conditions];
-    const { rows } = await this.#ctx.executor.query<{ count: string }>({
+    const { rows } = await this.#ctx.executor.read<{ count: string }>('object count', {
       text: `SELECT count(*) AS count FROM objects WHERE ${conditions.join(' AND ')}`,
       values: [this.#ctx.tenantId, this.type, ...filter.params],
     });
@@ -497,7 +510,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const opts = parseInput(VersionsOptionsSchema, options, 'versions options');
     await this.#ctx.queue?.drain();
-    const { rows } = await this.#ctx.executor.query<{ version: number; operation: string; created_at: Date }>({
+    const { rows } = await this.#ctx.executor.read<{ version: number; operation: string; created_at: Date }>('object versions', {
       ...VERSIONS_SQL,
       values: [this.#ctx.tenantId, this.type, id, opts.beforeVersion ?? 2_147_483_647, opts.limit],
     });
@@ -513,7 +526,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const n = parseInput(VersionNumberSchema, version, 'version');
     await this.#ctx.queue?.drain();
-    const { rows } = await this.#ctx.executor.query<{ version: number; data: unknown; operation: string; created_at: Date }>({
+    const { rows } = await this.#ctx.executor.read<{ version: number; data: unknown; operation: string; created_at: Date }>('object version load', {
       ...LOAD_VERSION_SQL,
       values: [this.#ctx.tenantId, this.type, id, n],
     });
@@ -559,8 +572,8 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     return { type: this.type, id, version: row.version, data: value, createdAt: row.created_at, updatedAt: row.updated_at };
   }
 
-  async #currentVersion(executor: Queryable, id: string, forUpdate = false): Promise<number> {
-    const { rows } = await executor.query<{ version: number }>({
+  async #currentVersion(executor: Executor, id: string, forUpdate = false): Promise<number> {
+    const { rows } = await executor.read<{ version: number }>('object version', {
       ...(forUpdate ? VERSION_FOR_UPDATE_SQL : VERSION_SQL),
       values: [this.#ctx.tenantId, this.type, id],
     });
@@ -576,13 +589,14 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     // With the row locked (in a transaction, or after repeated conflicts), the write that follows
     // cannot conflict: concurrent writers queue up on the lock instead.
     const sql = run.forUpdate ? LOAD_FOR_UPDATE_SQL : LOAD_SQL;
-    const { rows } = await run.executor.query<ObjectRow>({ ...sql, values: [this.#ctx.tenantId, this.type, id] });
+    const { rows } = await run.executor.read<ObjectRow>('object load', { ...sql, values: [this.#ctx.tenantId, this.type, id] });
     return rows[0] ? this.#fromRow(rows[0]) : null;
   }
 
   async #write(run: WriteRun, id: string, value: T, json: string, expectedVersion: number | undefined, operation: string): Promise<ObjectRecord<T>> {
     const mode: WriteMode = expectedVersion === undefined ? 'upsert' : expectedVersion === 0 ? 'create' : 'expect';
-    const { rows } = await run.executor.query<WrittenRow>(
+    const { rows } = await run.executor.write<WrittenRow>(
+      `object ${operation}`,
       writeStatement(mode, { ...this.#key(id), json, operation, expectedVersion, keepVersions: this.#keepVersions }),
     );
     const row = rows[0];
@@ -597,40 +611,62 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
    * Runs a read-modify-write `body`, retrying after version conflicts with jittered exponential
    * backoff. Optimistic first; after `lockAfterConflicts` conflicts the attempts run in a short
    * transaction that locks the row (SELECT ... FOR UPDATE), so a caller that keeps losing the race
-   * under heavy contention is served in lock order instead of starving.
+   * under heavy contention is served in lock order instead of starving. That transaction runs
+   * again after a transient failure before COMMIT (`body` is free of side effects by contract).
    */
-  async #retrying<R>(id: string, maxAttempts: number | undefined, body: (run: WriteRun) => Promise<R>): Promise<R> {
-    const { baseDelayMs, maxDelayMs, lockAfterConflicts } = this.#retry;
-    const attempts = maxAttempts ?? this.#retry.maxAttempts;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const lock = this.#ctx.lockedTransaction;
-        if (this.#ctx.inTransaction || lock === undefined || lockAfterConflicts === 0 || attempt <= lockAfterConflicts) return await body(this.#direct());
-        // Announce the write only after COMMIT: a cache invalidated before it could be refilled with the old row.
-        const written: Array<[string, string, number | null]> = [];
-        const result = await lock((client) =>
-          body({
-            executor: client,
-            forUpdate: true,
-            afterWrite: async (type, writtenId, version) => {
-              written.push([type, writtenId, version]);
-            },
-          }),
-        );
-        for (const [type, writtenId, version] of written) await this.#ctx.afterWrite?.(type, writtenId, version);
-        return result;
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        if (attempt >= attempts) {
-          if (attempts === 1) throw error;
-          throw new VersionConflictError(
-            { type: this.type, id, expectedVersion: error.expectedVersion, actualVersion: error.actualVersion, attempts: attempt },
-            { cause: error },
-          );
+  #retrying<R>(id: string, maxAttempts: number | undefined, body: (run: WriteRun) => Promise<R>): Promise<R> {
+    return this.#repairing(id, async () => {
+      const { baseDelayMs, maxDelayMs, lockAfterConflicts } = this.#retry;
+      const attempts = maxAttempts ?? this.#retry.maxAttempts;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const lock = this.#ctx.lockedTransaction;
+          if (this.#ctx.inTransaction || lock === undefined || lockAfterConflicts === 0 || attempt <= lockAfterConflicts) return await body(this.#direct());
+          return await this.#lockedAttempt(lock, body);
+        } catch (error) {
+          if (!(error instanceof VersionConflictError)) throw error;
+          if (attempt >= attempts) {
+            if (attempts === 1) throw error;
+            throw new VersionConflictError(
+              { type: this.type, id, expectedVersion: error.expectedVersion, actualVersion: error.actualVersion, attempts: attempt },
+              { cause: error },
+            );
+          }
+          // Full jitter: contenders spread out instead of colliding again in lockstep.
+          await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
         }
-        // Full jitter: contenders spread out instead of colliding again in lockstep.
-        await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
       }
+    });
+  }
+
+  async #lockedAttempt<R>(lock: NonNullable<CollectionContext['lockedTransaction']>, body: (run: WriteRun) => Promise<R>): Promise<R> {
+    // Announce the write only after COMMIT: a cache invalidated before it could be refilled with the
+    // old row. Each run of the transaction starts a new list: a rolled-back run wrote nothing.
+    const { result, written } = await lock(async (executor) => {
+      const writes: Array<[string, string, number | null]> = [];
+      const value = await body({
+        executor,
+        forUpdate: true,
+        afterWrite: async (type, writtenId, version) => {
+          writes.push([type, writtenId, version]);
+        },
+      });
+      return { result: value, written: writes };
+    });
+    for (const [type, writtenId, version] of written) await this.#ctx.afterWrite?.(type, writtenId, version);
+    return result;
+  }
+
+  /**
+   * Runs a write; when it finds the object at another version or gone, or may have been applied
+   * without telling (outcome unknown), drops the object's cache entry before rethrowing.
+   */
+  async #repairing<R>(id: string, write: () => Promise<R>): Promise<R> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof VersionConflictError || error instanceof ObjectNotFoundError || outcomeUnknown(error)) await this.#ctx.invalidate?.(this.type, id);
+      throw error;
     }
   }
 

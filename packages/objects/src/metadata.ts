@@ -23,8 +23,3 @@ export function metadataFromRow<M extends JsonObject>(schema: z.ZodType<M>, valu
   }
   return result.data;
 }
-
-/** True for Prisma's "known request error" with this code (P2002 unique, P2003 foreign key, P2025 not found). */
-export function isPrismaError(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code && (error as { name?: unknown }).name === 'PrismaClientKnownRequestError';
-}

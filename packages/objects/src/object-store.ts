@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import type { z } from 'zod';
 import { parseInput } from '@cairn/core';
-import type { CairnDb } from '@cairn/db';
+import { ISOLATION_LEVELS, type CairnDb, type IsolationLevel } from '@cairn/db';
 import type { CairnEvent } from '@cairn/redis';
 import { BIND, Collection, type CollectionContext, type RecordCache } from './collection.js';
 import { EntityRepository, type Persistable, type PersistableClass } from './entity-repository.js';
@@ -21,19 +21,12 @@ import {
   type ResolvedObjectStoreOptions,
 } from './options.js';
 import { RedisRecordCache } from './redis-caches.js';
-import { exportSnapshot, importSnapshotInto, type ExportOptions, type ImportOptions, type ImportResult, type ObjectSnapshot } from './snapshot.js';
-import type { Queryable } from './sql.js';
+import { exportSnapshot, importSnapshot, type ExportOptions, type ImportOptions, type ImportResult, type ObjectSnapshot } from './snapshot.js';
+import { clientExecutor, outcomeUnknown, poolExecutor, transactionOnce, type Executor } from './executor.js';
 import { WriteBehindQueue, type DeadLetters, type WriteBehindStats } from './write-behind-queue.js';
-import { inClientTransaction } from './client-transaction.js';
 
-/** Isolation levels a transaction may ask for. */
-export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
-
-const BEGIN: Record<IsolationLevel, string> = {
-  'read committed': 'BEGIN ISOLATION LEVEL READ COMMITTED',
-  'repeatable read': 'BEGIN ISOLATION LEVEL REPEATABLE READ',
-  serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
-};
+/** Isolation levels a transaction may ask for (those of @cairn/db). */
+export type { IsolationLevel };
 
 interface StoreCore {
   readonly db: CairnDb;
@@ -79,9 +72,11 @@ export class ObjectTransaction {
   /** The tenant of the store that opened the transaction. */
   readonly tenantId: string;
   readonly #core: StoreCore;
-  readonly #executor: Queryable;
+  readonly #executor: Executor;
   /** Writes to announce after COMMIT (a cache must not be invalidated before the data is visible). */
   readonly written: Array<[tenantId: string, type: string, id: string, version: number | null]> = [];
+  /** Objects a write found stale in the cache, invalidated once the transaction has ended. */
+  readonly stale: Array<[tenantId: string, type: string, id: string]> = [];
   #open = true;
 
   /** @internal */
@@ -89,12 +84,7 @@ export class ObjectTransaction {
     this.client = client;
     this.tenantId = tenantId;
     this.#core = core;
-    this.#executor = {
-      query: <R extends pg.QueryResultRow>(config: pg.QueryConfig) => {
-        if (!this.#open) return Promise.reject(new ObjectsError('TRANSACTION_CLOSED', 'The transaction has ended; use its collections only inside the callback'));
-        return client.query<R>(config);
-      },
-    };
+    this.#executor = clientExecutor(client, () => this.#assertOpen());
   }
 
   /** `collection`, bound to this transaction (always synchronous, whatever the store's mode). */
@@ -109,7 +99,7 @@ export class ObjectTransaction {
 
   /** Runs SQL in the transaction. Pass values as parameters; never build SQL from input. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    return this.#executor.query<R>({ text, values });
+    return this.#executor.write<R>('query', { text, values });
   }
 
   /** @internal */
@@ -130,10 +120,15 @@ export class ObjectTransaction {
         this.written.push([tenantId, type, id, version]);
       },
       cache: undefined,
-      assertOpen: () => {
-        if (!this.#open) throw new ObjectsError('TRANSACTION_CLOSED', 'The transaction has ended; use its collections only inside the callback');
+      invalidate: async (type, id) => {
+        this.stale.push([tenantId, type, id]);
       },
+      assertOpen: () => this.#assertOpen(),
     };
+  }
+
+  #assertOpen(): void {
+    if (!this.#open) throw new ObjectsError('TRANSACTION_CLOSED', 'The transaction has ended; use its collections only inside the callback');
   }
 }
 
@@ -170,14 +165,15 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
     const tenantId = this.tenantId;
     this.#context = {
       tenantId,
-      executor: core.db.pool,
+      executor: poolExecutor(core.db),
       queue: core.queue,
       inTransaction: false,
       retry: core.options.conflictRetry,
       keepVersions: core.options.keepVersions,
       afterWrite: core.cache || core.options.notifier ? (type, id, version) => core.afterCommit(tenantId, type, id, version) : undefined,
       cache: core.cache,
-      lockedTransaction: (fn) => inClientTransaction(core.db.pool, 'BEGIN', fn),
+      invalidate: core.cache ? (type, id) => core.cache!.invalidate(tenantId, type, id) : undefined,
+      lockedTransaction: (fn) => core.db.transaction((client) => fn(clientExecutor(client)), { operation: 'object update (row locked)' }),
       assertOpen: () => {
         if (core.closing) throw new StoreClosedError();
       },
@@ -224,46 +220,65 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
   /**
    * Runs `fn` in one database transaction and commits if it resolves (rolls back if it throws).
    * Bind collections with `tx.collection(c)`; run other SQL (e.g. checkpoints) with `tx.client`.
-   * In write-behind mode, queued writes are flushed first so the transaction sees them. Not
-   * retried automatically (`fn` may have side effects); serialization failures surface as errors.
+   * In write-behind mode, queued writes are flushed first so the transaction sees them. `fn` runs
+   * at most once (it may have side effects): only getting a connection is retried. Once `fn` has
+   * started, a lost connection, a serialization failure or a deadlock rejects at once with
+   * StorageUnavailableError / StorageError (`details.sqlstate`); `details.commitOutcomeUnknown`
+   * says the connection was lost during COMMIT itself.
    */
   async transaction<R>(fn: (tx: ObjectTransaction) => Promise<R>, options: TransactionOptions = {}): Promise<R> {
     this.#context.assertOpen();
-    const begin = BEGIN[options.isolationLevel ?? 'read committed'];
-    if (!begin) throw new ObjectsError('INVALID_ISOLATION_LEVEL', `Unknown isolation level ${JSON.stringify(options.isolationLevel)}`);
+    const isolation = options.isolationLevel ?? 'read committed';
+    if (!ISOLATION_LEVELS.includes(isolation)) throw new ObjectsError('INVALID_ISOLATION_LEVEL', `Unknown isolation level ${JSON.stringify(options.isolationLevel)}`);
     await this.#core.queue?.drain();
     let tx: ObjectTransaction | undefined;
     try {
-      const result = await inClientTransaction(this.#core.db.pool, begin, (client) => {
-        tx = new ObjectTransaction(client, this.tenantId, this.#core);
-        return fn(tx);
-      });
+      const result = await transactionOnce(
+        this.#core.db,
+        (client) => {
+          tx = new ObjectTransaction(client, this.tenantId, this.#core);
+          return fn(tx);
+        },
+        { isolation, operation: 'object transaction' },
+      );
       tx?.end();
       await Promise.all(tx!.written.map(([tenantId, type, id, version]) => this.#core.afterCommit(tenantId, type, id, version)));
       return result;
+    } catch (error) {
+      // The COMMIT may have gone through: what the transaction wrote must not be served from the cache.
+      if (tx && outcomeUnknown(error)) await this.#invalidate(tx.written);
+      throw error;
     } finally {
       tx?.end();
+      if (tx) await this.#invalidate(tx.stale);
     }
   }
 
   /**
    * Exports every object of this tenant (or of `types`) with its history, as of one point in time
-   * (a REPEATABLE READ READ ONLY transaction). The result is plain JSON.
+   * (a REPEATABLE READ READ ONLY transaction, read again from the start after a transient failure).
+   * The result is plain JSON.
    */
   async exportSnapshot(options?: ExportOptions): Promise<ObjectSnapshot> {
     this.#context.assertOpen();
     await this.#core.queue?.drain();
-    return exportSnapshot(this.#core.db.pool, this.tenantId, options);
+    return exportSnapshot(this.#core.db, this.tenantId, options);
   }
 
   /**
    * Imports a snapshot into this store's tenant (which may differ from the snapshot's), in one
-   * transaction, keeping versions, timestamps and history exactly.
+   * transaction, keeping versions, timestamps and history exactly; run again from the start after
+   * a transient failure before COMMIT. The objects it wrote are dropped from the cache after COMMIT.
    */
   async importSnapshot(snapshot: ObjectSnapshot | JsonValue, options?: ImportOptions): Promise<ImportResult> {
     this.#context.assertOpen();
-    const written: ImportResult = await this.transaction((tx) => importSnapshotInto(tx.client, this.tenantId, snapshot, options));
-    return written;
+    await this.#core.queue?.drain();
+    return importSnapshot(this.#core.db, this.tenantId, snapshot, options, (keys) => this.#invalidate(keys));
+  }
+
+  /** Drops cached copies of objects (a no-op without a cache; Redis being down is not an error here). */
+  async #invalidate(keys: ReadonlyArray<readonly [tenantId: string, type: string, id: string, ...rest: unknown[]]>): Promise<void> {
+    if (keys.length > 0) await this.#core.cache?.invalidateMany(keys.map(([tenantId, type, id]) => [tenantId, type, id] as const));
   }
 
   /** Resolves once every write queued so far is persisted (immediately in sync mode). */

@@ -15,6 +15,9 @@ export function cacheKey(...parts: string[]): string {
   return key.length <= 900 ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
+// Keys invalidated per Redis round of invalidateMany (each is one small script call).
+const INVALIDATION_BATCH = 500;
+
 /** @internal Object rows, keyed by tenant, type and id. */
 export class RedisRecordCache implements RecordCache {
   readonly #cache: RedisCache;
@@ -31,6 +34,12 @@ export class RedisRecordCache implements RecordCache {
 
   invalidate(tenantId: string, type: string, id: string): Promise<void> {
     return this.#cache.del(cacheKey(tenantId, type, id));
+  }
+
+  async invalidateMany(keys: ReadonlyArray<readonly [tenantId: string, type: string, id: string]>): Promise<void> {
+    for (let start = 0; start < keys.length; start += INVALIDATION_BATCH) {
+      await this.#cache.del(...keys.slice(start, start + INVALIDATION_BATCH).map(([tenantId, type, id]) => cacheKey(tenantId, type, id)));
+    }
   }
 
   close(): void {

@@ -3,15 +3,19 @@
 // Deleting a session removes its threads and, through the checkpoints' owner, their checkpoints,
 // in one transaction (thread-data.ts).
 // With a cache configured, get() reads through it and every write invalidates it.
+// Statements are parameterised SQL through CairnDb.run / CairnDb.transaction rather than Prisma's
+// client: Prisma's errors hide the SQLSTATE, and the retry policy and typed errors need it.
 import { z } from 'zod';
-import { parseInput } from '@cairn/core';
+import { errorCode, parseInput } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import type pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
 import type { CairnEvent, ChangeNotifier } from '@cairn/redis';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError } from './errors.js';
+import { poolExecutor, type Executor } from './executor.js';
 import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './json.js';
-import { isPrismaError, metadataForWrite, metadataFromRow } from './metadata.js';
+import { metadataForWrite, metadataFromRow } from './metadata.js';
 import { ChangeNotifierSchema, RedisConnectionSchema } from './options.js';
 import { cacheKey, RedisSessionCache } from './redis-caches.js';
 import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';
@@ -121,17 +125,6 @@ export interface UpdateSessionInput<M> {
   ttlSeconds?: number | null;
 }
 
-interface SessionModel {
-  tenantId: string;
-  id: string;
-  userId: string;
-  metadata: unknown;
-  createdAt: Date;
-  updatedAt: Date;
-  lastActivityAt: Date;
-  expiresAt: Date | null;
-}
-
 interface SessionRow {
   tenant_id: string;
   id: string;
@@ -143,6 +136,10 @@ interface SessionRow {
   expires_at: Date | null;
 }
 
+const COLUMNS = 'tenant_id, id, user_id, metadata, created_at, updated_at, last_activity_at, expires_at';
+/** Live sessions only; `$3` is the application's clock. */
+const LIVE = '(expires_at IS NULL OR expires_at > $3)';
+
 /**
  * Creates, reads, updates, lists and expires sessions of one tenant. Expiry uses the application's
  * clock (expiresAt is computed here, compared here), so keep hosts' clocks in sync.
@@ -150,6 +147,7 @@ interface SessionRow {
 export class SessionManager<M extends JsonObject = JsonObject> {
   readonly tenantId: string;
   readonly #db: CairnDb;
+  readonly #executor: Executor;
   readonly #options: z.output<typeof SessionManagerOptionsSchema>;
   readonly #schema: z.ZodType<M>;
   readonly #cache: SessionCache | undefined;
@@ -158,6 +156,7 @@ export class SessionManager<M extends JsonObject = JsonObject> {
 
   constructor(db: CairnDb, options: SessionManagerOptions<M> = {}, shared?: { cache: SessionCache | undefined }) {
     this.#db = db;
+    this.#executor = poolExecutor(db);
     this.#options = parseInput(SessionManagerOptionsSchema, options, 'session manager options');
     this.#schema = (options.metadataSchema ?? JsonObjectSchema) as z.ZodType<M>;
     this.tenantId = this.#options.tenantId;
@@ -177,27 +176,32 @@ export class SessionManager<M extends JsonObject = JsonObject> {
     const opts = parseInput(CreateSchema, input, 'session');
     const metadata = metadataForWrite(this.#schema, opts.metadata ?? {}, 'session metadata');
     const ttl = opts.ttlSeconds === undefined ? this.#options.defaultTtlSeconds : opts.ttlSeconds;
-    const expiresAt = opts.expiresAt !== undefined ? opts.expiresAt : ttl === null ? null : new Date(Date.now() + ttl * 1000);
-    try {
-      const row = await this.#db.prisma.session.create({
-        data: { tenantId: this.tenantId, ...(opts.id ? { id: opts.id } : {}), userId: opts.userId, metadata, expiresAt },
-      });
-      // Absent sessions are never cached, but a deleted session with this id may still be.
-      await this.#cache?.invalidate(this.#key(row.id));
-      this.#publish('session.updated', row.id);
-      return this.#fromModel(row);
-    } catch (error) {
-      if (isPrismaError(error, 'P2002')) throw new DuplicateIdError('session', opts.id ?? '', { cause: error });
-      throw error;
-    }
+    const now = new Date();
+    const expiresAt = opts.expiresAt !== undefined ? opts.expiresAt : ttl === null ? null : new Date(now.getTime() + ttl * 1000);
+    const sessionId = opts.id ?? uuidv7();
+    const { rows } = await this.#executor.write<SessionRow>(
+      'session create',
+      {
+        text: `INSERT INTO sessions (${COLUMNS}) VALUES ($1, $2, $3, $4::jsonb, $5, $5, $5, $6) RETURNING ${COLUMNS}`,
+        values: [this.tenantId, sessionId, opts.userId, JSON.stringify(metadata), now, expiresAt],
+      },
+      { mapError: (error) => (errorCode(error) === '23505' ? new DuplicateIdError('session', sessionId, { cause: error }) : error) },
+    );
+    // Absent sessions are never cached, but a deleted session with this id may still be.
+    await this.#cache?.invalidate(this.#key(sessionId));
+    this.#publish('session.updated', sessionId);
+    return this.#fromRow(rows[0]!);
   }
 
   /** The session, or null if it does not exist or has expired. */
   async get(id: string): Promise<SessionRecord<M> | null> {
     const sessionId = parseInput(IdSchema, id, 'session id');
     const load = async () => {
-      const row = await this.#db.prisma.session.findFirst({ where: { tenantId: this.tenantId, id: sessionId, ...this.#live() } });
-      return row ? this.#toPlain(row) : null;
+      const { rows } = await this.#executor.read<SessionRow>('session get', {
+        text: `SELECT ${COLUMNS} FROM sessions WHERE tenant_id = $1 AND id = $2 AND ${LIVE}`,
+        values: [this.tenantId, sessionId, new Date()],
+      });
+      return rows[0] ? this.#toPlain(rows[0]) : null;
     };
     const plain = this.#cache
       ? await this.#cache.getOrLoad(this.#key(sessionId), load, (s) => this.#cacheTtl(s))
@@ -222,29 +226,44 @@ export class SessionManager<M extends JsonObject = JsonObject> {
     const sessionId = parseInput(IdSchema, id, 'session id');
     const opts = parseInput(UpdateSchema, changes, 'session update');
     const now = new Date();
-    const updated = await this.#db.prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRaw<SessionRow[]>`
-        SELECT * FROM sessions WHERE tenant_id = ${this.tenantId} AND id = ${sessionId}
-          AND (expires_at IS NULL OR expires_at > ${now}) FOR UPDATE`;
-      const row = rows[0];
-      if (!row) throw new SessionNotFoundError(sessionId);
-      let metadata = opts.metadata === undefined ? (row.metadata as JsonObject) : (opts.metadata as JsonObject);
-      if (opts.mergeMetadata) metadata = { ...metadata, ...(opts.mergeMetadata as JsonObject) };
-      const data: { metadata?: M; lastActivityAt?: Date; expiresAt?: Date | null } = {};
-      if (opts.metadata !== undefined || opts.mergeMetadata) data.metadata = metadataForWrite(this.#schema, metadata, 'session metadata');
-      if (opts.touch) {
-        data.lastActivityAt = now;
-        if (this.#options.slidingExpiration && this.#options.defaultTtlSeconds !== null && row.expires_at !== null) {
-          data.expiresAt = new Date(now.getTime() + this.#options.defaultTtlSeconds * 1000);
-        }
-      }
-      if (opts.ttlSeconds !== undefined) data.expiresAt = opts.ttlSeconds === null ? null : new Date(now.getTime() + opts.ttlSeconds * 1000);
-      if (opts.expiresAt !== undefined) data.expiresAt = opts.expiresAt;
-      return tx.session.update({ where: { tenantId_id: { tenantId: this.tenantId, id: sessionId } }, data });
-    });
-    await this.#cache?.invalidate(this.#key(sessionId));
+    let updated: SessionRow;
+    try {
+      updated = await this.#db.transaction(
+        async (client) => {
+          const { rows } = await client.query<SessionRow>(`SELECT ${COLUMNS} FROM sessions WHERE tenant_id = $1 AND id = $2 AND ${LIVE} FOR UPDATE`, [
+            this.tenantId,
+            sessionId,
+            now,
+          ]);
+          const row = rows[0];
+          if (!row) throw new SessionNotFoundError(sessionId);
+          let metadata = opts.metadata === undefined ? (row.metadata as JsonObject) : (opts.metadata as JsonObject);
+          if (opts.mergeMetadata) metadata = { ...metadata, ...(opts.mergeMetadata as JsonObject) };
+          if (opts.metadata !== undefined || opts.mergeMetadata) metadata = metadataForWrite(this.#schema, metadata, 'session metadata');
+          let lastActivityAt = row.last_activity_at;
+          let expiresAt = row.expires_at;
+          if (opts.touch) {
+            lastActivityAt = now;
+            if (this.#options.slidingExpiration && this.#options.defaultTtlSeconds !== null && row.expires_at !== null) {
+              expiresAt = new Date(now.getTime() + this.#options.defaultTtlSeconds * 1000);
+            }
+          }
+          if (opts.ttlSeconds !== undefined) expiresAt = opts.ttlSeconds === null ? null : new Date(now.getTime() + opts.ttlSeconds * 1000);
+          if (opts.expiresAt !== undefined) expiresAt = opts.expiresAt;
+          const result = await client.query<SessionRow>(
+            `UPDATE sessions SET metadata = $3::jsonb, last_activity_at = $4, expires_at = $5, updated_at = $6 WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+            [this.tenantId, sessionId, JSON.stringify(metadata), lastActivityAt, expiresAt, now],
+          );
+          return result.rows[0]!;
+        },
+        { operation: 'session update' },
+      );
+    } finally {
+      // Also after a failure: a COMMIT whose outcome is unknown may have changed the session.
+      await this.#cache?.invalidate(this.#key(sessionId));
+    }
     this.#publish('session.updated', sessionId);
-    return this.#fromModel(updated);
+    return this.#fromRow(updated);
   }
 
   /** Records activity now (and extends the expiry when slidingExpiration is on). */
@@ -299,20 +318,14 @@ export class SessionManager<M extends JsonObject = JsonObject> {
     const user = parseInput(IdSchema, userId, 'user id');
     const opts = parseInput(ListSchema, options, 'list options');
     const after = opts.cursor ? decodeCursor(opts.cursor, 'session:createdAt:desc') : undefined;
-    const rows = await this.#db.prisma.session.findMany({
-      where: {
-        tenantId: this.tenantId,
-        userId: user,
-        ...this.#live(),
-        ...(after
-          ? { AND: [{ OR: [{ createdAt: { lt: new Date(after.value!) } }, { createdAt: new Date(after.value!), id: { lt: after.id } }] }] }
-          : {}),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: opts.limit + 1,
+    const { rows } = await this.#executor.read<SessionRow>('session list', {
+      text: `SELECT ${COLUMNS} FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND ${LIVE}
+        AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::text))
+        ORDER BY created_at DESC, id DESC LIMIT $6`,
+      values: [this.tenantId, user, new Date(), after ? after.value : null, after ? after.id : null, opts.limit + 1],
     });
     const more = rows.length > opts.limit;
-    const items = (more ? rows.slice(0, opts.limit) : rows).map((r) => this.#fromModel(r));
+    const items = (more ? rows.slice(0, opts.limit) : rows).map((r) => this.#fromRow(r));
     const last = items.at(-1);
     return { items, nextCursor: more && last ? encodeCursor('session:createdAt:desc', last.createdAt.toISOString(), last.id) : null };
   }
@@ -352,10 +365,6 @@ export class SessionManager<M extends JsonObject = JsonObject> {
     return { tenantId: this.tenantId, cached: this.#cache !== undefined };
   }
 
-  #live() {
-    return { OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] };
-  }
-
   #key(id: string): string {
     return cacheKey(this.tenantId, id);
   }
@@ -372,20 +381,20 @@ export class SessionManager<M extends JsonObject = JsonObject> {
     return Math.max(1, Math.min(max, Math.floor((session.expiresAt.getTime() - Date.now()) / 1000)));
   }
 
-  #toPlain(row: SessionModel): SessionRecord<JsonObject> {
+  #toPlain(row: SessionRow): SessionRecord<JsonObject> {
     return {
-      tenantId: row.tenantId,
+      tenantId: row.tenant_id,
       id: row.id,
-      userId: row.userId,
+      userId: row.user_id,
       metadata: row.metadata as JsonObject,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-      lastActivityAt: row.lastActivityAt,
-      expiresAt: row.expiresAt,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      lastActivityAt: row.last_activity_at,
+      expiresAt: row.expires_at,
     };
   }
 
-  #fromModel(row: SessionModel): SessionRecord<M> {
+  #fromRow(row: SessionRow): SessionRecord<M> {
     const plain = this.#toPlain(row);
     return { ...plain, metadata: metadataFromRow(this.#schema, plain.metadata, 'Session', plain.id) };
   }

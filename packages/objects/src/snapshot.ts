@@ -1,12 +1,15 @@
 // Snapshots: every object of a tenant (or of some types) with its history, read in one
 // REPEATABLE READ transaction so the export is a consistent point in time, and imported elsewhere
 // in one transaction with versions and timestamps preserved, so export → import → export is exact.
+// Both run through CairnDb.transaction: a transient failure before COMMIT runs them again from the
+// start (neither has side effects outside the transaction), and what finally fails is typed.
 import { z } from 'zod';
 import type pg from 'pg';
 import { parseInput } from '@cairn/core';
+import type { CairnDb } from '@cairn/db';
 import { SnapshotConflictError } from './errors.js';
+import { outcomeUnknown } from './executor.js';
 import { IdSchema, JsonValueSchema, TypeNameSchema, type JsonValue } from './json.js';
-import { inClientTransaction } from './client-transaction.js';
 
 /** Format tag written into every snapshot. */
 export const SNAPSHOT_FORMAT = 'cairn.objects.snapshot/v1';
@@ -137,11 +140,12 @@ interface VersionExportRow {
 }
 
 /** @internal */
-export async function exportSnapshot(pool: pg.Pool, tenantId: string, options: ExportOptions = {}): Promise<ObjectSnapshot> {
+export async function exportSnapshot(db: CairnDb, tenantId: string, options: ExportOptions = {}): Promise<ObjectSnapshot> {
   const opts = parseInput(ExportOptionsSchema, options, 'export options');
   const types = opts.types ?? null;
-  // REPEATABLE READ: every page below reads the same snapshot, whatever commits meanwhile.
-  return inClientTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+  // REPEATABLE READ: every page below reads the same snapshot, whatever commits meanwhile. Read
+  // only, so a COMMIT lost with its connection changed nothing: safe to run again.
+  return db.transaction(async (client) => {
     const { rows: clock } = await client.query<{ now: Date }>('SELECT now() AS now');
     const objects: SnapshotObject[] = [];
     const byKey = new Map<string, SnapshotObject>();
@@ -193,14 +197,47 @@ export async function exportSnapshot(pool: pg.Pool, tenantId: string, options: E
       }
     }
     return { format: SNAPSHOT_FORMAT, tenantId, takenAt: clock[0]!.now.toISOString(), types, objects };
-  });
+  }, { isolation: 'repeatable read', readOnly: true, idempotent: true, operation: 'object snapshot export' });
 }
 
-/** @internal Imports into `client`'s open transaction (the caller commits or rolls back). */
-export async function importSnapshotInto(client: pg.ClientBase, tenantId: string, snapshot: unknown, options: ImportOptions = {}): Promise<ImportResult> {
+/** The key of an object in a cache. */
+export type ObjectKey = readonly [tenantId: string, type: string, id: string];
+
+/**
+ * @internal Imports `snapshot` into `tenantId` in one transaction, then hands the objects it wrote
+ * to `invalidate` (their cached copies are stale). When the COMMIT's outcome is unknown, every
+ * object of the snapshot is handed over.
+ */
+export async function importSnapshot(
+  db: CairnDb,
+  tenantId: string,
+  snapshot: unknown,
+  options: ImportOptions = {},
+  invalidate: (keys: readonly ObjectKey[]) => Promise<void> = async () => undefined,
+): Promise<ImportResult> {
   const parsed = parseInput(ObjectSnapshotSchema, snapshot, 'snapshot');
   const opts = parseInput(ImportOptionsSchema, options, 'import options');
+  let written: ObjectKey[];
+  let result: ImportResult;
+  try {
+    // Not idempotent: after a lost COMMIT, a second run would find its own objects (a conflict, or skips).
+    [result, written] = await db.transaction(async (client) => importInto(client, tenantId, parsed, opts), { operation: 'object snapshot import' });
+  } catch (error) {
+    if (outcomeUnknown(error)) await invalidate(parsed.objects.map((o) => [tenantId, o.type, o.id] as const));
+    throw error;
+  }
+  await invalidate(written);
+  return result;
+}
+
+async function importInto(
+  client: pg.ClientBase,
+  tenantId: string,
+  parsed: z.output<typeof ObjectSnapshotSchema>,
+  opts: z.output<typeof ImportOptionsSchema>,
+): Promise<[ImportResult, ObjectKey[]]> {
   const result: ImportResult = { imported: 0, skipped: 0, versions: 0 };
+  const written: ObjectKey[] = [];
   for (let start = 0; start < parsed.objects.length; start += PAGE) {
     const chunk = parsed.objects.slice(start, start + PAGE);
     if (opts.onConflict === 'overwrite') {
@@ -228,6 +265,7 @@ export async function importSnapshotInto(client: pg.ClientBase, tenantId: string
       result.skipped += chunk.length - fresh.length;
     }
     result.imported += fresh.length;
+    for (const o of fresh) written.push([tenantId, o.type, o.id]);
     // An object exported without history still gets the version row every stored object has.
     const history = fresh.flatMap((o) =>
       (o.history ?? [{ version: o.version, operation: 'import', createdAt: o.updatedAt, data: o.data }]).map((v) => ({
@@ -250,5 +288,5 @@ export async function importSnapshotInto(client: pg.ClientBase, tenantId: string
       result.versions += part.length;
     }
   }
-  return result;
+  return [result, written];
 }

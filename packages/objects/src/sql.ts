@@ -4,11 +4,6 @@
 // Every statement filters by tenant_id first; every value is a bind parameter.
 import type pg from 'pg';
 
-/** Anything that runs a query: the pool, or the client of an open transaction. */
-export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
-}
-
 /** A row of `objects` as the statements return it. */
 export interface ObjectRow {
   id: string;

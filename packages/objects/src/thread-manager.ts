@@ -1,14 +1,18 @@
 // Threads: a line of work inside a session (one agent run, one conversation branch). Checkpoints
 // refer to a thread by id only (LangGraph writes checkpoints for threads nobody registered), so
 // deleting a thread hands its id to the checkpoints' owner in the same transaction (thread-data.ts).
+// Statements are parameterised SQL through CairnDb.run / CairnDb.transaction rather than Prisma's
+// client: Prisma's errors hide the SQLSTATE, and the retry policy and typed errors need it.
 import { z } from 'zod';
-import { parseInput } from '@cairn/core';
+import { errorCode, parseInput } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
+import { v7 as uuidv7 } from 'uuid';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError, ThreadNotFoundError } from './errors.js';
+import { poolExecutor, type Executor } from './executor.js';
 import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './json.js';
 import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';
-import { isPrismaError, metadataForWrite, metadataFromRow } from './metadata.js';
+import { metadataForWrite, metadataFromRow } from './metadata.js';
 
 /** A thread as stored. */
 export interface ThreadRecord<M extends JsonObject = JsonObject> {
@@ -82,27 +86,33 @@ export interface UpdateThreadInput<M> {
   mergeMetadata?: Partial<M>;
 }
 
-interface ThreadModel {
-  tenantId: string;
+interface ThreadRow {
+  tenant_id: string;
   id: string;
-  sessionId: string | null;
-  userId: string;
+  session_id: string | null;
+  user_id: string;
   title: string | null;
   metadata: unknown;
-  createdAt: Date;
-  updatedAt: Date;
+  created_at: Date;
+  updated_at: Date;
 }
+
+const COLUMNS = 'tenant_id, id, session_id, user_id, title, metadata, created_at, updated_at';
+// The listings' filters, mapped to SQL that never comes from the caller.
+const LIST_COLUMNS = { sessionId: 'session_id', userId: 'user_id' } as const;
 
 /** Creates, reads, updates, lists and deletes threads of one tenant. */
 export class ThreadManager<M extends JsonObject = JsonObject> {
   readonly tenantId: string;
   readonly #db: CairnDb;
+  readonly #executor: Executor;
   readonly #threadData: ThreadDataOwners | undefined;
   readonly #schema: z.ZodType<M>;
 
   constructor(db: CairnDb, options: ThreadManagerOptions<M> = {}) {
     const opts = parseInput(ThreadManagerOptionsSchema, options, 'thread manager options');
     this.#db = db;
+    this.#executor = poolExecutor(db);
     this.#threadData = opts.threadData;
     this.tenantId = opts.tenantId;
     this.#schema = (options.metadataSchema ?? JsonObjectSchema) as z.ZodType<M>;
@@ -125,33 +135,48 @@ export class ThreadManager<M extends JsonObject = JsonObject> {
     const opts = parseInput(CreateSchema, input, 'thread');
     const metadata = metadataForWrite(this.#schema, opts.metadata ?? {}, 'thread metadata');
     const sessionId = opts.sessionId ?? null;
-    try {
-      const row = await this.#db.prisma.$transaction(async (tx) => {
+    const threadId = opts.id ?? uuidv7();
+    const now = new Date();
+    const row = await this.#db.transaction(
+      async (client) => {
         if (sessionId !== null) {
           // Lock the session (FOR SHARE) so that it cannot be deleted or purged before the thread exists.
-          const now = new Date();
-          const live = await tx.$queryRaw<unknown[]>`
-            SELECT 1 FROM sessions WHERE tenant_id = ${this.tenantId} AND id = ${sessionId}
-              AND (expires_at IS NULL OR expires_at > ${now}) FOR SHARE`;
-          if (live.length === 0) throw new SessionNotFoundError(sessionId);
+          const live = await client.query(
+            'SELECT 1 FROM sessions WHERE tenant_id = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $3) FOR SHARE',
+            [this.tenantId, sessionId, now],
+          );
+          if (live.rows.length === 0) throw new SessionNotFoundError(sessionId);
         }
-        return tx.thread.create({
-          data: { tenantId: this.tenantId, ...(opts.id ? { id: opts.id } : {}), sessionId, userId: opts.userId, title: opts.title ?? null, metadata },
-        });
-      });
-      return this.#fromModel(row);
-    } catch (error) {
-      if (isPrismaError(error, 'P2002')) throw new DuplicateIdError('thread', opts.id ?? '', { cause: error });
-      if (isPrismaError(error, 'P2003') && sessionId !== null) throw new SessionNotFoundError(sessionId);
-      throw error;
-    }
+        const inserted = await client
+          .query<ThreadRow>(`INSERT INTO threads (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $7) RETURNING ${COLUMNS}`, [
+            this.tenantId,
+            threadId,
+            sessionId,
+            opts.userId,
+            opts.title ?? null,
+            JSON.stringify(metadata),
+            now,
+          ])
+          .catch((error: unknown) => {
+            if (errorCode(error) === '23505') throw new DuplicateIdError('thread', threadId, { cause: error });
+            if (errorCode(error) === '23503' && sessionId !== null) throw new SessionNotFoundError(sessionId);
+            throw error;
+          });
+        return inserted.rows[0]!;
+      },
+      { operation: 'thread create' },
+    );
+    return this.#fromRow(row);
   }
 
   /** The thread, or null. */
   async get(id: string): Promise<ThreadRecord<M> | null> {
     const threadId = parseInput(IdSchema, id, 'thread id');
-    const row = await this.#db.prisma.thread.findUnique({ where: { tenantId_id: { tenantId: this.tenantId, id: threadId } } });
-    return row ? this.#fromModel(row) : null;
+    const { rows } = await this.#executor.read<ThreadRow>('thread get', {
+      text: `SELECT ${COLUMNS} FROM threads WHERE tenant_id = $1 AND id = $2`,
+      values: [this.tenantId, threadId],
+    });
+    return rows[0] ? this.#fromRow(rows[0]) : null;
   }
 
   /** The thread; ThreadNotFoundError if it does not exist. */
@@ -165,21 +190,31 @@ export class ThreadManager<M extends JsonObject = JsonObject> {
   async update(id: string, changes: UpdateThreadInput<M>): Promise<ThreadRecord<M>> {
     const threadId = parseInput(IdSchema, id, 'thread id');
     const opts = parseInput(UpdateSchema, changes, 'thread update');
-    const row = await this.#db.prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRaw<Array<{ metadata: unknown }>>`
-        SELECT metadata FROM threads WHERE tenant_id = ${this.tenantId} AND id = ${threadId} FOR UPDATE`;
-      const current = rows[0];
-      if (!current) throw new ThreadNotFoundError(threadId);
-      const data: { title?: string | null; metadata?: M } = {};
-      if (opts.title !== undefined) data.title = opts.title;
-      if (opts.metadata !== undefined || opts.mergeMetadata) {
-        let metadata = opts.metadata === undefined ? (current.metadata as JsonObject) : (opts.metadata as JsonObject);
-        if (opts.mergeMetadata) metadata = { ...metadata, ...(opts.mergeMetadata as JsonObject) };
-        data.metadata = metadataForWrite(this.#schema, metadata, 'thread metadata');
-      }
-      return tx.thread.update({ where: { tenantId_id: { tenantId: this.tenantId, id: threadId } }, data });
-    });
-    return this.#fromModel(row);
+    const now = new Date();
+    const row = await this.#db.transaction(
+      async (client) => {
+        const { rows } = await client.query<{ title: string | null; metadata: unknown }>(
+          'SELECT title, metadata FROM threads WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+          [this.tenantId, threadId],
+        );
+        const current = rows[0];
+        if (!current) throw new ThreadNotFoundError(threadId);
+        const title = opts.title === undefined ? current.title : opts.title;
+        let metadata = current.metadata as JsonObject;
+        if (opts.metadata !== undefined || opts.mergeMetadata) {
+          if (opts.metadata !== undefined) metadata = opts.metadata as JsonObject;
+          if (opts.mergeMetadata) metadata = { ...metadata, ...(opts.mergeMetadata as JsonObject) };
+          metadata = metadataForWrite(this.#schema, metadata, 'thread metadata');
+        }
+        const updated = await client.query<ThreadRow>(
+          `UPDATE threads SET title = $3, metadata = $4::jsonb, updated_at = $5 WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+          [this.tenantId, threadId, title, JSON.stringify(metadata), now],
+        );
+        return updated.rows[0]!;
+      },
+      { operation: 'thread update' },
+    );
+    return this.#fromRow(row);
   }
 
   /**
@@ -213,17 +248,15 @@ export class ThreadManager<M extends JsonObject = JsonObject> {
   async #list(filter: { sessionId: string } | { userId: string }, options: { limit?: number; cursor?: string | null }): Promise<Page<ThreadRecord<M>>> {
     const opts = parseInput(ListSchema, options, 'list options');
     const after = opts.cursor ? decodeCursor(opts.cursor, 'thread:createdAt:desc') : undefined;
-    const rows = await this.#db.prisma.thread.findMany({
-      where: {
-        tenantId: this.tenantId,
-        ...filter,
-        ...(after ? { OR: [{ createdAt: { lt: new Date(after.value!) } }, { createdAt: new Date(after.value!), id: { lt: after.id } }] } : {}),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: opts.limit + 1,
+    const [field, value] = 'sessionId' in filter ? (['sessionId', filter.sessionId] as const) : (['userId', filter.userId] as const);
+    const { rows } = await this.#executor.read<ThreadRow>('thread list', {
+      text: `SELECT ${COLUMNS} FROM threads WHERE tenant_id = $1 AND ${LIST_COLUMNS[field]} = $2
+        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::text))
+        ORDER BY created_at DESC, id DESC LIMIT $5`,
+      values: [this.tenantId, value, after ? after.value : null, after ? after.id : null, opts.limit + 1],
     });
     const more = rows.length > opts.limit;
-    const items = (more ? rows.slice(0, opts.limit) : rows).map((r) => this.#fromModel(r));
+    const items = (more ? rows.slice(0, opts.limit) : rows).map((r) => this.#fromRow(r));
     const last = items.at(-1);
     return { items, nextCursor: more && last ? encodeCursor('thread:createdAt:desc', last.createdAt.toISOString(), last.id) : null };
   }
@@ -232,16 +265,16 @@ export class ThreadManager<M extends JsonObject = JsonObject> {
     return { tenantId: this.tenantId };
   }
 
-  #fromModel(row: ThreadModel): ThreadRecord<M> {
+  #fromRow(row: ThreadRow): ThreadRecord<M> {
     return {
-      tenantId: row.tenantId,
+      tenantId: row.tenant_id,
       id: row.id,
-      sessionId: row.sessionId,
-      userId: row.userId,
+      sessionId: row.session_id,
+      userId: row.user_id,
       title: row.title,
       metadata: metadataFromRow(this.#schema, row.metadata, 'Thread', row.id),
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
     };
   }
 }
