@@ -1,12 +1,14 @@
 // Write-behind through connection failures, against real PostgreSQL servers: the batch's own
-// connection terminated in the middle of its transaction, and a private server stopped while
-// writes are queued and started again. No uncaught exception, nothing dead-lettered, every write
-// persisted exactly once and in order.
+// connection terminated in the middle of its transaction, its COMMIT lost with the connection
+// (before the server got it, or after it committed), and a private server stopped while writes are
+// queued and started again. No uncaught exception, nothing dead-lettered, every write persisted
+// exactly once and in order.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import pg from 'pg';
 import { z } from 'zod';
-import { createDb, type CairnDb } from '@cairn/db';
+import { CommitOutcomeUnknown, createDb, type CairnDb } from '@cairn/db';
 import { createTestDb, startPostgresServer, type DisposablePostgresServer } from '@cairn/db/testing';
 import type { WriteBehindError } from '../src/index.js';
 import { historyOf, writeBehindStore } from './fixtures/write-behind-store.js';
@@ -96,6 +98,99 @@ describe('the batch connection terminated mid-transaction', () => {
     expect((errors[0]!.cause as { code?: string }).code).toBe('57P01');
     expect(store.stats()).toMatchObject({ persisted: 4, deadLettered: 0, failedAttempts: 1 });
     expect(await deadLetterCount(db)).toBe(0);
+  });
+});
+
+/**
+ * A TCP proxy to a PostgreSQL server that, once armed, cuts the connection carrying the next
+ * COMMIT: before forwarding it (the transaction aborts) or after the server answered it (it
+ * committed, and the client never hears so).
+ */
+async function startCommitCutter(port: number) {
+  let armed: 'before' | 'after' | undefined;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    let cutOnAnswer = false;
+    client.on('data', (chunk: Buffer) => {
+      // A simple-protocol Query message: 'Q', int32 length, the text and a NUL.
+      if (armed && chunk[0] === 0x51 && chunk.subarray(5).toString() === 'COMMIT\u0000') {
+        const when = armed;
+        armed = undefined;
+        if (when === 'before') {
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        cutOnAnswer = true;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!cutOnAnswer) client.write(chunk);
+      else {
+        client.destroy();
+        upstream.end();
+      }
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    arm(when: 'before' | 'after') {
+      armed = when;
+    },
+    get armed() {
+      return armed !== undefined;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('a batch whose COMMIT is lost with its connection', () => {
+  let db: CairnDb;
+  let proxied: CairnDb;
+  let cutter: Awaited<ReturnType<typeof startCommitCutter>>;
+  beforeAll(async () => {
+    db = await createTestDb({ pool: { max: 2 } });
+    const url = new URL(db.connectionString());
+    cutter = await startCommitCutter(Number(url.port || 5432));
+    url.port = String(cutter.port);
+    proxied = await createDb({ url: url.toString(), pool: { max: 2 }, onConnectionError: () => undefined });
+  });
+  afterAll(async () => {
+    await proxied.close();
+    await cutter.close();
+    await db.close();
+  });
+
+  it.each([
+    ['committed', 'after'],
+    ['rolled back', 'before'],
+  ] as const)('writes it exactly once when the lost COMMIT %s', async (_outcome, when) => {
+    const tenant = `out-${randomUUID().slice(0, 8)}`;
+    const errors: WriteBehindError[] = [];
+    const store = writeBehindStore(proxied, tenant, errors);
+    const events = store.collection('Event', Event);
+    cutter.arm(when);
+    const receipts = [await events.save('a', { seq: 0 }), await events.save('b', { seq: 1 }), await events.save('a', { seq: 2 })];
+    expect(await receipts[2]!.persisted()).toMatchObject({ id: 'a', version: 2 });
+    await store.close();
+
+    expect(cutter.armed).toBe(false);
+    expect(uncaught).toEqual([]);
+    expect(await historyOf(db, tenant)).toEqual([
+      { id: 'a', version: 1, seq: 0 },
+      { id: 'b', version: 1, seq: 1 },
+      { id: 'a', version: 2, seq: 2 },
+    ]);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors[0]!.cause).toBeInstanceOf(CommitOutcomeUnknown);
+    expect(errors.every((e) => e.code === 'WRITE_BEHIND_FAILED' && e.transient)).toBe(true);
+    expect(store.stats()).toMatchObject({ persisted: 3, deadLettered: 0 });
   });
 });
 
