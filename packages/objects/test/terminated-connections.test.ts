@@ -248,3 +248,31 @@ describe('exportSnapshot()', () => {
     }
   });
 });
+
+describe('a single write whose connection is lost while it is in flight', () => {
+  it('is not sent again (it may have committed) and fails with StorageUnavailableError, commitOutcomeUnknown', async () => {
+    const store = createObjectStore(retried, { tenantId: 'in-flight' });
+    const notes = store.collection('Note', Note);
+    await notes.save('w', { n: 1 });
+    await connectAdmin(retried);
+    // The upsert waits on the row lock held here, so it is on the server when its backend is killed.
+    const locker = new pg.Client(retried.clientConfig());
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query(`SELECT 1 FROM objects WHERE tenant_id = 'in-flight' AND id = 'w' FOR UPDATE`);
+    try {
+      const pending = notes.save('w', { n: 2 }).catch((e: unknown) => e);
+      await terminate(await backendWhere(`wait_event_type = 'Lock' AND query LIKE 'WITH w AS%'`));
+      // Were the write sent again, it would now go through and bump the version.
+      await locker.query('ROLLBACK');
+      const outcome = await pending;
+      expect(outcome).toBeInstanceOf(StorageUnavailableError);
+      expect((outcome as StorageUnavailableError).details).toMatchObject({ commitOutcomeUnknown: true, sqlstate: '57P01' });
+      expect(await notes.get('w')).toMatchObject({ version: 1, data: { n: 1 } });
+      await expectNoUncaughtException();
+    } finally {
+      await locker.end();
+      await store.close();
+    }
+  });
+});
