@@ -1,8 +1,11 @@
 // Benchmark: RedisCache against plain ioredis calls on the same Redis, in the same process, 1 KiB
-// values. Each pair runs in alternating rounds (Cairn, plain, Cairn, plain, ...) so that noise from
-// a shared machine falls on both sides alike; the ratio is the median of the per-round ratios.
-// Entry point: reads REDIS_URL, BENCH_N (ops per side and row) and BENCH_ROUNDS.
+// values, and RedisCache with ioredis' auto-pipelining on against off. Each pair runs in alternating
+// rounds (one side, the other, the other, the first, ...) so that noise from a shared machine falls
+// on both sides alike; the ratio is the median of the per-round ratios.
+// Entry point: reads REDIS_URL, BENCH_N (ops per side and row), BENCH_ROUNDS, BENCH_WARMUP and
+// BENCH_TABLES (`plain,pipelining`, the default, or one of them).
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
 import { createRedis, RedisCache } from '@cairn/redis';
 
@@ -16,6 +19,8 @@ const prefix = `cairn-bench:${randomUUID()}:`;
 const value = { text: 'x'.repeat(1000), n: 1 };
 const raw = JSON.stringify(value);
 const keys = 1000;
+const tables = new Set((process.env.BENCH_TABLES ?? 'plain,pipelining').split(','));
+const ioredisVersion = (createRequire(import.meta.url)('ioredis/package.json') as { version: string }).version;
 
 type Op = (i: number) => Promise<unknown>;
 
@@ -96,29 +101,51 @@ for (let i = 0; i < keys; i++) {
 
 const rawKey = (i: number) => `${prefix}raw:${i % keys}`;
 const cacheKey = (i: number) => `k${i % keys}`;
-const rows: Row[] = [];
-rows.push(await pair('cache.get (hit), sequential', (i) => cacheNoPipe.get(cacheKey(i)), 'GET', (i) => plain.get(rawKey(i))));
-rows.push(await pair('cache.get (hit), sequential', (i) => cacheNoPipe.get(cacheKey(i)), 'GET + JSON.parse', async (i) => JSON.parse((await plain.get(rawKey(i)))!)));
-rows.push(await pair('cache.getOrLoad (hit), sequential', (i) => cacheNoPipe.getOrLoad(cacheKey(i), async () => value), 'GET', (i) => plain.get(rawKey(i))));
-rows.push(await pair('cache.set, sequential', (i) => cacheNoPipe.set(cacheKey(i), value), 'SET EX', (i) => plain.set(rawKey(i), raw, 'EX', 600)));
-rows.push(await pair('cache.get, 64 callers, no auto-pipelining', (i) => cacheNoPipe.get(cacheKey(i)), 'GET, no auto-pipelining', (i) => plain.get(rawKey(i)), 64));
-rows.push(await pair('cache.get, 64 callers, auto-pipelining', (i) => cache.get(cacheKey(i)), 'GET, auto-pipelining', (i) => plainPipelined.get(rawKey(i)), 64));
-rows.push(await pair('cache.get, 64 callers, auto-pipelining', (i) => cache.get(cacheKey(i)), 'GET + JSON.parse, auto-pipelining', async (i) => JSON.parse((await plainPipelined.get(rawKey(i)))!), 64));
-rows.push(await pair('cache.set, 64 callers, no auto-pipelining', (i) => cacheNoPipe.set(cacheKey(i), value), 'SET EX, no auto-pipelining', (i) => plain.set(rawKey(i), raw, 'EX', 600), 64));
-rows.push(await pair('cache.set, 64 callers, auto-pipelining', (i) => cache.set(cacheKey(i), value), 'SET EX, auto-pipelining', (i) => plainPipelined.set(rawKey(i), raw, 'EX', 600), 64));
 
 const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(3));
 const opsPerSec = (s: Side) => (s.ops / s.ms) * 1000;
 const cpuPerOp = (s: Side) => (s.cpuUs / s.ops).toFixed(1);
-console.log(`\n@cairn/redis bench: ${perRound * rounds} ops per side and row in ${rounds} alternating rounds, 1 KiB values, Redis at ${url.replace(/\/\/.*@/, '//***@')}`);
-console.log('time ratio: median over rounds of Cairn time / plain time; CPU: this process, user + system\n');
-console.log('| Cairn | ops/s | p50 ms | p99 ms | CPU µs/op | plain ioredis | ops/s | p50 ms | p99 ms | CPU µs/op | time ratio | CPU ratio |');
-console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const row of rows) {
-  const { ours, base } = row;
-  console.log(
-    `| ${row.name} | ${f(opsPerSec(ours))} | ${f(quantile(ours.latencies, 0.5))} | ${f(quantile(ours.latencies, 0.99))} | ${cpuPerOp(ours)} | ${row.baseline} | ${f(opsPerSec(base))} | ${f(quantile(base.latencies, 0.5))} | ${f(quantile(base.latencies, 0.99))} | ${cpuPerOp(base)} | ${row.ratio.toFixed(2)}× | ${(ours.cpuUs / ours.ops / (base.cpuUs / base.ops)).toFixed(2)}× |`,
-  );
+
+/** Prints one table; `ours` and `base` name the two sides' columns. */
+function print(title: string, ours: string, base: string, rows: Row[]): void {
+  console.log(`\n${title}\n`);
+  console.log(`| ${ours} | ops/s | p50 ms | p99 ms | CPU µs/op | ${base} | ops/s | p50 ms | p99 ms | CPU µs/op | time ratio | CPU ratio |`);
+  console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) {
+    const { ours: a, base: b } = row;
+    console.log(
+      `| ${row.name} | ${f(opsPerSec(a))} | ${f(quantile(a.latencies, 0.5))} | ${f(quantile(a.latencies, 0.99))} | ${cpuPerOp(a)} | ${row.baseline} | ${f(opsPerSec(b))} | ${f(quantile(b.latencies, 0.5))} | ${f(quantile(b.latencies, 0.99))} | ${cpuPerOp(b)} | ${row.ratio.toFixed(2)}× | ${(a.cpuUs / a.ops / (b.cpuUs / b.ops)).toFixed(2)}× |`,
+    );
+  }
+}
+
+console.log(`\n@cairn/redis bench: ${perRound * rounds} ops per side and row in ${rounds} alternating rounds, 1 KiB values, ioredis ${ioredisVersion}, Node ${process.version}, Redis at ${url.replace(/\/\/.*@/, '//***@')}`);
+console.log('time ratio: median over rounds of the first side\'s time / the second side\'s time; CPU: this process, user + system');
+
+if (tables.has('plain')) {
+  const rows: Row[] = [];
+  rows.push(await pair('cache.get (hit), sequential', (i) => cacheNoPipe.get(cacheKey(i)), 'GET', (i) => plain.get(rawKey(i))));
+  rows.push(await pair('cache.get (hit), sequential', (i) => cacheNoPipe.get(cacheKey(i)), 'GET + JSON.parse', async (i) => JSON.parse((await plain.get(rawKey(i)))!)));
+  rows.push(await pair('cache.getOrLoad (hit), sequential', (i) => cacheNoPipe.getOrLoad(cacheKey(i), async () => value), 'GET', (i) => plain.get(rawKey(i))));
+  rows.push(await pair('cache.set, sequential', (i) => cacheNoPipe.set(cacheKey(i), value), 'SET EX', (i) => plain.set(rawKey(i), raw, 'EX', 600)));
+  rows.push(await pair('cache.get, 64 callers, no auto-pipelining', (i) => cacheNoPipe.get(cacheKey(i)), 'GET, no auto-pipelining', (i) => plain.get(rawKey(i)), 64));
+  rows.push(await pair('cache.get, 64 callers, auto-pipelining', (i) => cache.get(cacheKey(i)), 'GET, auto-pipelining', (i) => plainPipelined.get(rawKey(i)), 64));
+  rows.push(await pair('cache.get, 64 callers, auto-pipelining', (i) => cache.get(cacheKey(i)), 'GET + JSON.parse, auto-pipelining', async (i) => JSON.parse((await plainPipelined.get(rawKey(i)))!), 64));
+  rows.push(await pair('cache.set, 64 callers, no auto-pipelining', (i) => cacheNoPipe.set(cacheKey(i), value), 'SET EX, no auto-pipelining', (i) => plain.set(rawKey(i), raw, 'EX', 600), 64));
+  rows.push(await pair('cache.set, 64 callers, auto-pipelining', (i) => cache.set(cacheKey(i), value), 'SET EX, auto-pipelining', (i) => plainPipelined.set(rawKey(i), raw, 'EX', 600), 64));
+  print('RedisCache against plain ioredis', 'Cairn', 'plain ioredis', rows);
+}
+
+if (tables.has('pipelining')) {
+  // The same cache calls on two connections that differ only in enableAutoPipelining.
+  const rows: Row[] = [];
+  for (const callers of [1, 8, 64]) {
+    const who = callers === 1 ? 'sequential' : `${callers} callers`;
+    rows.push(await pair(`cache.get (hit), ${who}`, (i) => cache.get(cacheKey(i)), 'off', (i) => cacheNoPipe.get(cacheKey(i)), callers));
+    rows.push(await pair(`cache.getOrLoad (hit), ${who}`, (i) => cache.getOrLoad(cacheKey(i), async () => value), 'off', (i) => cacheNoPipe.getOrLoad(cacheKey(i), async () => value), callers));
+    rows.push(await pair(`cache.set, ${who}`, (i) => cache.set(cacheKey(i), value), 'off', (i) => cacheNoPipe.set(cacheKey(i), value), callers));
+  }
+  print('RedisCache with auto-pipelining on against off', 'auto-pipelining on', 'off', rows);
 }
 
 await cache.clear();

@@ -4,40 +4,25 @@
 // carries the version it saw before loading and lands only if no write happened meanwhile, so a
 // slow loader can never put back data older than a write (the stale-fill race).
 //
-// Outages: a write that cannot reach Redis leaves an older value there. The connection then holds
-// every cache back until it has been emptied (SCAN + UNLINK of the namespace), fills begun before
-// the outage are dropped (epoch check), and the keys whose invalidation was lost are invalidated
-// again after the flush, so a fill another process began before the outage is refused as well.
+// Outages: a write that cannot reach Redis leaves an older value there, which every instance may
+// read. The cache remembers the keys of such writes and, before the connection serves again,
+// invalidates them (version bump + delete), so other instances stop reading them and a fill another
+// instance began before the outage is refused; fills this instance began before the outage are
+// dropped (epoch check). Only if more keys were lost than it remembers is the namespace flushed.
+//
+// Keys: `<keyPrefix>cache:[<cacheScope>:]<namespace>:{<key>}` and `…{<key>}:v`; the connection's
+// cache scope (the database's epoch) keeps a reset or restored database from meeting old entries.
 import { z } from 'zod';
 import { JsonSerializer, parseInput, type Serializer } from '@cairn/core';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisUnavailableError } from './errors.js';
-
-// KEYS[1] value, KEYS[2] version.
-const SET_SCRIPT = `
-local ver = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return ver`;
-
-// The version outlives the value long enough to refuse in-flight fills.
-const DEL_SCRIPT = `
-local ver = redis.call('INCR', KEYS[2])
-redis.call('DEL', KEYS[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return ver`;
-
-const FILL_SCRIPT = `
-local ver = redis.call('GET', KEYS[2]) or '0'
-if ver ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1`;
+import type { ScriptedClient } from './scripts.js';
 
 const ttlSeconds = z.number().positive().max(365 * 24 * 3600);
 /** Options of a RedisCache (besides the serializer). Defaults live here. */
 export const CacheOptionsSchema = z
   .object({
-    /** Names this cache's keys (`<keyPrefix>cache:<namespace>:<key>`). */
+    /** Names this cache's keys (`<keyPrefix>cache:[<cacheScope>:]<namespace>:{<key>}`). */
     namespace: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits and _ . - only'),
     /** TTL of entries when a call gives none, in seconds. @defaultValue 300 */
     defaultTtlSeconds: ttlSeconds.default(300),
@@ -67,21 +52,8 @@ const setOptionsSchema = z.object({ ttlSeconds: ttlSeconds.optional() }).strict(
 /** Per-call options of set() and getOrLoad(): `ttlSeconds` overrides the cache's default TTL. */
 export type CacheSetOptions = z.input<typeof setOptionsSchema>;
 
-type CacheClient = RedisClient & {
-  cairnCacheSet(key: string, versionKey: string, value: Buffer, ttlMs: number, versionTtlMs: number): Promise<number>;
-  cairnCacheDel(key: string, versionKey: string, tombstoneMs: number): Promise<number>;
-  cairnCacheFill(key: string, versionKey: string, version: string, value: Buffer, ttlMs: number): Promise<number>;
-};
-
-function withScripts(client: RedisClient): CacheClient {
-  const c = client as CacheClient;
-  if (typeof c.cairnCacheSet !== 'function') {
-    client.defineCommand('cairnCacheSet', { numberOfKeys: 2, lua: SET_SCRIPT });
-    client.defineCommand('cairnCacheDel', { numberOfKeys: 2, lua: DEL_SCRIPT });
-    client.defineCommand('cairnCacheFill', { numberOfKeys: 2, lua: FILL_SCRIPT });
-  }
-  return c;
-}
+// Every client of a RedisConnection has Cairn's scripts, defined when it was created (scripts.ts).
+const scripted = (client: RedisClient) => client as ScriptedClient;
 
 const MAX_LOST_INVALIDATIONS = 10_000;
 
@@ -106,8 +78,14 @@ export class RedisCache {
   readonly #defaultTtlMs: number;
   readonly #tombstoneMs: number;
   readonly #inflight = new Map<string, Promise<unknown>>();
-  /** Full keys whose set/del did not reach Redis; invalidated again after the recovery flush. */
+  /**
+   * Full keys of sets/dels that may not have reached Redis; invalidated again before the connection
+   * serves after an outage. A key is added before its write is sent and removed once Redis confirms
+   * it, so a write the connection refuses is on record before anyone can check.
+   */
   readonly #lostInvalidations = new Set<string>();
+  /** More writes were lost than #lostInvalidations holds: only a flush of the namespace is safe. */
+  #lostUntracked = false;
   readonly #unregister: () => void;
 
   constructor(redis: RedisConnection, options: CacheOptions) {
@@ -115,14 +93,17 @@ export class RedisCache {
     const opts = parseInput(CacheOptionsSchema, rest, 'cache options');
     this.namespace = opts.namespace;
     this.#redis = redis;
-    this.#keyPrefix = `${redis.key('cache', opts.namespace)}:`;
+    this.#keyPrefix = `${this.#namespaceKey()}:`;
     this.#serializer = serializer ?? new JsonSerializer();
     this.#defaultTtlMs = Math.round(opts.defaultTtlSeconds * 1000);
     this.#tombstoneMs = Math.round(Math.max(opts.tombstoneTtlSeconds, opts.defaultTtlSeconds) * 1000);
-    this.#unregister = redis.onRecovery(async () => {
-      await this.clear({ bypassBreaker: true });
-      await this.#replayLostInvalidations();
-    });
+    this.#unregister = redis.onRecovery(() => this.#recover());
+  }
+
+  /** `<keyPrefix>cache:[<cacheScope>:]<namespace>`: every key of this cache starts with it. */
+  #namespaceKey(): string {
+    const scope = this.#redis.cacheScope;
+    return scope === undefined ? this.#redis.key('cache', this.namespace) : this.#redis.key('cache', scope, this.namespace);
   }
 
   #key(key: string): string {
@@ -189,40 +170,70 @@ export class RedisCache {
     const fullKey = this.#key(key);
     const ttlMs = this.#ttlMs(options);
     const bytes = toBuffer(this.#serializer.serialize(value));
-    await this.#invalidating([fullKey], (c) => withScripts(c).cairnCacheSet(fullKey, `${fullKey}:v`, bytes, ttlMs, Math.max(ttlMs, this.#tombstoneMs)));
+    await this.#invalidating([fullKey], (c) => scripted(c).cairnCacheSet(fullKey, `${fullKey}:v`, bytes, ttlMs, Math.max(ttlMs, this.#tombstoneMs)));
   }
 
   /** Removes entries; in-flight fills for them are refused. */
   async del(...keys: string[]): Promise<void> {
     const fullKeys = keys.map((k) => this.#key(k));
     if (fullKeys.length === 0) return;
-    await this.#invalidating(fullKeys, (c) => Promise.all(fullKeys.map((k) => withScripts(c).cairnCacheDel(k, `${k}:v`, this.#tombstoneMs))));
+    await this.#invalidating(fullKeys, (c) => Promise.all(fullKeys.map((k) => scripted(c).cairnCacheDel(k, `${k}:v`, this.#tombstoneMs))));
   }
 
-  /** Runs a write; when it cannot reach Redis, remembers its keys for the recovery. */
+  /** Runs a write; until Redis confirms it, its keys are on record for the recovery. */
   async #invalidating(fullKeys: string[], op: (c: RedisClient) => Promise<unknown>): Promise<void> {
+    this.#rememberLost(fullKeys);
     try {
       await this.#redis.run(op, { invalidates: true });
-      for (const k of fullKeys) this.#lostInvalidations.delete(k);
     } catch (err) {
-      if (!(err instanceof RedisUnavailableError)) throw err;
-      // Bounded: past the cap, the flush alone protects (a fill begun elsewhere before the outage
-      // could then still land once; see README, "Degradation").
-      for (const k of fullKeys) if (this.#lostInvalidations.size < MAX_LOST_INVALIDATIONS) this.#lostInvalidations.add(k);
+      if (err instanceof RedisUnavailableError) {
+        // Kept (again: a concurrent write of the same key may have confirmed and removed it).
+        this.#rememberLost(fullKeys);
+        return;
+      }
+      // Redis answered (a ReplyError) or the value could not be written: nothing was lost.
+      for (const k of fullKeys) this.#lostInvalidations.delete(k);
+      throw err;
     }
+    for (const k of fullKeys) this.#lostInvalidations.delete(k);
+  }
+
+  #rememberLost(fullKeys: string[]): void {
+    for (const k of fullKeys) {
+      if (this.#lostInvalidations.size < MAX_LOST_INVALIDATIONS || this.#lostInvalidations.has(k)) this.#lostInvalidations.add(k);
+      else this.#lostUntracked = true;
+    }
+  }
+
+  /**
+   * The recovery step: first the lost invalidations (a few round trips, and what ends other
+   * instances' stale reads), then, only if more were lost than remembered, a flush of the namespace.
+   */
+  async #recover(): Promise<void> {
+    await this.#replayLostInvalidations();
+    if (!this.#lostUntracked) return;
+    this.#lostUntracked = false;
+    try {
+      // Values only: the version keys carry the refusals of fills begun before the outage.
+      await this.#unlinkMatching(`${escapeGlob(this.#namespaceKey())}:{*}`);
+    } catch (err) {
+      this.#lostUntracked = true;
+      throw err;
+    }
+    await this.#replayLostInvalidations();
   }
 
   async #replayLostInvalidations(): Promise<void> {
     // Keys may be added while this runs (writes refused during the recovery): loop until empty.
     // A key is taken out before its delete is sent, so one lost again meanwhile is sent again.
-    const client = withScripts(this.#redis.client);
+    const client = scripted(this.#redis.client);
     while (this.#lostInvalidations.size > 0) {
       const batch = [...this.#lostInvalidations].slice(0, 500);
       for (const k of batch) this.#lostInvalidations.delete(k);
       try {
         await Promise.all(batch.map((k) => client.cairnCacheDel(k, `${k}:v`, this.#tombstoneMs)));
       } catch (err) {
-        for (const k of batch) this.#lostInvalidations.add(k);
+        this.#rememberLost(batch);
         throw err;
       }
     }
@@ -281,7 +292,7 @@ export class RedisCache {
         return value;
       }
       const bytes = toBuffer(this.#serializer.serialize(value));
-      const landed = await this.#quietly(() => this.#redis.run((c) => withScripts(c).cairnCacheFill(fullKey, `${fullKey}:v`, version, bytes, ttlMs)));
+      const landed = await this.#quietly(() => this.#redis.run((c) => scripted(c).cairnCacheFill(fullKey, `${fullKey}:v`, version, bytes, ttlMs)));
       if (landed === 0) this.#redis.count('staleFillsRejected');
       return value;
     })();
@@ -294,24 +305,24 @@ export class RedisCache {
   }
 
   /**
-   * Empties this namespace (SCAN + UNLINK on every master; never KEYS). Runs automatically after
-   * an outage, before the cache serves again.
+   * Empties this namespace, values and versions (SCAN + UNLINK on every master; never KEYS).
+   * While Redis is unavailable it does nothing.
    */
-  async clear(options: { bypassBreaker?: boolean } = {}): Promise<void> {
-    const pattern = `${escapeGlob(this.#redis.key('cache', this.namespace))}:*`;
-    const scanAll = async () => {
-      for (const node of this.#redis.scanTargets()) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-          cursor = next;
-          // One key per UNLINK: keys of a namespace may sit in different cluster slots.
-          if (keys.length > 0) await Promise.all(keys.map((k) => node.unlink(k)));
-        } while (cursor !== '0');
-      }
-    };
-    if (options.bypassBreaker) await scanAll();
-    else await this.#quietly(() => this.#redis.run(scanAll));
+  async clear(): Promise<void> {
+    await this.#quietly(() => this.#redis.run(() => this.#unlinkMatching(`${escapeGlob(this.#namespaceKey())}:*`)));
+  }
+
+  /** SCAN + UNLINK of `pattern` on every master, bypassing the breaker. */
+  async #unlinkMatching(pattern: string): Promise<void> {
+    for (const node of this.#redis.scanTargets()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        // One key per UNLINK: keys of a namespace may sit in different cluster slots.
+        if (keys.length > 0) await Promise.all(keys.map((k) => node.unlink(k)));
+      } while (cursor !== '0');
+    }
   }
 
   /** Stops taking part in outage recovery. The connection itself belongs to the caller. */

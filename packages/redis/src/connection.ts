@@ -1,10 +1,13 @@
 // createRedis(): one ioredis client (single node, Sentinel or Cluster) behind a circuit breaker,
-// with the counters and health the rest of Cairn reports.
+// with the counters and health the rest of Cairn reports, and the recovery after an outage: the
+// caches' steps run before anything is served again, and the breaker is probed on a timer so that
+// an idle instance recovers (and replays the invalidations it lost) as soon as Redis answers.
 import { Redis, Cluster, type RedisOptions as IORedisOptions, type ClusterOptions } from 'ioredis';
 import { parseInput } from '@cairn/core';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { RedisUnavailableError } from './errors.js';
 import { RedisOptionsSchema, type RedisOptions, type ResolvedRedisOptions } from './options.js';
+import { defineScripts } from './scripts.js';
 
 /** A Redis client of either kind. */
 export type RedisClient = Redis | Cluster;
@@ -18,8 +21,18 @@ export interface RedisStats {
   /** Read-through fills refused because a newer write happened while loading. */
   staleFillsRejected: number;
   breaker: BreakerState;
-  /** True while the caches are being emptied after an outage (they serve nothing meanwhile). */
+  /** True while the caches recover after an outage (they serve nothing meanwhile). */
   recovering: boolean;
+  /** Recoveries completed (each one: lost invalidations replayed, caches flushed where needed). */
+  recoveries: number;
+}
+
+/** What onRecovered() listeners receive. */
+export interface RedisRecovery {
+  /** Milliseconds from the breaker opening (or from creation, on a first connection) to serving again. */
+  unavailableMs: number;
+  /** Milliseconds the recovery steps took (the last part of `unavailableMs`). */
+  recoveryMs: number;
 }
 
 /** Result of healthCheck(): a PING's outcome and round trip, with the breaker state. */
@@ -50,6 +63,7 @@ function buildClient(o: ResolvedRedisOptions): RedisClient {
     maxRetriesPerRequest: o.maxRetriesPerRequest,
     enableAutoPipelining: o.enableAutoPipelining,
     retryStrategy: (attempt) => backoff(attempt, o.retry.baseDelayMs, o.retry.maxDelayMs),
+    // Connects in the constructor's tick: the connection attaches its listeners and scripts first.
     lazyConnect: false,
     // ioredis arms this timer when it ends a stream and clears it on 'close', which a stream that
     // already died never emits again; keep it short so a closed connection lets the process exit.
@@ -102,17 +116,29 @@ export class RedisConnection {
   readonly client: RedisClient;
   /** Prefix of every key and channel, applied by Cairn (not by ioredis). */
   readonly keyPrefix: string;
+  /**
+   * The scope every RedisCache on this connection puts into its keys (`<keyPrefix>cache:<scope>:…`),
+   * e.g. the database's epoch, so that a reset or restored database never meets the entries of its
+   * predecessor. Undefined when none was given.
+   */
+  readonly cacheScope: string | undefined;
   /** The breaker every `run()` goes through. */
   readonly breaker: CircuitBreaker;
   readonly #options: ResolvedRedisOptions;
-  readonly #counters = { hits: 0, misses: 0, errors: 0, staleFillsRejected: 0 };
+  readonly #counters = { hits: 0, misses: 0, errors: 0, staleFillsRejected: 0, recoveries: 0 };
   readonly #recoverySteps = new Set<() => Promise<void>>();
+  readonly #recoveredListeners = new Set<(recovery: RedisRecovery) => void>();
+  /** When the connection stopped serving (breaker opened), for RedisRecovery.unavailableMs. */
+  #unavailableSince = performance.now();
+  #probeTimer: NodeJS.Timeout | undefined;
   readonly #duplicates = new Set<RedisClient>();
   #everReady = false;
   /** A write could not reach Redis before the first connection: recover before serving. */
   #recoverOnReady = false;
   #epoch = 0;
   #recovering: Promise<void> | undefined;
+  /** A cache write or delete was refused during the recovery: its steps must run once more. */
+  #invalidationRefusedWhileRecovering = false;
   #probing: Promise<void> | undefined;
   #closed = false;
   readonly #timerListKeeper: NodeJS.Timeout;
@@ -121,13 +147,16 @@ export class RedisConnection {
   constructor(options: ResolvedRedisOptions) {
     this.#options = options;
     this.keyPrefix = options.keyPrefix;
+    this.cacheScope = options.cacheScope;
     this.breaker = new CircuitBreaker(options.breaker);
     this.client = buildClient(options);
+    defineScripts(this.client);
     // ioredis arms a commandTimeout timer per command. Node keeps one timer list per duration and
     // tears it down (and re-arms libuv) whenever it empties, which one-at-a-time commands do every
     // time; this idle interval of the same duration keeps that list alive. Measurable on a hit.
     this.#timerListKeeper = setInterval(() => undefined, options.commandTimeoutMs).unref();
-    // Without a listener ioredis prints every connection error; the breaker records them instead.
+    // Without a listener ioredis prints every connection error, and a few of its paths emit 'error'
+    // raw (which would throw); the breaker records the failures of calls instead.
     this.client.on('error', () => undefined);
     this.client.on('close', () => {
       if (this.#everReady) this.breaker.trip();
@@ -143,7 +172,12 @@ export class RedisConnection {
       void this.#probe();
     });
     this.breaker.onTransition((from, to) => {
-      if (from === 'closed') this.#epoch += 1;
+      if (from === 'closed') {
+        this.#epoch += 1;
+        // A failed recovery reopens the breaker: the outage it belongs to began earlier.
+        if (this.#recovering === undefined) this.#unavailableSince = performance.now();
+      }
+      if (to === 'open') this.#scheduleProbe();
       if (to === 'closed' && from !== 'closed') this.#startRecovery();
     });
   }
@@ -210,9 +244,10 @@ export class RedisConnection {
     if (!this.serving) {
       this.#counters.errors += 1;
       if (options.invalidates && !this.#everReady) this.#recoverOnReady = true;
+      if (options.invalidates && this.#recovering) this.#invalidationRefusedWhileRecovering = true;
       if (this.#everReady && !this.#closed && this.breaker.state === 'half-open') void this.#probe();
       const refused = new RedisUnavailableError(
-        this.#recovering ? 'Redis caches are being emptied after an outage' : this.#everReady ? 'Redis is unavailable (circuit open)' : 'Redis is not connected yet',
+        this.#recovering ? 'Redis caches are recovering after an outage' : this.#everReady ? 'Redis is unavailable (circuit open)' : 'Redis is not connected yet',
       );
       return Promise.resolve(refused).then(onUnavailable);
     }
@@ -245,12 +280,25 @@ export class RedisConnection {
   }
 
   /**
-   * Registers a step that must finish before anything is served again after an outage (a cache
-   * flush: while Redis was unreachable, writes went to PostgreSQL only, so cached values may be stale).
+   * Registers a step that must finish before anything is served again after an outage (a cache's
+   * replay of the invalidations it lost: while Redis was unreachable, writes went to PostgreSQL
+   * only, so cached values may be stale). Steps run concurrently; if one fails, the breaker opens
+   * again and the whole recovery is retried at the next probe.
    */
   onRecovery(step: () => Promise<void>): () => void {
     this.#recoverySteps.add(step);
     return () => this.#recoverySteps.delete(step);
+  }
+
+  /**
+   * Calls `listener` each time a recovery has completed and the connection serves again: from then
+   * on, every invalidation this instance lost while it could not reach Redis has been applied, so
+   * no instance reads an entry it failed to invalidate. Exceptions thrown by a listener are ignored.
+   * Returns the unsubscribe function.
+   */
+  onRecovered(listener: (recovery: RedisRecovery) => void): () => void {
+    this.#recoveredListeners.add(listener);
+    return () => this.#recoveredListeners.delete(listener);
   }
 
   /** A second connection with the same settings (pub/sub needs one of its own). Closed with this one. */
@@ -298,6 +346,7 @@ export class RedisConnection {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timerListKeeper);
+    clearTimeout(this.#probeTimer);
     await Promise.allSettled([...this.#duplicates, this.client].map((c) => (c.status === 'end' ? Promise.resolve() : c.quit().catch(() => c.disconnect()))));
   }
 
@@ -317,6 +366,8 @@ export class RedisConnection {
         this.breaker.recordSuccess();
       } catch {
         this.breaker.recordFailure();
+        // A failed trial leaves the breaker open without a transition: probe again later.
+        this.#scheduleProbe();
       } finally {
         this.#probing = undefined;
       }
@@ -324,18 +375,55 @@ export class RedisConnection {
     return this.#probing;
   }
 
+  /**
+   * Probes once the breaker turns half-open, whether or not calls arrive: an idle instance that lost
+   * invalidations must still replay them promptly, since other instances read the stale entries.
+   * (A reconnect probes at once, on 'ready'; this covers a connection that stayed open.)
+   */
+  #scheduleProbe(): void {
+    if (this.#closed || this.#probeTimer) return;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      if (this.#closed || this.breaker.state === 'closed') return;
+      // While ioredis reconnects, a PING fails at once (no offline queue); 'ready' probes instead.
+      if (this.client.status === 'ready') void this.#probe();
+      else this.#scheduleProbe();
+    }, this.#options.breaker.resetTimeoutMs).unref();
+  }
+
   #startRecovery(): void {
-    const run = (async () => {
-      const results = await Promise.allSettled([...this.#recoverySteps].map((step) => step()));
-      if (results.some((r) => r.status === 'rejected')) {
-        // Not safe to serve: stay down and try the whole recovery again at the next probe.
-        this.breaker.trip();
+    const started = performance.now();
+    let self: Promise<void> | undefined;
+    const recovering = (async () => {
+      await undefined; // `self` is assigned from here on
+      do {
+        this.#invalidationRefusedWhileRecovering = false;
+        const results = await Promise.allSettled([...this.#recoverySteps].map((step) => step()));
+        if (this.#recovering !== self) return; // superseded by a later recovery
+        if (results.some((r) => r.status === 'rejected')) {
+          // Not safe to serve: stay down and try the whole recovery again at the next probe.
+          this.breaker.trip();
+          this.#recovering = undefined;
+          return;
+        }
+        // A cache write refused meanwhile was recorded as lost after the steps looked: run them again.
+      } while (this.#invalidationRefusedWhileRecovering);
+      // Serving resumes in the same step as that last check: no refused write can slip in between.
+      this.#recovering = undefined;
+      if (this.#closed || !this.serving) return;
+      this.#counters.recoveries += 1;
+      const now = performance.now();
+      const recovery: RedisRecovery = { unavailableMs: now - this.#unavailableSince, recoveryMs: now - started };
+      for (const listener of this.#recoveredListeners) {
+        try {
+          listener(recovery);
+        } catch {
+          // A listener's failure is its own; it must not keep the others from hearing of the recovery.
+        }
       }
     })();
-    this.#recovering = run;
-    void run.finally(() => {
-      if (this.#recovering === run) this.#recovering = undefined;
-    });
+    self = recovering;
+    this.#recovering = recovering;
   }
 }
 

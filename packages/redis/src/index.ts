@@ -1,6 +1,6 @@
 // @cairn/redis: the Redis layer: cache, TTL session storage, change notifications (Redis pub/sub or
 // PostgreSQL LISTEN/NOTIFY), all degrading gracefully when Redis is away.
-export { createRedis, RedisConnection, type RedisClient, type RedisStats, type RedisHealth } from './connection.js';
+export { createRedis, RedisConnection, type RedisClient, type RedisStats, type RedisHealth, type RedisRecovery } from './connection.js';
 export { RedisOptionsSchema, type RedisOptions } from './options.js';
 export { CircuitBreaker, type BreakerState, type BreakerOptions } from './circuit-breaker.js';
 export { RedisCache, CacheOptionsSchema, type CacheOptions, type CacheSetOptions } from './cache.js';

@@ -27,6 +27,19 @@ export const RedisOptionsSchema = z
       .max(64)
       .regex(/^[A-Za-z0-9:_.-]*$/, 'letters, digits and : _ . - only')
       .default('cairn:'),
+    /**
+     * Put into the keys of every RedisCache on the connection (`<keyPrefix>cache:<cacheScope>:<namespace>:{key}`)
+     * and into their SCAN patterns. Give it the database's identity (`CairnDb.epoch()`): a database
+     * that is reset or restored from a backup gets a new one, so its caches start empty instead of
+     * serving entries of the database that was there before. 1–64 letters, digits and `_ . -`.
+     * @defaultValue none: keys without a scope
+     */
+    cacheScope: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits and _ . - only')
+      .optional(),
     /** Milliseconds to establish a connection. @defaultValue 2000 */
     connectTimeoutMs: z.number().int().min(1).default(2_000),
     /** Milliseconds a command may take before it counts as failed. @defaultValue 1000 */
@@ -46,12 +59,14 @@ export const RedisOptionsSchema = z
       .optional(),
     /**
      * Reconnect backoff: base and cap in milliseconds (exponential with full jitter). Reconnecting
-     * never gives up: the breaker keeps calls cheap meanwhile.
+     * never gives up: the breaker keeps calls cheap meanwhile. The cap bounds how long after Redis is
+     * reachable again this instance notices, and so how long other instances may still read entries
+     * it failed to invalidate (README, "Degradation"). @defaultValue { baseDelayMs: 50, maxDelayMs: 1000 }
      */
     retry: z
-      .object({ baseDelayMs: z.number().int().min(1).default(50), maxDelayMs: z.number().int().min(1).default(5_000) })
+      .object({ baseDelayMs: z.number().int().min(1).default(50), maxDelayMs: z.number().int().min(1).default(1_000) })
       .strict()
-      .default({ baseDelayMs: 50, maxDelayMs: 5_000 }),
+      .default({ baseDelayMs: 50, maxDelayMs: 1_000 }),
     /** TLS: true for defaults, or settings. Implied by rediss://. */
     tls: z.union([z.boolean(), z.object({ rejectUnauthorized: z.boolean().default(true), ca: z.string().optional(), servername: z.string().optional() }).strict()]).default(false),
     /** Batch commands issued in the same tick into one round trip. @defaultValue true */

@@ -3,13 +3,7 @@
 import { z } from 'zod';
 import { JsonSerializer, parseInput, type Serializer } from '@cairn/core';
 import type { RedisClient, RedisConnection } from './connection.js';
-
-const TOUCH_SCRIPT = `
-local ttl = redis.call('HGET', KEYS[1], 'ttl')
-if not ttl then return nil end
-redis.call('PEXPIRE', KEYS[1], ttl)
-if ARGV[1] == '1' then return redis.call('HGET', KEYS[1], 'val') end
-return 'OK'`;
+import type { ScriptedClient } from './scripts.js';
 
 /** Options of a RedisSessionStore (besides the serializer). Defaults live here. */
 export const SessionStoreOptionsSchema = z
@@ -26,7 +20,8 @@ export type SessionStoreOptions = z.input<typeof SessionStoreOptionsSchema> & { 
 const idSchema = z.string().min(1).max(512);
 const ttlSchema = z.object({ ttlSeconds: z.number().positive().max(365 * 24 * 3600).optional() }).strict();
 
-type SessionClient = RedisClient & { cairnSessionTouch(key: string, fetch: '0' | '1'): Promise<Buffer | string | null> };
+// Every client of a RedisConnection has Cairn's scripts (the touch script: scripts.ts).
+const scripted = (client: RedisClient) => client as ScriptedClient;
 
 /**
  * Session storage with sliding expiry. Unlike the cache, this is storage: when Redis is down,
@@ -51,12 +46,6 @@ export class RedisSessionStore {
     return this.#redis.key('sessions', this.#namespace, parseInput(idSchema, id, 'session id'));
   }
 
-  #client(c: RedisClient): SessionClient {
-    const s = c as SessionClient;
-    if (typeof s.cairnSessionTouch !== 'function') c.defineCommand('cairnSessionTouch', { numberOfKeys: 1, lua: TOUCH_SCRIPT });
-    return s;
-  }
-
   /** Stores a value with a sliding TTL. */
   async set(id: string, value: unknown, options: { ttlSeconds?: number } = {}): Promise<void> {
     const key = this.#key(id);
@@ -76,13 +65,13 @@ export class RedisSessionStore {
   /** Extends the entry's life by its TTL. Returns false when it no longer exists. */
   async touch(id: string): Promise<boolean> {
     const key = this.#key(id);
-    return (await this.#redis.run((c) => this.#client(c).cairnSessionTouch(key, '0'))) !== null;
+    return (await this.#redis.run((c) => scripted(c).cairnSessionTouch(key, '0'))) !== null;
   }
 
   /** get() and touch() in one round trip. */
   async getAndTouch<T = unknown>(id: string): Promise<T | undefined> {
     const key = this.#key(id);
-    const raw = await this.#redis.run((c) => (this.#client(c) as unknown as { cairnSessionTouchBuffer(k: string, f: string): Promise<Buffer | null> }).cairnSessionTouchBuffer(key, '1'));
+    const raw = await this.#redis.run((c) => scripted(c).cairnSessionTouchBuffer(key, '1'));
     return raw ? (this.#serializer.deserialize(raw) as T) : undefined;
   }
 

@@ -8,6 +8,17 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await sleep(5);
 }
 
+async function scanKeys(redis: RedisConnection, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scanTargets()[0]!.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
+
 describe('RedisCache', () => {
   let redis: RedisConnection;
   let cache: RedisCache;
@@ -148,6 +159,47 @@ describe('RedisCache', () => {
     expect(await cache.get('k')).toBeUndefined();
     expect(await other.get('k')).toBe('kept');
     other.close();
+  });
+
+  it('keeps the entries of connections with different cache scopes apart, and clears only its own scope', async () => {
+    // Two instances on one key prefix, in front of two generations of one database (reset in between).
+    const keyPrefix = uniqueKeyPrefix('scoped');
+    const before = createRedis({ url: testRedisUrl(), keyPrefix, cacheScope: 'epoch-1' });
+    const after = createRedis({ url: testRedisUrl(), keyPrefix, cacheScope: 'epoch-2' });
+    const unscoped = createRedis({ url: testRedisUrl(), keyPrefix });
+    const caches = [before, after, unscoped].map((r) => new RedisCache(r, { namespace: 'rows' }));
+    const [old, fresh, plain] = caches as [RedisCache, RedisCache, RedisCache];
+    try {
+      await Promise.all([before.ready(), after.ready(), unscoped.ready()]);
+      expect([before.cacheScope, after.cacheScope, unscoped.cacheScope]).toEqual(['epoch-1', 'epoch-2', undefined]);
+      await old.set('row', 'from the old database');
+      expect(await fresh.get('row')).toBeUndefined();
+      expect(await fresh.getOrLoad('row', async () => 'from the new database')).toBe('from the new database');
+      expect(await old.get('row')).toBe('from the old database');
+      await plain.set('row', 'unscoped');
+      // The scope sits between `cache:` and the namespace; without one the layout is unchanged.
+      const keys = (await scanKeys(unscoped, `${keyPrefix}*`)).sort();
+      expect(keys).toEqual(
+        [`${keyPrefix}cache:epoch-1:rows:{row}`, `${keyPrefix}cache:epoch-1:rows:{row}:v`, `${keyPrefix}cache:epoch-2:rows:{row}`, `${keyPrefix}cache:rows:{row}`, `${keyPrefix}cache:rows:{row}:v`].sort(),
+      );
+      await fresh.clear();
+      expect(await fresh.get('row')).toBeUndefined();
+      expect(await old.get('row')).toBe('from the old database');
+      expect(await plain.get('row')).toBe('unscoped');
+      await plain.clear();
+      expect(await plain.get('row')).toBeUndefined();
+      expect(await old.get('row')).toBe('from the old database');
+    } finally {
+      for (const c of caches) await c.clear();
+      for (const c of caches) c.close();
+      await Promise.all([before.close(), after.close(), unscoped.close()]);
+    }
+  });
+
+  it('accepts only short, key-safe cache scopes', () => {
+    for (const cacheScope of ['', 'a:b', '{tag}', 'ep*ch', 'a b', 'x'.repeat(65)]) {
+      expect(() => createRedis({ url: testRedisUrl(), cacheScope })).toThrow(ValidationError);
+    }
   });
 
   it('rejects bad keys and options with a ValidationError', async () => {

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/db/testing';
-import { createRedis, RedisCache, type RedisConnection, type RedisOptions } from '@cairn/redis';
+import { createRedis, RedisCache, type RedisConnection, type RedisOptions, type RedisRecovery } from '@cairn/redis';
 import { startProxy, type CuttableProxy } from './proxy.js';
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -92,14 +92,16 @@ describe('cache writes that Redis missed', () => {
     await until(slow.started);
     proxy.cut();
     await until(() => a.stats().breaker !== 'closed');
-    // Another instance writes meanwhile; a's recovery flush then removes that write's version too.
+    // Another instance writes meanwhile. a lost no write, so its recovery leaves that entry alone...
     await cacheB.set('row', 'row after the write');
     proxy.restore();
     await until(servingAgain(a));
     const refusedBefore = a.stats().staleFillsRejected;
     slow.release();
     expect(await fill).toBe('row before the write');
-    expect(await cacheB.get('row')).toBeUndefined();
+    // ...and a's fill, begun before the outage, does not overwrite it.
+    expect(await cacheB.get('row')).toBe('row after the write');
+    expect(await cacheA.get('row')).toBe('row after the write');
     expect(a.stats().staleFillsRejected).toBe(refusedBefore + 1);
   });
 
@@ -117,6 +119,101 @@ describe('cache writes that Redis missed', () => {
       return servingAgain(a)();
     });
     expect(await cacheA.get('slow')).toBeUndefined();
+  });
+
+  it('ends other instances\' stale reads when its recovery completes', async () => {
+    const { a, b, cacheA, cacheB } = instances();
+    await Promise.all([a.ready(), b.ready()]);
+    // "PostgreSQL": the version of each row; both instances cache rows as { v }.
+    const db = new Map(Array.from({ length: 10 }, (_, i) => [`row${i}`, 0]));
+    const load = (key: string) => async () => ({ v: db.get(key)! });
+    for (const key of db.keys()) await cacheA.set(key, { v: 0 });
+    let recovered = false;
+    const recovery = new Promise<RedisRecovery>((resolve) =>
+      a.onRecovered((r) => {
+        recovered = true; // synchronously, so every read that starts afterwards knows
+        resolve(r);
+      }),
+    );
+    const reads = { duringCut: 0, staleDuringCut: 0, afterRecovery: 0, staleAfterRecovery: [] as string[] };
+    let phase = 'cut' as 'cut' | 'healed' | 'done';
+    /** Instance b reads every row without pause; a read is stale if older than the row when it began. */
+    const reader = (async () => {
+      for (let i = 0; phase !== 'done'; i++) {
+        const key = `row${i % db.size}`;
+        const expected = db.get(key)!;
+        const [startedInCut, startedAfterRecovery] = [phase === 'cut', recovered];
+        const { v } = await cacheB.getOrLoad(key, load(key));
+        if (startedInCut) {
+          reads.duringCut += 1;
+          if (v < expected) reads.staleDuringCut += 1;
+        }
+        if (startedAfterRecovery) {
+          reads.afterRecovery += 1;
+          if (v < expected) reads.staleAfterRecovery.push(`${key}: v${v} < v${expected}`);
+        }
+      }
+    })();
+
+    proxy.cut();
+    await until(() => a.stats().breaker !== 'closed');
+    // Instance a commits to PostgreSQL and writes through; none of it reaches Redis.
+    for (const [i, key] of [...db.keys()].entries()) {
+      db.set(key, db.get(key)! + 1);
+      if (i % 2 === 0) await cacheA.set(key, { v: db.get(key)! });
+      else await cacheA.del(key);
+    }
+    await until(() => reads.staleDuringCut >= db.size); // b serves the entries a failed to invalidate
+    const recoveriesBefore = a.stats().recoveries;
+    proxy.restore();
+    phase = 'healed';
+    const { unavailableMs, recoveryMs } = await recovery;
+    // Two more passes over every row once a has recovered.
+    await until(() => reads.afterRecovery >= 2 * db.size);
+    phase = 'done';
+    await reader;
+
+    expect(reads.staleDuringCut).toBeGreaterThan(0);
+    expect(reads.staleAfterRecovery).toEqual([]);
+    for (const key of db.keys()) expect(await cacheB.get(key)).not.toEqual({ v: 0 });
+    expect(a.stats().recoveries).toBe(recoveriesBefore + 1);
+    expect(unavailableMs).toBeGreaterThanOrEqual(recoveryMs);
+  });
+
+  it('recovers while idle: the breaker is probed without any call, and the lost writes are replayed', async () => {
+    const { a, b, cacheA, cacheB } = instances({ breaker: { failureThreshold: 100, resetTimeoutMs: 50 } });
+    await Promise.all([a.ready(), b.ready()]);
+    await cacheA.set('row', 'v1');
+    expect(await cacheB.get('row')).toBe('v1');
+    const recovered = new Promise<void>((resolve) => a.onRecovered(() => resolve()));
+    proxy.stall(); // the connection stays open: no reconnect, no 'ready' to trigger a probe
+    await cacheA.set('row', 'v2'); // times out: the breaker opens, the write is on record as lost
+    expect(a.stats().breaker).not.toBe('closed');
+    proxy.resume();
+    await recovered; // nothing calls a meanwhile
+    expect(await cacheB.get('row')).toBeUndefined();
+  });
+
+  it('flushes its scope of the namespace when more writes were lost than it can remember, and keeps the versions', async () => {
+    const { a, b, cacheA } = instances({ cacheScope: 'epoch-a' });
+    const other = createRedis({ url: server.url, keyPrefix, cacheScope: 'epoch-b' });
+    const cacheOther = new RedisCache(other, { namespace: cacheA.namespace });
+    opened.unshift(cacheOther, other);
+    await Promise.all([a.ready(), b.ready(), other.ready()]);
+    await cacheA.set('kept-version', 'v1');
+    await cacheOther.set('kept-version', 'other scope');
+    proxy.cut();
+    await until(() => a.stats().breaker !== 'closed');
+    // More lost writes than the cache remembers (10 000): refused at once, no Redis round trips.
+    await Promise.all(Array.from({ length: 10_001 }, (_, i) => cacheA.set(`row${i}`, i)));
+    const recovered = new Promise<void>((resolve) => a.onRecovered(() => resolve()));
+    proxy.restore();
+    await recovered;
+    expect(await cacheA.get('kept-version')).toBeUndefined();
+    expect(await cacheOther.get('kept-version')).toBe('other scope');
+    // The flush removed values only: the version key still refuses fills begun before the outage.
+    expect(await b.client.exists(`${keyPrefix}cache:epoch-a:${cacheA.namespace}:{kept-version}:v`)).toBe(1);
+    expect(await b.client.exists(`${keyPrefix}cache:epoch-a:${cacheA.namespace}:{kept-version}`)).toBe(0);
   });
 
   it('empties the cache before serving when writes were lost before the first connection', async () => {
