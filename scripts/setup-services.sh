@@ -9,6 +9,8 @@ PGHOST=${PGHOST:-127.0.0.1}
 PGPORT=${PGPORT:-5432}
 PGUSER=${PGUSER:-postgres}
 REDIS_PORT=${REDIS_PORT:-6379}
+PGBOUNCER_PORT=${PGBOUNCER_PORT:-6432}
+PGBOUNCER_DIR=${PGBOUNCER_DIR:-/var/lib/cairn-pgbouncer}
 SUDO=""
 if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 
@@ -71,6 +73,50 @@ if ! redis_ping; then
 fi
 redis_ping || { log "Redis is not reachable on port $REDIS_PORT"; exit 1; }
 
+# PgBouncer in transaction pooling on its own port, in front of the PostgreSQL above: the
+# checkpointer, objects and rag suites run through it a second time (CAIRN_TEST_PGBOUNCER=1).
+# Debian's package; its own config and pid file here, so the distribution's service stays untouched.
+pgbouncer_ready() { pg_isready -h 127.0.0.1 -p "$PGBOUNCER_PORT" -q 2>/dev/null; }
+if ! pgbouncer_ready; then
+  if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+    log "installing PgBouncer"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq pgbouncer >/dev/null
+  fi
+  pgbouncer_bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+  $SUDO mkdir -p "$PGBOUNCER_DIR"
+  $SUDO tee "$PGBOUNCER_DIR/pgbouncer.ini" >/dev/null <<INI
+[databases]
+* = host=$PGHOST port=$PGPORT
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGBOUNCER_PORT
+auth_type = trust
+auth_file = $PGBOUNCER_DIR/userlist.txt
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = 20
+max_db_connections = 40
+server_reset_query =
+logfile = $PGBOUNCER_DIR/pgbouncer.log
+pidfile = $PGBOUNCER_DIR/pgbouncer.pid
+unix_socket_dir =
+INI
+  printf '"%s" ""\n' "$PGUSER" | $SUDO tee "$PGBOUNCER_DIR/userlist.txt" >/dev/null
+  # PgBouncer refuses to run as root; Debian's package creates the postgres user.
+  if [ "$(id -u)" = "0" ]; then
+    chown -R postgres "$PGBOUNCER_DIR"
+    runuser -u postgres -- "$pgbouncer_bin" -d "$PGBOUNCER_DIR/pgbouncer.ini"
+  else
+    "$pgbouncer_bin" -d "$PGBOUNCER_DIR/pgbouncer.ini"
+  fi
+  log "starting PgBouncer on $PGBOUNCER_PORT"
+  for _ in $(seq 1 30); do pgbouncer_ready && break; sleep 0.5; done
+fi
+pgbouncer_ready || { log "PgBouncer is not reachable on port $PGBOUNCER_PORT"; exit 1; }
+
 # Chromium for the demo's browser test (playwright-core drives Debian's build; Playwright's own
 # browser download cannot run offline). Installed only when missing.
 if [ ! -x /usr/bin/chromium ]; then
@@ -81,4 +127,4 @@ if [ ! -x /usr/bin/chromium ]; then
   [ -x /usr/bin/chromium ] || { log "Chromium install failed"; exit 1; }
 fi
 
-log "PostgreSQL $(psql_q 'SHOW server_version') with pgvector available; Redis on $REDIS_PORT"
+log "PostgreSQL $(psql_q 'SHOW server_version') with pgvector available; PgBouncer on $PGBOUNCER_PORT; Redis on $REDIS_PORT"

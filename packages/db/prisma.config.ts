@@ -22,6 +22,13 @@ if (existsSync(dotenv)) {
 // the same engine (pinned to the engines-version this CLI expects), answering the same protocol.
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= path.join(here, 'engine', 'schema-engine-shim.js');
 
+// Migrations need a session of their own (the engine holds an advisory lock for the whole run),
+// which PgBouncer in transaction pooling cannot give: DIRECT_DATABASE_URL wins when set.
+const url = process.env.DIRECT_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/cairn_dev';
+if (/[?&]pgbouncer=true(&|$)/.test(url)) {
+  throw new Error('DATABASE_URL goes through PgBouncer (pgbouncer=true): set DIRECT_DATABASE_URL to a direct PostgreSQL URL for the Prisma CLI.');
+}
+
 export default defineConfig({
   schema: path.join(root, 'prisma', 'schema.prisma'),
   migrations: {
@@ -29,7 +36,7 @@ export default defineConfig({
     seed: `node ${path.join(root, 'prisma', 'seed.mjs')}`,
   },
   datasource: {
-    url: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/cairn_dev',
+    url,
     ...(process.env.SHADOW_DATABASE_URL ? { shadowDatabaseUrl: process.env.SHADOW_DATABASE_URL } : {}),
   },
 });

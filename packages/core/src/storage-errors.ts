@@ -16,8 +16,9 @@ export class StorageError extends CairnError {
 
 /**
  * The storage could not be reached (connection refused or lost, server shutting down, pool
- * exhausted) and the retries were used up. A write that failed so did not take effect, unless its
- * API says it is idempotent and was retried.
+ * exhausted) and the retries were used up. A write that failed so did not take effect, except when
+ * `details.commitOutcomeUnknown` is true: the connection went while the write (or its COMMIT) was in
+ * flight, so it may have committed; read before writing again.
  */
 export class StorageUnavailableError extends StorageError {
   override readonly name = 'StorageUnavailableError';

@@ -5,7 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { parseInput, type RetrySettings } from '@cairn/core';
 import { PrismaClient } from './generated/prisma/client.js';
 import { parseDatabaseUrl, redactUrl, type SslMode } from './database-url.js';
-import { DatabaseUnavailableError, DbError } from './errors.js';
+import { DatabaseUnavailableError, DbError, MigrationError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { migrateDatabase } from './migrate.js';
 import { DbOptionsSchema, type DbOptions, type ResolvedDbOptions } from './options.js';
@@ -92,6 +92,9 @@ function describeConnectError(err: NodeJS.ErrnoException & { code?: string }, ur
     case '28000':
       return `PostgreSQL rejected the credentials in ${where}: ${err.message}`;
     default:
+      if (/unsupported startup parameter/i.test(err.message)) {
+        return `${where} refused a start-up parameter (${err.message}): it looks like PgBouncer. Add ?pgbouncer=true to the URL (or pgbouncer: true) so Cairn connects the way a transaction pooler accepts.`;
+      }
       if (/timeout/i.test(err.message)) return `No answer from ${where} within ${timeoutMs} ms.`;
       return `Cannot connect to ${where}: ${err.message}`;
   }
@@ -109,8 +112,10 @@ export class CairnDb {
   readonly url: string;
   /** The embedded server, when no URL was given. */
   readonly embedded: EmbeddedPostgres | undefined;
+  /** The URL goes through PgBouncer in transaction pooling (statements are sent unnamed). */
+  readonly pgbouncer: boolean;
   readonly #connectionString: string;
-  readonly #clientConfig: pg.ClientConfig;
+  readonly #clientConfig: pg.ClientConfig | undefined;
   readonly #max: number;
   readonly #retry: RetrySettings;
   readonly #dropped: { count: number };
@@ -123,7 +128,9 @@ export class CairnDb {
     pool: pg.Pool;
     schema: string;
     url: string;
-    clientConfig: pg.ClientConfig;
+    directUrl: string | undefined;
+    pgbouncer: boolean;
+    clientConfig: pg.ClientConfig | undefined;
     max: number;
     retry: RetrySettings;
     dropped: { count: number };
@@ -134,7 +141,8 @@ export class CairnDb {
     this.schema = parts.schema;
     this.url = redactUrl(parts.url);
     this.embedded = parts.embedded;
-    this.#connectionString = parts.url;
+    this.pgbouncer = parts.pgbouncer;
+    this.#connectionString = parts.directUrl ?? parts.url;
     this.#clientConfig = parts.clientConfig;
     this.#max = parts.max;
     this.#retry = parts.retry;
@@ -211,14 +219,25 @@ export class CairnDb {
 
   /**
    * A connection string for the same database, credentials included, for components that need
-   * their own connection (LISTEN/NOTIFY, other libraries). Not for logs.
+   * their own connection (LISTEN/NOTIFY, other libraries): the direct URL when one was given.
+   * Not for logs.
    */
   connectionString(): string {
     return this.#connectionString;
   }
 
-  /** Settings for a standalone pg.Client on the same database (TLS, search_path and timeouts included). */
+  /**
+   * Settings for a standalone pg.Client on the same database (TLS, search_path and timeouts
+   * included): a session of its own, so behind PgBouncer it needs `directUrl`.
+   */
   clientConfig(): pg.ClientConfig {
+    if (!this.#clientConfig) {
+      throw new DbError(
+        'DIRECT_URL_REQUIRED',
+        'This connection needs a session of its own (LISTEN, migrations), which PgBouncer in transaction pooling cannot give: pass `directUrl` to createDb.',
+        { category: 'invalid_input' },
+      );
+    }
     return { ...this.#clientConfig };
   }
 
@@ -277,10 +296,30 @@ function withSchema(url: string, schema: string): string {
   return u.toString();
 }
 
+/**
+ * A pg.Client that sends every statement unnamed. Behind a transaction pooler, a statement
+ * prepared by name on one server connection is unknown on the next (`26000 prepared statement …
+ * does not exist`) or already taken there by another client (`42P05 … already exists`). Packages
+ * keep naming their hot statements; this one place turns the names off.
+ */
+class UnnamedStatementsClient extends pg.Client {}
+const namedQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+UnnamedStatementsClient.prototype.query = function query(this: pg.Client, config: unknown, ...rest: unknown[]) {
+  if (config !== null && typeof config === 'object' && typeof (config as { name?: unknown }).name === 'string') {
+    const { name: _name, ...unnamed } = config as { name: string };
+    return namedQuery.call(this, unnamed, ...rest);
+  }
+  return namedQuery.call(this, config, ...rest);
+} as pg.Client['query'];
+
 /** Builds node-postgres settings from validated options and a parsed URL. */
-export function poolConfigFor(url: string, options: Pick<ResolvedDbOptions, 'pool' | 'schema'>): { config: pg.PoolConfig; schema: string } {
+export function poolConfigFor(
+  url: string,
+  options: Pick<ResolvedDbOptions, 'pool' | 'schema'> & { pgbouncer?: boolean | undefined },
+): { config: pg.PoolConfig; schema: string; pgbouncer: boolean } {
   const parsed = parseDatabaseUrl(url);
   const schema = options.schema ?? parsed.schema ?? 'public';
+  const pgbouncer = options.pgbouncer ?? parsed.pgbouncer;
   const { pool } = options;
   const config: pg.PoolConfig = {
     connectionString: parsed.connectionString,
@@ -289,11 +328,31 @@ export function poolConfigFor(url: string, options: Pick<ResolvedDbOptions, 'poo
     connectionTimeoutMillis: pool.connectionTimeoutMs,
     application_name: pool.applicationName,
     ssl: sslConfig(pool.ssl ?? parsed.sslMode, pool.sslRootCert),
-    // Tables live in `schema`; extensions such as vector usually live in public.
-    options: `-c search_path=${schema === 'public' ? 'public' : `${schema},public`}`,
-    ...(pool.statementTimeoutMs > 0 ? { statement_timeout: pool.statementTimeoutMs } : {}),
+    // PgBouncer refuses start-up parameters it does not know (`options`, `statement_timeout`):
+    // behind it, search_path and the timeout come from the role's settings (ALTER ROLE … SET).
+    ...(pgbouncer
+      ? { Client: UnnamedStatementsClient }
+      : {
+          // Tables live in `schema`; extensions such as vector usually live in public.
+          options: `-c search_path=${schema === 'public' ? 'public' : `${schema},public`}`,
+          ...(pool.statementTimeoutMs > 0 ? { statement_timeout: pool.statementTimeoutMs } : {}),
+        }),
   };
-  return { config, schema };
+  return { config, schema, pgbouncer };
+}
+
+/** Behind PgBouncer the schema cannot be put on the search path at connect: it must already be there. */
+async function assertSchemaOnSearchPath(pool: pg.Pool, schema: string): Promise<void> {
+  if (schema === 'public') return;
+  const { rows } = await pool.query<{ schemas: string[] }>('SELECT current_schemas(false) AS schemas');
+  if (!rows[0]?.schemas.includes(schema)) {
+    throw new DbError(
+      'SEARCH_PATH_MISSING_SCHEMA',
+      `Behind PgBouncer Cairn cannot set search_path when it connects, and schema "${schema}" is not on the role's search_path. ` +
+        `Set it once: ALTER ROLE <role> SET search_path = "${schema}", public;`,
+      { category: 'invalid_input', details: { schema } },
+    );
+  }
 }
 
 /**
@@ -312,8 +371,16 @@ export async function createDb(options: DbOptions = {}): Promise<CairnDb> {
   }
   let pool: pg.Pool | undefined;
   try {
-    const { config, schema } = poolConfigFor(url, opts);
-    if (opts.migrate ?? embedded !== undefined) await migrateDatabase(withSchema(url, schema));
+    const { config, schema, pgbouncer } = poolConfigFor(url, opts);
+    const directUrl = opts.directUrl ?? (pgbouncer ? undefined : url);
+    if (opts.migrate ?? embedded !== undefined) {
+      if (directUrl === undefined) {
+        throw new MigrationError(
+          'Migrations cannot run through PgBouncer in transaction pooling (the migration lock is held by a session, which the pooler hands to others). Give `directUrl` (a connection straight to PostgreSQL), or migrate separately with `npx cairn migrate deploy` against the direct URL.',
+        );
+      }
+      await migrateDatabase(withSchema(directUrl, schema));
+    }
     pool = new pg.Pool(config);
     // An idle client's error (server restart, network drop) must not crash the process: the pool
     // drops that client and the next query gets a fresh connection. Counted and reported.
@@ -331,9 +398,24 @@ export async function createDb(options: DbOptions = {}): Promise<CairnDb> {
       throw new DatabaseUnavailableError(describeConnectError(err, url!, opts.pool.connectionTimeoutMs), { cause: err });
     });
     probe.release();
+    if (pgbouncer) await assertSchemaOnSearchPath(pool, schema);
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
-    const { max: _max, idleTimeoutMillis: _idle, ...clientConfig } = config;
-    return new CairnDb({ prisma, pool, schema, url, clientConfig, max: opts.pool.max, retry: opts.retry, dropped, embedded });
+    // Standalone connections (LISTEN) must be sessions of their own: through the direct URL.
+    const direct = directUrl === undefined ? undefined : poolConfigFor(directUrl, { ...opts, pgbouncer: false }).config;
+    const clientConfig = direct ? (({ max: _max, idleTimeoutMillis: _idle, ...rest }) => rest)(direct) : undefined;
+    return new CairnDb({
+      prisma,
+      pool,
+      schema,
+      url,
+      directUrl,
+      pgbouncer,
+      clientConfig,
+      max: opts.pool.max,
+      retry: opts.retry,
+      dropped,
+      embedded,
+    });
   } catch (err) {
     await pool?.end().catch(() => undefined);
     await embedded?.close();

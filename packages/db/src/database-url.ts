@@ -16,6 +16,8 @@ export interface DatabaseUrl {
   sslMode: SslMode | undefined;
   /** From `?schema=` (Prisma's parameter), when given. */
   schema: string | undefined;
+  /** `?pgbouncer=true` (Prisma's parameter): the URL goes through a transaction-pooling PgBouncer. */
+  pgbouncer: boolean;
   /** The URL without Prisma-only parameters, for node-postgres. */
   connectionString: string;
 }
@@ -68,8 +70,13 @@ export function parseDatabaseUrl(url: string): DatabaseUrl {
   if (schema !== undefined && !IDENTIFIER.test(schema)) {
     throw new DatabaseUrlError(`DATABASE_URL has an invalid schema '${schema}': use letters, digits and underscores`);
   }
+  const pgbouncerParam = u.searchParams.get('pgbouncer') ?? undefined;
+  if (pgbouncerParam !== undefined && pgbouncerParam !== 'true' && pgbouncerParam !== 'false') {
+    throw new DatabaseUrlError(`DATABASE_URL has pgbouncer=${pgbouncerParam}; use pgbouncer=true or leave it out`);
+  }
   const pgUrl = new URL(u.toString());
   pgUrl.searchParams.delete('schema');
+  pgUrl.searchParams.delete('pgbouncer');
   // node-postgres reads sslmode itself; Cairn derives `ssl` from it, so keep it out of the string.
   pgUrl.searchParams.delete('sslmode');
   let user: string | undefined;
@@ -88,6 +95,7 @@ export function parseDatabaseUrl(url: string): DatabaseUrl {
     password,
     sslMode: sslParam as SslMode | undefined,
     schema,
+    pgbouncer: pgbouncerParam === 'true',
     connectionString: pgUrl.toString(),
   };
 }

@@ -75,6 +75,14 @@ async function createSchemaIfMissing(url: string, schema: string): Promise<void>
 export async function migrateDatabase(url: string, options: MigrateOptions = {}): Promise<MigrateResult> {
   const migrationsDir = options.migrationsDir ?? MIGRATIONS_DIR;
   const schemaPath = options.schemaPath ?? SCHEMA_PATH;
+  if (parseDatabaseUrl(url).pgbouncer) {
+    // The schema engine holds a session-level advisory lock for the whole run; through a
+    // transaction pooler that lock stays on a pooled server connection after the run, and the
+    // next migration (even a direct one) waits on it forever.
+    throw new MigrationError(
+      `${redactUrl(url)} goes through PgBouncer (pgbouncer=true): run migrations against a direct connection to PostgreSQL instead.`,
+    );
+  }
   await assertVectorExtensionAvailable(url);
   const { schema: targetSchema } = parseDatabaseUrl(url);
   if (targetSchema && targetSchema !== 'public') await createSchemaIfMissing(url, targetSchema);

@@ -45,6 +45,18 @@ export const DbOptionsSchema = z
   .object({
     /** PostgreSQL URL. When absent, an embedded PGlite database is started and used. */
     url: z.string().min(1).optional(),
+    /**
+     * The URL goes through PgBouncer in transaction pooling (or another pooler that hands each
+     * transaction to any server connection): no named prepared statements, no start-up parameters
+     * PgBouncer refuses (`options`, `statement_timeout`), and migrations and LISTEN only through
+     * `directUrl`. @defaultValue `?pgbouncer=true` in the URL, else false
+     */
+    pgbouncer: z.boolean().optional(),
+    /**
+     * A direct connection to the same database (not through the pooler), for migrations and
+     * LISTEN/NOTIFY. @defaultValue `url` when not behind PgBouncer
+     */
+    directUrl: z.string().min(1).optional(),
     /** PostgreSQL schema for Cairn's tables (overrides `?schema=`). @defaultValue 'public' */
     schema: identifier.optional(),
     pool: PoolOptionsSchema.default(PoolOptionsSchema.parse({})),

@@ -11,6 +11,15 @@ import { createDb, type CairnDb } from './create-db.js';
 import type { DbOptions } from './options.js';
 
 const ADMIN_URL = process.env.CAIRN_TEST_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+/**
+ * With CAIRN_TEST_PGBOUNCER=1 the test databases are reached through PgBouncer in transaction
+ * pooling (scripts/setup-services.sh starts one on 6432): `url` goes through it, `directUrl` not.
+ */
+const THROUGH_PGBOUNCER = process.env.CAIRN_TEST_PGBOUNCER === '1';
+const PGBOUNCER_URL = process.env.CAIRN_TEST_PGBOUNCER_URL ?? 'postgresql://postgres@127.0.0.1:6432/postgres';
+
+/** True when this test run reaches PostgreSQL through PgBouncer (tests of session behaviour skip then). */
+export const throughPgBouncer = THROUGH_PGBOUNCER;
 
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
@@ -31,7 +40,10 @@ async function adminQuery(sql: string): Promise<void> {
 /** A database of its own for one test file. `drop()` removes it (connections are terminated). */
 export interface TestDatabase {
   readonly name: string;
+  /** The URL tests connect with: through PgBouncer (with `?pgbouncer=true`) when the run says so. */
   readonly url: string;
+  /** A direct connection to the database, always. */
+  readonly directUrl: string;
   drop(): Promise<void>;
 }
 
@@ -49,9 +61,11 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   const name = `cairn_test_${process.pid}_r${run}_${randomBytes(4).toString('hex')}`;
   await adminQuery(migrated ? `CREATE DATABASE "${name}" TEMPLATE "${template}"` : `CREATE DATABASE "${name}"`);
   let dropped = false;
+  const directUrl = withDatabase(ADMIN_URL, name);
   return {
     name,
-    url: withDatabase(ADMIN_URL, name),
+    url: THROUGH_PGBOUNCER ? `${withDatabase(PGBOUNCER_URL, name)}?pgbouncer=true` : directUrl,
+    directUrl,
     async drop() {
       if (dropped) return;
       dropped = true;
@@ -63,7 +77,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
 /** A CairnDb on a fresh test database; its close() also drops the database. */
 export async function createTestDb(options: Omit<DbOptions, 'url'> = {}): Promise<CairnDb> {
   const database = await createTestDatabase();
-  const db = await createDb({ ...options, url: database.url, pool: { max: 5, ...options.pool } });
+  const db = await createDb({ ...options, url: database.url, directUrl: database.directUrl, pool: { max: 5, ...options.pool } });
   const close = db.close.bind(db);
   db.close = async () => {
     await close();
