@@ -423,14 +423,15 @@ export class WriteBehindQueue {
           plan.condemned.set(progress.index, { error, transient: false });
           continue;
         }
-        if (!transient && progress.stage === 'commit') {
-          // Refused at COMMIT (a deferred constraint): no statement to blame.
+        if (!transient && progress.stage === 'commit' && (batch.length > 1 || !plan.condemned.has(0))) {
+          // Refused at COMMIT (a deferred constraint): no statement to blame. A lone write is the
+          // culprit (unless it is already being dead-lettered: then the dead letter's COMMIT failed).
           if (batch.length > 1) return 'isolate';
           plan.condemned.set(0, { error, transient: false });
           continue;
         }
-        // Transient, or permanent outside the writes (BEGIN, recording a dead letter): no write to
-        // blame, so nothing is given up; wait and try again.
+        // Transient, or permanent outside the writes (BEGIN, recording a dead letter, even its COMMIT):
+        // no write to blame, so nothing is given up; wait and try again.
         if (this.#options.maxAttempts > 0 && attempt >= this.#options.maxAttempts) plan.exhausted = true;
         await this.#sleep(backoffDelay(Math.min(attempt, 30), this.#retry));
         if (this.#stopped) return undefined;
@@ -465,8 +466,9 @@ export class WriteBehindQueue {
             outcomes.push(await this.#deadLetter(client, entry, verdict.error, verdict.transient));
             continue;
           }
-          progress.stage = 'write';
+          progress.stage = 'savepoint';
           if (salvage) await client.query('SAVEPOINT cairn_write');
+          progress.stage = 'write';
           try {
             entry.attempts++;
             outcomes.push({ rows: (await client.query(entry.statement)).rows });
