@@ -26,8 +26,9 @@ export type RetryOptions = z.input<typeof RetrySettingsSchema>;
 export const DEFAULT_RETRY: RetrySettings = Object.freeze(RetrySettingsSchema.parse({}));
 
 // SQLSTATEs worth another attempt: serialization failure, deadlock, connection exceptions (class 08),
-// admin/crash shutdown and "cannot connect now", too many connections.
-const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '08007', '08P01']);
+// admin/crash shutdown and "cannot connect now", too many connections, and a read-only transaction
+// (25006: connected to a server that a failover just made a standby; a new connection finds the primary).
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '08007', '08P01', '25006']);
 const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTCONN', 'ECONNABORTED']);
 // node-postgres reports a dropped socket or an exhausted pool without a code.
 const TRANSIENT_MESSAGE = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable/i;
