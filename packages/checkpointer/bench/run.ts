@@ -29,6 +29,9 @@ const SIZES = (process.env.BENCH_SIZES ?? '1024,102400').split(',').map(Number);
 // `off` takes the disk's flush latency out of every commit, for all implementations alike (an
 // ALTER DATABASE on the scratch database), to compare what the libraries themselves cost.
 const SYNC_COMMIT = process.env.BENCH_SYNC_COMMIT ?? 'on';
+// PgBouncer in transaction pooling in front of the same server (scripts/setup-services.sh starts it
+// on 6432); `off` skips the rows measured through it.
+const PGBOUNCER_URL = process.env.BENCH_PGBOUNCER_URL ?? 'postgresql://postgres@127.0.0.1:6432/postgres';
 
 type Impl = 'cairn' | 'saver' | 'pgsaver' | 'raw';
 const IMPLS: Impl[] = ['cairn', 'saver', 'pgsaver', 'raw'];
@@ -269,6 +272,8 @@ async function main(): Promise<void> {
       record(`${CONCURRENCY} threads put`, size, { cairn: await concurrent('cairn'), saver: await concurrent('saver'), pgsaver: await concurrent('pgsaver') });
     }
 
+    if (PGBOUNCER_URL !== 'off') await throughPgBouncer(name, record);
+
     // Report.
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     const { rows: ver } = await rawPool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
@@ -297,6 +302,66 @@ async function main(): Promise<void> {
     await db?.close();
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await admin.end();
+  }
+}
+
+/**
+ * put and get latest (1 KiB) through PgBouncer in transaction pooling: Cairn (statements unnamed,
+ * `pgbouncer: true`), PostgresSaver and raw pg, each on a pool of its own through the pooler.
+ */
+async function throughPgBouncer(database: string, record: (op: string, size: number, results: Partial<Record<Impl, Result>>) => void): Promise<void> {
+  const url = new URL(PGBOUNCER_URL);
+  url.pathname = `/${database}`;
+  let db: CairnDb;
+  try {
+    db = await createDb({ url: url.toString(), pgbouncer: true, pool: { max: 16 } });
+  } catch (error) {
+    process.stderr.write(`PgBouncer rows skipped: ${(error as Error).message}\n`);
+    return;
+  }
+  const rawPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
+  const pgsaverPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
+  for (const pool of [rawPool, pgsaverPool]) pool.on('error', () => undefined);
+  const cairn = new PostgresCheckpointer(db, { tenantId: 'pgbouncer' });
+  const pgsaver = new PostgresSaver(pgsaverPool, undefined, { schema: 'langgraph' });
+  try {
+    const payloads = Array.from({ length: 16 }, (_, i) => text(1024, i));
+    const meta = (i: number) => ({ source: 'loop' as const, step: i, parents: {} });
+    const thread = 'bouncer';
+    // The last checkpoint id each implementation wrote per thread (the next put's parent).
+    const prev = new Map<string, string>();
+    const puts = (threadId: string): Partial<Record<Impl, (i: number) => Promise<unknown>>> => ({
+      cairn: (i) => cairn.put(threadId, { messages: payloads[Math.abs(i) % 16], step: i }, { metadata: meta(i) }),
+      pgsaver: async (i) => {
+        const cp = lgCheckpoint(payloads[Math.abs(i) % 16]!, Math.abs(i) + 2);
+        const last = prev.get(`pgsaver:${threadId}`);
+        await pgsaver.put({ configurable: { thread_id: threadId, checkpoint_ns: '', ...(last ? { checkpoint_id: last } : {}) } }, cp, meta(i), { messages: Math.abs(i) + 2 });
+        prev.set(`pgsaver:${threadId}`, cp.id);
+      },
+      raw: async (i) => {
+        const id = uuid6(-1);
+        await rawPool.query(
+          `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, state, metadata) VALUES ('raw-bouncer', $1, '', $2, $3, $4, $5)`,
+          [threadId, id, prev.get(`raw:${threadId}`) ?? null, Buffer.from(JSON.stringify({ messages: payloads[Math.abs(i) % 16], step: i })), JSON.stringify(meta(i))],
+        );
+        prev.set(`raw:${threadId}`, id);
+      },
+    });
+    record('put via PgBouncer', 1024, await compare(READ_OPS, puts(thread), 10, puts('bouncer-warm')));
+    record('get latest via PgBouncer', 1024, await compare(READ_OPS, {
+      cairn: () => cairn.get(thread),
+      pgsaver: () => pgsaver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } }),
+      raw: () =>
+        rawPool.query(
+          `SELECT checkpoint_id, state, metadata FROM checkpoints WHERE tenant_id = 'raw-bouncer' AND thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`,
+          [thread],
+        ),
+    }));
+  } finally {
+    await cairn.close();
+    await pgsaverPool.end();
+    await rawPool.end();
+    await db.close();
   }
 }
 
