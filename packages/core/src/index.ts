@@ -1,5 +1,6 @@
 // @cairn/core: what more than one Cairn package needs: the error base and taxonomy, the one retry
-// policy, the mapping of driver errors, and the serializer seam.
+// policy, the mapping of driver errors, the serializer seam, and the input rules (ids, tenant ids,
+// text, JSON) every package validates with.
 export {
   CairnError,
   ValidationError,
@@ -26,3 +27,44 @@ export {
   type RetryHooks,
 } from './retry.js';
 export { JsonSerializer, type Serializer } from './serializer.js';
+export {
+  IdSchema,
+  TenantIdSchema,
+  TextSchema,
+  FullTextSchema,
+  idSchema,
+  textSchema,
+  idIssue,
+  tenantIdIssue,
+  textIssue,
+  fullTextIssue,
+  checkId,
+  checkTenantId,
+  checkText,
+  fitsFullTextIndex,
+  utf8ByteLength,
+  isWellFormed,
+  MAX_ID_BYTES,
+  MAX_TENANT_ID_BYTES,
+  FULL_TEXT_MAX_BYTES,
+  TSVECTOR_MAX_BYTES,
+  type IdRuleOptions,
+  type TextRuleOptions,
+} from './input-rules.js';
+export {
+  JsonValueSchema,
+  JsonObjectSchema,
+  jsonValueSchema,
+  jsonObjectSchema,
+  jsonRefinement,
+  jsonIssues,
+  isStorableJson,
+  checkJson,
+  formatJsonPath,
+  DEFAULT_MAX_JSON_DEPTH,
+  DEFAULT_MAX_JSON_ISSUES,
+  type JsonRuleOptions,
+  type JsonValue,
+  type JsonObject,
+  type JsonPrimitive,
+} from './json-value.js';

@@ -79,4 +79,53 @@ describe('JsonSerializer', () => {
     const shared = { n: 1 };
     expect(roundTrip({ a: shared, b: shared })).toEqual({ a: { n: 1 }, b: { n: 1 } });
   });
+
+  it('keeps an own __proto__ key as an own key, in plain and in tagged objects, and never changes a prototype', () => {
+    const plain = JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":1}}') as object;
+    const back = roundTrip(plain) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(Object.keys(back).sort()).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).toEqual({ polluted: true });
+    const tagged = JSON.parse('{"__proto__":{"when":1},"$cairn":"user key"}') as Record<string, unknown>;
+    tagged.when = new Date(0);
+    const taggedBack = roundTrip(tagged) as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(taggedBack, '__proto__')?.value).toEqual({ when: 1 });
+    expect(taggedBack.when).toEqual(new Date(0));
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
+  it('keeps -0, lone surrogates and NUL exactly', () => {
+    const back = roundTrip({ z: -0, list: [-0, 0], s: 'a\uD800b\u0000' }) as { z: number; list: number[]; s: string };
+    expect(Object.is(back.z, -0)).toBe(true);
+    expect(back.list.map((n) => Object.is(n, -0))).toEqual([true, false]);
+    expect(back.s).toBe('a\uD800b\u0000');
+  });
+
+  it('refuses values nested deeper than maxDepth with a SerializationError, never a RangeError', () => {
+    const nest = (n: number, wrap: (v: unknown) => unknown) => {
+      let v: unknown = 1;
+      for (let i = 0; i < n; i += 1) v = wrap(v);
+      return v;
+    };
+    expect(() => serializer.serialize(nest(1000, (v) => ({ a: v })))).not.toThrow();
+    for (const depth of [1001, 10_000, 1_000_000]) {
+      const error = (() => {
+        try {
+          serializer.serialize(nest(depth, (v) => [v]));
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(SerializationError);
+    }
+    // A Map holds its entries three JSON levels down, so fewer of them fit.
+    expect(() => serializer.serialize(nest(400, (v) => new Map([['k', v]])))).toThrow(SerializationError);
+    expect(() => new JsonSerializer({ maxDepth: 3 }).serialize({ a: { b: { c: {} } } })).toThrow(/nested this deep at \$\.a\.b\.c/);
+  });
+
+  it('turns stored values too deep for the stack into a SerializationError on read', () => {
+    const depth = 200_000;
+    const text = '['.repeat(depth) + '{"$cairn":"undefined","v":null}' + ']'.repeat(depth);
+    expect(() => serializer.deserializeText(text)).toThrow(SerializationError);
+  });
 });

@@ -27,13 +27,25 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
  * with a SerializationError naming the path, before anything is written.
  *
  * Special values are written as `{ "$cairn": "<type>", "v": ... }`; a plain object that happens to
- * have a `$cairn` key is escaped the same way, so every input round-trips.
+ * have a `$cairn` key is escaped the same way, so every input round-trips, an own `__proto__` key
+ * included (JSON.parse makes those). Values nested deeper than `maxDepth` levels are refused with a
+ * SerializationError naming the path, so depth never surfaces as a RangeError of the stack.
  */
 export class JsonSerializer implements Serializer {
   readonly format = 'json-v1';
+  /** Deepest nesting of the JSON written, in levels (a Map holds its entries 3 levels down, a Set 2). */
+  readonly maxDepth: number;
+
+  /**
+   * @param options.maxDepth - @defaultValue 1000 (V8's own JSON.stringify gives up near 4,000 levels,
+   *   and the encoding walk recurses once per level)
+   */
+  constructor(options: { maxDepth?: number } = {}) {
+    this.maxDepth = options.maxDepth ?? 1000;
+  }
 
   serialize(value: unknown): Uint8Array {
-    return Buffer.from(JSON.stringify(encode(value, '$', new Set())), 'utf8');
+    return Buffer.from(JSON.stringify(encode(value, '$', new Set(), this.maxDepth)), 'utf8');
   }
 
   deserialize(bytes: Uint8Array): unknown {
@@ -50,17 +62,17 @@ export class JsonSerializer implements Serializer {
       throw new SerializationError('Stored value is not valid JSON', { cause });
     }
     // Plain JSON (no tagged values anywhere) is already the value: skip the restoring walk.
-    return text.includes(`"${TAG}"`) ? decode(parsed) : parsed;
+    return text.includes(`"${TAG}"`) ? decodeGuarded(parsed) : parsed;
   }
 
   /** Encodes to a JSON string (for text channels such as Redis pub/sub). */
   stringify(value: unknown): string {
-    return JSON.stringify(encode(value, '$', new Set()));
+    return JSON.stringify(encode(value, '$', new Set(), this.maxDepth));
   }
 
   parse(text: string): unknown {
     const parsed = JSON.parse(text) as Json;
-    return text.includes(`"${TAG}"`) ? decode(parsed) : parsed;
+    return text.includes(`"${TAG}"`) ? decodeGuarded(parsed) : parsed;
   }
 }
 
@@ -68,13 +80,20 @@ function tagged(type: string, v: Json): Json {
   return { [TAG]: type, v };
 }
 
-function encode(value: unknown, path: string, ancestors: Set<object>): Json {
+/** Sets an own property even for the key `__proto__`, which plain assignment turns into a prototype change. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+function encode(value: unknown, path: string, ancestors: Set<object>, depth: number): Json {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return value;
     case 'number':
-      return Number.isFinite(value) ? value : tagged('number', String(value));
+      // -0 is tagged too: JSON writes it as 0.
+      return Number.isFinite(value) && !Object.is(value, -0) ? value : tagged('number', Object.is(value, -0) ? '-0' : String(value));
     case 'bigint':
       return tagged('bigint', value.toString());
     case 'undefined':
@@ -86,6 +105,7 @@ function encode(value: unknown, path: string, ancestors: Set<object>): Json {
   if (value === null) return null;
   const obj = value as object;
   if (ancestors.has(obj)) throw new SerializationError(`Cannot serialize a circular reference at ${path}`, { details: { path } });
+  if (depth <= 0) throw new SerializationError(`Cannot serialize a value nested this deep at ${path.slice(0, 200)}`, { details: { path: path.slice(0, 200) } });
   ancestors.add(obj);
   try {
     if (obj instanceof Date) {
@@ -93,25 +113,35 @@ function encode(value: unknown, path: string, ancestors: Set<object>): Json {
     }
     if (obj instanceof Uint8Array) return tagged('bytes', Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString('base64'));
     if (obj instanceof RegExp) return tagged('RegExp', [obj.source, obj.flags]);
-    if (Array.isArray(obj)) return obj.map((item, i) => encode(item, `${path}[${i}]`, ancestors));
+    if (Array.isArray(obj)) return obj.map((item, i) => encode(item, `${path}[${i}]`, ancestors, depth - 1));
     if (obj instanceof Map) {
       return tagged(
         'Map',
-        [...obj.entries()].map(([k, v], i) => [encode(k, `${path}<key ${i}>`, ancestors), encode(v, `${path}<value ${i}>`, ancestors)]),
+        [...obj.entries()].map(([k, v], i) => [encode(k, `${path}<key ${i}>`, ancestors, depth - 3), encode(v, `${path}<value ${i}>`, ancestors, depth - 3)]),
       );
     }
-    if (obj instanceof Set) return tagged('Set', [...obj].map((item, i) => encode(item, `${path}<item ${i}>`, ancestors)));
+    if (obj instanceof Set) return tagged('Set', [...obj].map((item, i) => encode(item, `${path}<item ${i}>`, ancestors, depth - 2)));
     if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer || obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof Promise) {
       throw new SerializationError(`Cannot serialize a ${obj.constructor.name} at ${path}`, { details: { path } });
     }
     // toJSON wins for types that define it (Decimal, Temporal, ...), as JSON.stringify would do.
     const withToJson = obj as { toJSON?: () => unknown };
-    if (typeof withToJson.toJSON === 'function') return encode(withToJson.toJSON(), path, ancestors);
+    if (typeof withToJson.toJSON === 'function') return encode(withToJson.toJSON(), path, ancestors, depth);
     const out: Record<string, Json> = {};
-    for (const [k, v] of Object.entries(obj)) out[k] = encode(v, `${path}.${k}`, ancestors);
+    for (const [k, v] of Object.entries(obj)) setOwn(out, k, encode(v, `${path}.${k}`, ancestors, depth - 1));
     return TAG in out ? tagged('object', out) : out;
   } finally {
     ancestors.delete(obj);
+  }
+}
+
+/** Stored values deeper than this reader's stack are a SerializationError, not a RangeError. */
+function decodeGuarded(value: Json): unknown {
+  try {
+    return decode(value);
+  } catch (cause) {
+    if (cause instanceof RangeError) throw new SerializationError('Stored value is nested too deeply to decode', { cause });
+    throw cause;
   }
 }
 
@@ -121,7 +151,7 @@ function decode(value: Json): unknown {
   const type = value[TAG];
   if (typeof type !== 'string') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = decode(v);
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, decode(v));
     return out;
   }
   const v = value.v as Json;
@@ -144,7 +174,7 @@ function decode(value: Json): unknown {
       return new Set((v as Json[]).map(decode));
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const [k, val] of Object.entries(v as Record<string, Json>)) out[k] = decode(val);
+      for (const [k, val] of Object.entries(v as Record<string, Json>)) setOwn(out, k, decode(val));
       return out;
     }
     default:
