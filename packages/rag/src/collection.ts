@@ -1,7 +1,14 @@
 // One collection of documents in the shared `documents` table (rows keyed by tenant, collection,
 // id): writes in atomic unnest batches, streaming ingest, reads, vector / text / hybrid search.
+//
+// Statements go through RagStorage (retried after transient failures, mapped to typed errors).
+// What is retried, per operation: reads, always; upserts and update() too, even after a lost
+// COMMIT, because their input (validated and embedded before anything is sent) is in memory and
+// writing the same rows twice leaves the same rows; delete, clear and refreshTextIndex as well (a
+// second run changes nothing more, though its count then misses what the lost first run did); a
+// bulk load only until it starts reading its source, which cannot be read twice.
+import type pg from 'pg';
 import { z } from 'zod';
-import type { CairnDb } from '@cairn/db';
 import { parseInput } from '@cairn/core';
 import { assertEmbeddings, type Embedder, type EmbedOptions } from './embedder.js';
 import { DocumentNotFoundError, EmbedderRequiredError, EmptyTextError, IngestError, InvalidFilterError } from './errors.js';
@@ -33,9 +40,16 @@ import {
 } from './options.js';
 import { hybridSearchSql, queryContext, vectorSearchSql } from './search-sql.js';
 import { applyBuildSettings, dropVectorIndexesForLoad, recreateVectorIndexes, type CreateIndexOptions, type CreateIndexResult, type VectorIndexInfo } from './vector-index.js';
+import type { Queryable, RagStorage } from './storage.js';
 import { checkVector, distanceForMinScore, encodeVector, encodeVectorArray, parseVector, scoreFromDistance, type Metric, type VectorInput } from './vector.js';
 
-type Pool = CairnDb['pool'];
+/** Runs one statement: on the pool through RagStorage (retried), or on an open transaction's client. */
+type Statements = <R extends pg.QueryResultRow = any>(operation: string, text: string, values: readonly unknown[]) => Promise<pg.QueryResult<R>>;
+
+/** A transaction's client as Statements: no retry of its own (the transaction decides). */
+function onClient(client: Queryable): Statements {
+  return (_operation, text, values) => client.query(text, values as unknown[]);
+}
 
 /** A stored document. */
 export interface StoredDocument<M extends Metadata = Metadata> {
@@ -125,7 +139,7 @@ function addCounts(total: UpsertResult, batch: UpsertResult): void {
 
 /** What a collection needs from its Rag. @internal */
 export interface CollectionContext {
-  pool: Pool;
+  storage: RagStorage;
   tenantId: string;
   iterativeScans: boolean;
   /** Oid of the vector type, for binary vector[] parameters. */
@@ -209,6 +223,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
   readonly embedder: Embedder | undefined;
   readonly #ctx: CollectionContext;
   readonly #options: ResolvedCollectionOptions;
+  /** Statements on the pool, each retried after transient failures (RagStorage.query). */
+  readonly #onPool: Statements = (operation, text, values) => this.#ctx.storage.query(operation, text, values);
 
   /** @internal use rag.collection(). */
   constructor(ctx: CollectionContext, name: string, options: ResolvedCollectionOptions & { dimensions: number }, embedder: Embedder | undefined) {
@@ -242,12 +258,18 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     if (rows.length === 0) return { upserted: 0, inserted: 0, updated: 0, unchanged: 0, embedded: 0 };
     const batches: Row[][] = [];
     for (let i = 0; i < rows.length; i += this.#options.batchSize) batches.push(rows.slice(i, i + this.#options.batchSize));
-    if (batches.length === 1) return this.#writeBatch(this.#ctx.pool, batches[0]!);
-    return this.#inTransaction(async (client) => {
-      const total: UpsertResult = { upserted: 0, inserted: 0, updated: 0, unchanged: 0, embedded: 0 };
-      for (const batch of batches) addCounts(total, await this.#writeBatch(client, batch));
-      return total;
-    });
+    if (batches.length === 1) return this.#writeBatch(this.#onPool, batches[0]!);
+    // Replayed after any transient failure, a lost COMMIT included: the same rows again. The counts
+    // then describe the last run (what a lost but committed first run wrote counts as unchanged).
+    return this.#ctx.storage.transaction(
+      'upsert',
+      async (client) => {
+        const total: UpsertResult = { upserted: 0, inserted: 0, updated: 0, unchanged: 0, embedded: 0 };
+        for (const batch of batches) addCounts(total, await this.#writeBatch(onClient(client), batch));
+        return total;
+      },
+      'replay',
+    );
   }
 
   /**
@@ -262,11 +284,11 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     this.#ctx.assertOpen();
     const opts = parseInput(IngestOptionsSchema, options, 'ingest options');
     const started = performance.now();
-    const total = opts.rebuildIndexes ? await this.#bulkLoad(source, opts) : await this.#stream(source, opts, (rows) => this.#writeBatch(this.#ctx.pool, rows));
+    const total = opts.rebuildIndexes ? await this.#bulkLoad(source, opts) : await this.#stream(source, opts, (rows) => this.#writeBatch(this.#onPool, rows));
     if (opts.analyze && total.inserted >= 1000) {
       // Best effort: the rows are committed either way; without the privilege the planner waits
       // for autovacuum's ANALYZE instead, and `analyzed` says so.
-      total.analyzed = await this.#ctx.pool.query('ANALYZE documents').then(
+      total.analyzed = await this.#ctx.storage.query('ANALYZE', 'ANALYZE documents').then(
         () => true,
         () => false,
       );
@@ -283,7 +305,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>,
     opts: z.output<typeof IngestOptionsSchema>,
     write: (rows: Row[]) => Promise<UpsertResult>,
-    runner: Pick<Pool, 'query'> = this.#ctx.pool,
+    statements: Statements = this.#onPool,
   ): Promise<IngestResult> {
     const batchSize = opts.batchSize ?? this.#options.batchSize;
     const started = performance.now();
@@ -295,7 +317,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const launch = (batch: unknown[], first: number) => {
       const task = (async () => {
         const docs = parseInput(z.array(DocumentInputSchema), batch, `documents ${first}..${first + batch.length - 1}`);
-        const rows = await this.#prepare(docs, `documents[${first}..]`, opts, runner);
+        const rows = await this.#prepare(docs, `documents[${first}..]`, opts, statements);
         addCounts(total, await write(rows));
         total.batches += 1;
         if (opts.onProgress) {
@@ -340,10 +362,14 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     return total;
   }
 
-  /** upsertStream with rebuildIndexes: one transaction, vector indexes dropped and re-created around the load. */
+  /**
+   * upsertStream with rebuildIndexes: one transaction, vector indexes dropped and re-created around
+   * the load. Retried only until the load starts reading the source (it cannot be read twice); a
+   * failure after that rolls everything back and throws IngestError(0) at once.
+   */
   async #bulkLoad(source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>, opts: z.output<typeof IngestOptionsSchema>): Promise<IngestResult> {
     try {
-      return await this.#inTransaction(async (client) => {
+      return await this.#ctx.storage.transaction('bulk load', async (client) => {
         // A pool-wide statement timeout is meant for queries, not for a load and an index build;
         // a slow source (an embedding API) must not end the transaction either.
         await client.query(`SET LOCAL statement_timeout = 0`);
@@ -351,24 +377,28 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         const definitions = await dropVectorIndexesForLoad(client);
         // Batches are embedded concurrently but written in order: a repeated id's last version wins.
         let written: Promise<unknown> = Promise.resolve();
+        const statements = onClient(client);
         const total = await this.#stream(
           source,
           opts,
           (rows) => {
-            const next = written.then(() => this.#writeBatch(client, rows));
+            const next = written.then(() => this.#writeBatch(statements, rows));
             written = next.catch(() => undefined);
             return next;
           },
           // The dropped indexes lock documents until the commit: reads go through this transaction.
-          client,
-        );
+          statements,
+        ).catch((error: unknown) => {
+          // The loop's own count means nothing once this rolls back; the transaction maps the cause.
+          throw error instanceof IngestError ? error.cause : error;
+        });
         await applyBuildSettings(client, opts, true);
         await recreateVectorIndexes(client, definitions);
         return total;
-      });
+      }, 'until-started');
     } catch (error) {
       // Rolled back: the count is 0 whatever the loop had written.
-      throw new IngestError(0, { cause: error instanceof IngestError ? error.cause : error });
+      throw new IngestError(0, { cause: error });
     }
   }
 
@@ -425,17 +455,23 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       encodeVectorArray(vectors, this.#ctx.vectorOid),
       embeddedBy,
     ];
-    return this.#inTransaction(async (client) => {
-      const { rows } = await client.query<{ id: string }>(sql, values);
-      if (rows.length !== merged.length) {
-        const found = new Set(rows.map((r) => r.id));
-        throw new DocumentNotFoundError(
-          this.name,
-          merged.filter((u) => !found.has(u.id)).map((u) => u.id),
-        );
-      }
-      return rows.length;
-    });
+    // Replayed like an upsert: the vectors are computed, and setting the same values (or merging
+    // the same keys) twice gives the same rows.
+    return this.#ctx.storage.transaction(
+      'update',
+      async (client) => {
+        const { rows } = await client.query<{ id: string }>(sql, values);
+        if (rows.length !== merged.length) {
+          const found = new Set(rows.map((r) => r.id));
+          throw new DocumentNotFoundError(
+            this.name,
+            merged.filter((u) => !found.has(u.id)).map((u) => u.id),
+          );
+        }
+        return rows.length;
+      },
+      'replay',
+    );
   }
 
   /** Deletes documents by id, or those matching `{ where }` (a non-empty filter). Returns how many. */
@@ -444,7 +480,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const input = parseInput(DeleteInputSchema, idsOrFilter, 'delete input');
     if (Array.isArray(input)) {
       if (input.length === 0) return 0;
-      const r = await this.#ctx.pool.query(`DELETE FROM documents WHERE tenant_id = $1 AND collection = $2 AND id = ANY($3::text[])`, [
+      const r = await this.#ctx.storage.query('delete', `DELETE FROM documents WHERE tenant_id = $1 AND collection = $2 AND id = ANY($3::text[])`, [
         this.tenantId,
         this.name,
         input,
@@ -456,14 +492,18 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       throw new InvalidFilterError([{ path: 'where', message: 'is empty; to delete every document of the collection, call clear()' }]);
     }
     const ctx = queryContext({ tenantId: this.tenantId, collection: this.name, where });
-    const r = await this.#ctx.pool.query(`DELETE FROM documents d WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND ${ctx.filter}`, ctx.params.values);
+    const r = await this.#ctx.storage.query(
+      'delete',
+      `DELETE FROM documents d WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND ${ctx.filter}`,
+      ctx.params.values,
+    );
     return r.rowCount ?? 0;
   }
 
   /** Deletes every document of the collection (this tenant's). Returns how many. */
   async clear(): Promise<number> {
     this.#ctx.assertOpen();
-    const r = await this.#ctx.pool.query(`DELETE FROM documents WHERE tenant_id = $1 AND collection = $2`, [this.tenantId, this.name]);
+    const r = await this.#ctx.storage.query('clear', `DELETE FROM documents WHERE tenant_id = $1 AND collection = $2`, [this.tenantId, this.name]);
     return r.rowCount ?? 0;
   }
 
@@ -473,7 +513,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
    */
   async refreshTextIndex(): Promise<number> {
     this.#ctx.assertOpen();
-    const r = await this.#ctx.pool.query(`UPDATE documents SET tsv = to_tsvector($3::regconfig, content) WHERE tenant_id = $1 AND collection = $2`, [
+    const r = await this.#ctx.storage.query('refreshTextIndex', `UPDATE documents SET tsv = to_tsvector($3::regconfig, content) WHERE tenant_id = $1 AND collection = $2`, [
       this.tenantId,
       this.name,
       this.language,
@@ -489,7 +529,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const list = parseInput(IdsSchema, ids, 'ids');
     const opts = parseInput(GetOptionsSchema, options, 'get options');
     if (list.length === 0) return [];
-    const { rows } = await this.#ctx.pool.query<{ id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }>(
+    const { rows } = await this.#ctx.storage.query<{ id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }>(
+      'get',
       `SELECT id, content, metadata, created_at, updated_at${opts.includeEmbedding ? ', embedding::text AS embedding' : ''} ` +
         `FROM documents WHERE tenant_id = $1 AND collection = $2 AND id = ANY($3::text[])`,
       [this.tenantId, this.name, list],
@@ -509,7 +550,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const opts = parseInput(ListOptionsSchema, options, 'list options');
     const ctx = queryContext({ tenantId: this.tenantId, collection: this.name, where: opts.where });
     const after = opts.after === undefined ? '' : ` AND d.id > ${ctx.params.add(opts.after)}`;
-    const { rows } = await this.#ctx.pool.query<{ id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }>(
+    const { rows } = await this.#ctx.storage.query<{ id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }>(
+      'list',
       `SELECT d.id, d.content, d.metadata, d.created_at, d.updated_at${opts.includeEmbedding ? ', d.embedding::text AS embedding' : ''} ` +
         `FROM documents d WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND ${ctx.filter}${after} ` +
         `ORDER BY d.id LIMIT ${ctx.params.add(opts.limit, 'int')}`,
@@ -523,7 +565,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     this.#ctx.assertOpen();
     const opts = parseInput(CountOptionsSchema, options, 'count options');
     const ctx = queryContext({ tenantId: this.tenantId, collection: this.name, where: opts.where });
-    const { rows } = await this.#ctx.pool.query<{ n: string }>(
+    const { rows } = await this.#ctx.storage.query<{ n: string }>(
+      'count',
       `SELECT count(*) AS n FROM documents d WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND ${ctx.filter}`,
       ctx.params.values,
     );
@@ -542,18 +585,18 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     this.#ctx.assertOpen();
     const plan = await this.#vectorPlan(vector, options);
     type Row = { id: string; content: string; metadata: M; distance: number; embedding?: string };
-    let { rows } = await this.#ctx.pool.query<Row>(plan.first.text, plan.first.values);
+    let { rows } = await this.#ctx.storage.query<Row>('search', plan.first.text, plan.first.values);
     if (rows.length < plan.k && plan.iterating) {
       // 'auto' scanned without iterating and other collections' rows crowded this one's out.
       this.#ctx.unfilteredScanCameUpShort();
       const again = plan.iterating();
-      rows = (await this.#ctx.pool.query<Row>(again.text, again.values)).rows;
+      rows = (await this.#ctx.storage.query<Row>('search', again.text, again.values)).rows;
     }
     // Index scans stop at maxScanTuples (or ef_search without iterative scans); when that left
     // fewer than k rows, answer exactly instead. Rare, so it costs a round trip only then.
     if (rows.length < plan.k && plan.fallback) {
       const exact = plan.fallback();
-      rows = (await this.#ctx.pool.query<Row>(exact.text, exact.values)).rows;
+      rows = (await this.#ctx.storage.query<Row>('search', exact.text, exact.values)).rows;
     }
     rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const kept = plan.maxDistance === undefined ? rows : rows.filter((r) => r.distance <= plan.maxDistance!);
@@ -576,7 +619,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     this.#ctx.assertOpen();
     const { analyze = false, ...rest } = options;
     const { first } = await this.#vectorPlan(vector, rest);
-    const { rows } = await this.#ctx.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${first.text}`, first.values);
+    // Retried like any read: EXPLAIN ANALYZE runs the search, which changes nothing.
+    const { rows } = await this.#ctx.storage.query<{ 'QUERY PLAN': string }>('explainSearch', `EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${first.text}`, first.values);
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   }
 
@@ -699,7 +743,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       minScore: opts.minScore,
       includeEmbedding: opts.includeEmbedding,
     });
-    const { rows } = await this.#ctx.pool.query<{
+    const { rows } = await this.#ctx.storage.query<{
       id: string;
       content: string;
       metadata: M;
@@ -708,7 +752,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       text_rank: string | null;
       distance: number | null;
       embedding?: string;
-    }>(sql, values);
+    }>('hybridSearch', sql, values);
     return rows.map((r) => ({
       id: r.id,
       content: r.content,
@@ -768,7 +812,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     docs: z.output<typeof DocumentInputSchema>[],
     what: string,
     options: { signal?: AbortSignal | undefined; reuseEmbeddings: boolean },
-    runner: Pick<Pool, 'query'> = this.#ctx.pool,
+    statements: Statements = this.#onPool,
   ): Promise<Row[]> {
     const vectors: (number[] | undefined)[] = docs.map((d, i) => {
       if (d.content.trim() === '') throw new EmptyTextError(`${what}[${i}].content is empty.`, { details: { id: d.id } });
@@ -783,7 +827,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       const embedder = this.#requireEmbedder(`embed ${missing.length} document(s) given without an embedding`);
       embedderId = embedder.id;
       if (options.reuseEmbeddings) {
-        const { rows: stored } = await runner.query<{ ord: number; embedding: string }>(REUSABLE_EMBEDDINGS_SQL, [
+        const { rows: stored } = await statements<{ ord: number; embedding: string }>('reading stored embeddings', REUSABLE_EMBEDDINGS_SQL, [
           this.tenantId,
           this.name,
           missing.map((i) => docs[i]!.id),
@@ -819,8 +863,9 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async #writeBatch(runner: Pick<Pool, 'query'>, rows: readonly Row[]): Promise<UpsertResult> {
-    const { rows: out } = await runner.query<{ written: number; inserted: number }>(UPSERT_SQL, [
+  /** Writes one batch (one statement): on the pool it is retried, which rewrites the same rows. */
+  async #writeBatch(statements: Statements, rows: readonly Row[]): Promise<UpsertResult> {
+    const { rows: out } = await statements<{ written: number; inserted: number }>('upsert', UPSERT_SQL, [
       this.tenantId,
       this.name,
       this.language,
@@ -836,23 +881,5 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const { written, inserted } = out[0]!;
     const embedded = rows.filter((r) => r.embeddedNow).length;
     return { upserted: rows.length, inserted, updated: written - inserted, unchanged: rows.length - written, embedded };
-  }
-
-  async #inTransaction<T>(work: (client: Pick<Pool, 'query'>) => Promise<T>): Promise<T> {
-    const client = await this.#ctx.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
   }
 }

@@ -1,10 +1,21 @@
-// The errors @cairn/rag raises. Callers branch on `instanceof` or `code`; every error carries the
-// facts needed to act on it (expected vs actual dimension, the offending ids, the HTTP status).
-import { CairnError, type CairnErrorOptions, type ValidationIssue } from '@cairn/core';
+// The errors @cairn/rag raises. Callers branch on `instanceof`, `code` or `category`; every error
+// carries the facts needed to act on it (expected vs actual dimension, the offending ids, the HTTP
+// status). PostgreSQL failures that mean nothing particular to rag come as core's
+// StorageUnavailableError / StorageError instead (see storage.ts).
+import { CairnError, TRANSIENT, type CairnErrorOptions, type ErrorCategory, type ValidationIssue } from '@cairn/core';
 
-/** Base class of every @cairn/rag error. */
+/**
+ * Base class of every @cairn/rag error. Never worth a retry by a caller's retry loop: each is about
+ * the input or the setup, or says that rag's own retries were used up.
+ */
 export class RagError extends CairnError {
   override readonly name: string = 'RagError';
+  readonly [TRANSIENT] = false;
+}
+
+/** The category of an error wrapping `cause`: the cause's, when it is a Cairn error. */
+function categoryOf(cause: unknown, fallback: ErrorCategory): ErrorCategory {
+  return cause instanceof CairnError ? cause.category : fallback;
 }
 
 /**
@@ -16,7 +27,7 @@ export class DimensionMismatchError extends RagError {
   readonly expected: number;
   readonly actual: number;
   constructor(expected: number, actual: number, message: string, options: CairnErrorOptions = {}) {
-    super('DIMENSION_MISMATCH', message, { ...options, details: { ...options.details, expected, actual } });
+    super('DIMENSION_MISMATCH', message, { category: 'invalid_input', ...options, details: { ...options.details, expected, actual } });
     this.expected = expected;
     this.actual = actual;
   }
@@ -26,7 +37,7 @@ export class DimensionMismatchError extends RagError {
 export class InvalidVectorError extends RagError {
   override readonly name = 'InvalidVectorError';
   constructor(message: string, options: CairnErrorOptions = {}) {
-    super('INVALID_VECTOR', message, options);
+    super('INVALID_VECTOR', message, { category: 'invalid_input', ...options });
   }
 }
 
@@ -34,7 +45,7 @@ export class InvalidVectorError extends RagError {
 export class EmptyTextError extends RagError {
   override readonly name = 'EmptyTextError';
   constructor(message: string, options: CairnErrorOptions = {}) {
-    super('EMPTY_TEXT', message, options);
+    super('EMPTY_TEXT', message, { category: 'invalid_input', ...options });
   }
 }
 
@@ -44,6 +55,7 @@ export class InvalidFilterError extends RagError {
   readonly issues: readonly ValidationIssue[];
   constructor(issues: readonly ValidationIssue[], options: CairnErrorOptions = {}) {
     super('INVALID_FILTER', `Invalid metadata filter: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, {
+      category: 'invalid_input',
       ...options,
       details: { ...options.details, issues },
     });
@@ -57,6 +69,7 @@ export class UnknownLanguageError extends RagError {
   readonly language: string;
   constructor(language: string, available: readonly string[]) {
     super('UNKNOWN_LANGUAGE', `PostgreSQL has no text search configuration "${language}". Available: ${available.join(', ')}.`, {
+      category: 'invalid_input',
       details: { language, available },
     });
     this.language = language;
@@ -67,7 +80,7 @@ export class UnknownLanguageError extends RagError {
 export class EmbedderRequiredError extends RagError {
   override readonly name = 'EmbedderRequiredError';
   constructor(message: string) {
-    super('EMBEDDER_REQUIRED', message);
+    super('EMBEDDER_REQUIRED', message, { category: 'invalid_input' });
   }
 }
 
@@ -78,31 +91,43 @@ export class DocumentNotFoundError extends RagError {
   constructor(collection: string, ids: readonly string[]) {
     const shown = ids.slice(0, 10).join(', ') + (ids.length > 10 ? `, … (${ids.length} in all)` : '');
     super('DOCUMENT_NOT_FOUND', `No document(s) ${shown} in collection "${collection}"; nothing was updated.`, {
+      category: 'not_found',
       details: { collection, ids },
     });
     this.ids = ids;
   }
 }
 
-/** The database lacks what @cairn/rag needs (the documents table, the vector extension). */
+/** The database lacks what @cairn/rag needs (the documents table, the vector extension): a deployment problem, category `internal`. */
 export class RagSchemaError extends RagError {
   override readonly name = 'RagSchemaError';
   constructor(message: string, options: CairnErrorOptions = {}) {
-    super('SCHEMA_MISMATCH', message, options);
+    super('SCHEMA_MISMATCH', message, { category: 'internal', ...options });
   }
 }
 
-/** Creating, dropping or rebuilding a vector index failed, or the index is not one this API manages. */
+const INDEX_ERROR_CATEGORIES = {
+  INDEX_NOT_FOUND: 'not_found',
+  INDEX_NOT_MANAGED: 'invalid_input',
+  INDEX_TOO_MANY_DIMENSIONS: 'invalid_input',
+  INDEX_BUILD_FAILED: 'internal',
+} as const satisfies Record<string, ErrorCategory>;
+
+/**
+ * Creating, dropping or rebuilding a vector index failed, or the index is not one this API manages.
+ * A build that failed because PostgreSQL could not be reached is a StorageUnavailableError instead.
+ */
 export class VectorIndexError extends RagError {
   override readonly name = 'VectorIndexError';
-  constructor(code: 'INDEX_NOT_FOUND' | 'INDEX_NOT_MANAGED' | 'INDEX_BUILD_FAILED' | 'INDEX_TOO_MANY_DIMENSIONS', message: string, options: CairnErrorOptions = {}) {
-    super(code, message, options);
+  constructor(code: keyof typeof INDEX_ERROR_CATEGORIES, message: string, options: CairnErrorOptions = {}) {
+    super(code, message, { category: categoryOf(options.cause, INDEX_ERROR_CATEGORIES[code]), ...options });
   }
 }
 
 /**
  * A streaming ingest stopped. Batches before the failing one are committed (`upserted` of them);
  * the failing batch wrote nothing. Upserts are idempotent, so re-running the ingest is safe.
+ * `cause` says why (a ValidationError, a StorageUnavailableError, …) and gives the category.
  */
 export class IngestError extends RagError {
   override readonly name = 'IngestError';
@@ -110,6 +135,7 @@ export class IngestError extends RagError {
   constructor(upserted: number, options: CairnErrorOptions) {
     const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
     super('INGEST_FAILED', `Ingest stopped after ${upserted} committed document(s): ${reason}`, {
+      category: categoryOf(options.cause, 'internal'),
       ...options,
       details: { ...options.details, upserted },
     });
@@ -117,7 +143,11 @@ export class IngestError extends RagError {
   }
 }
 
-/** An embedding endpoint failed (after retries where retrying made sense) or answered nonsense. */
+/**
+ * An embedding endpoint failed (after retries where retrying made sense) or answered nonsense.
+ * Category: `unavailable` when the last failure was worth retrying (429, 5xx, network, timeout),
+ * `invalid_input` for a request the endpoint refused (400, 401, 404, …), `internal` for a nonsense answer.
+ */
 export class EmbeddingRequestError extends RagError {
   override readonly name = 'EmbeddingRequestError';
   /** HTTP status of the last attempt, or undefined for network errors and timeouts. */
@@ -126,10 +156,11 @@ export class EmbeddingRequestError extends RagError {
   constructor(
     code: 'EMBEDDING_REQUEST_FAILED' | 'EMBEDDING_RESPONSE_INVALID',
     message: string,
-    facts: { status?: number | undefined; attempts: number },
+    facts: { status?: number | undefined; attempts: number; transient?: boolean },
     options: CairnErrorOptions = {},
   ) {
-    super(code, message, { ...options, details: { ...options.details, status: facts.status, attempts: facts.attempts } });
+    const category: ErrorCategory = code === 'EMBEDDING_RESPONSE_INVALID' ? 'internal' : facts.transient ? 'unavailable' : 'invalid_input';
+    super(code, message, { category, ...options, details: { ...options.details, status: facts.status, attempts: facts.attempts } });
     this.status = facts.status;
     this.attempts = facts.attempts;
   }
@@ -139,6 +170,6 @@ export class EmbeddingRequestError extends RagError {
 export class RagClosedError extends RagError {
   override readonly name = 'RagClosedError';
   constructor() {
-    super('RAG_CLOSED', 'This Rag instance is closed.');
+    super('RAG_CLOSED', 'This Rag instance is closed.', { category: 'closed' });
   }
 }

@@ -1,11 +1,12 @@
 // An embedder for any server speaking OpenAI's `POST /v1/embeddings`: OpenAI itself, Azure-style
 // gateways, Ollama (`http://localhost:11434/v1`), vLLM, LM Studio, text-embeddings-inference.
-// Batches inputs, limits request rate and concurrency, retries 408/409/429/5xx and network errors
-// with exponential backoff (honouring Retry-After), and checks every vector it gets back.
+// Batches inputs, limits request rate and concurrency, retries 408, 429, 5xx, network errors and
+// timeouts through core's withRetry (full-jitter backoff, or the wait Retry-After asks for), and
+// checks every vector it gets back.
 import { z } from 'zod';
-import { parseInput } from '@cairn/core';
+import { RetryExhausted, TRANSIENT, isTransientError, parseInput, withRetry } from '@cairn/core';
 import { assertEmbeddings, assertTextsNotEmpty, type Embedder, type EmbedOptions } from './embedder.js';
-import { EmbeddingRequestError, RagError } from './errors.js';
+import { EmbeddingRequestError } from './errors.js';
 
 const OpenAICompatibleEmbedderOptionsSchema = z
   .object({
@@ -28,7 +29,7 @@ const OpenAICompatibleEmbedderOptionsSchema = z
     concurrency: z.number().int().min(1).max(64).default(2),
     /** Requests per minute at most (spaced evenly); undefined for no limit. */
     requestsPerMinute: z.number().positive().max(1_000_000).optional(),
-    /** Retries after the first attempt, for 408, 409, 429, 5xx, network errors and timeouts. @defaultValue 5 */
+    /** Retries after the first attempt, for 408, 429, 5xx (but 501), network errors and timeouts. @defaultValue 5 */
     maxRetries: z.number().int().min(0).max(20).default(5),
     /** First backoff in milliseconds; doubles per attempt, with full jitter. @defaultValue 500 */
     retryBaseDelayMs: z.number().int().min(0).max(60_000).default(500),
@@ -56,7 +57,30 @@ const ResponseSchema = z.object({
   data: z.array(z.object({ embedding: z.union([z.array(z.number()), z.string()]), index: z.number().int().min(0) })),
 });
 
-const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
+/**
+ * Statuses worth another attempt: too many requests, a server error (but 501: the endpoint does
+ * not exist there), and 408 (the server timed out reading the request, as our own timeout would).
+ * Any other 4xx is the request's fault and fails at once.
+ */
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 408 || (status >= 500 && status !== 501);
+}
+
+/** One attempt's failure, marked transient or not for withRetry; becomes an EmbeddingRequestError at the end. */
+class FailedAttempt extends Error {
+  readonly [TRANSIENT]: boolean;
+  constructor(
+    readonly reason: string,
+    readonly status: number | undefined,
+    transient: boolean,
+    /** What a Retry-After / retry-after-ms header asked for. */
+    readonly retryAfterMs: number | undefined,
+    cause?: unknown,
+  ) {
+    super(reason, cause === undefined ? undefined : { cause });
+    this[TRANSIENT] = transient;
+  }
+}
 
 /** Counters, for logs and tests. */
 export interface EmbedderStats {
@@ -196,48 +220,58 @@ export class OpenAICompatibleEmbedder implements Embedder {
     });
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...this.#opts.headers };
     if (this.#opts.apiKey) headers['authorization'] = `Bearer ${this.#opts.apiKey}`;
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      await this.#rateLimit(signal);
-      this.#stats.requests++;
-      const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      let status: number | undefined;
-      let wait: number | undefined;
-      let reason: string;
-      let cause: unknown;
-      let answer: { ok: boolean; text: string; headers: Headers } | undefined;
-      try {
-        const response = await this.#fetch(this.#url, { method: 'POST', headers, body, signal: combined });
-        status = response.status;
-        answer = { ok: response.ok, text: await response.text(), headers: response.headers };
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason as Error;
-        cause = err;
-      }
-      if (answer?.ok) return this.#parse(answer.text, inputs.length, attempt);
-      if (answer) {
-        reason = `HTTP ${status}: ${describeBody(answer.text)}`;
-        if (!RETRYABLE_STATUS.has(status!)) {
-          throw new EmbeddingRequestError('EMBEDDING_REQUEST_FAILED', `Embedding request to ${this.#url} failed with ${reason}`, { status, attempts: attempt });
-        }
-        wait = retryAfterMs(answer.headers);
-      } else {
-        reason = timeout.aborted ? `no answer within ${this.#opts.timeoutMs} ms` : `network error: ${(cause as Error).message}`;
-      }
-      if (attempt > this.#opts.maxRetries) {
-        throw new EmbeddingRequestError(
-          'EMBEDDING_REQUEST_FAILED',
-          `Embedding request to ${this.#url} failed after ${attempt} attempt(s); last: ${reason}`,
-          { status, attempts: attempt },
-          { cause },
-        );
-      }
-      this.#stats.retries++;
-      const backoff = Math.random() * Math.min(this.#opts.retryMaxDelayMs, this.#opts.retryBaseDelayMs * 2 ** (attempt - 1));
-      await sleep(Math.min(this.#opts.retryMaxDelayMs, wait ?? backoff), signal);
+    const settings = { maxAttempts: this.#opts.maxRetries + 1, initialDelayMs: this.#opts.retryBaseDelayMs, maxDelayMs: this.#opts.retryMaxDelayMs };
+    // A Retry-After replaces the backoff: withRetry's wait is skipped and the next attempt waits for it instead
+    // (withRetry does not call `sleep` at all when its jittered delay comes out as 0).
+    let retryAfterMs: number | undefined;
+    try {
+      const { value } = await withRetry(
+        async (attempt) => {
+          if (retryAfterMs !== undefined) await sleep(Math.min(this.#opts.retryMaxDelayMs, retryAfterMs), signal);
+          retryAfterMs = undefined;
+          return this.#attempt(body, headers, inputs.length, attempt, signal);
+        },
+        settings,
+        {
+          isTransient: (error) => !signal?.aborted && isTransientError(error),
+          onRetry: (error) => {
+            this.#stats.retries++;
+            retryAfterMs = error instanceof FailedAttempt ? error.retryAfterMs : undefined;
+          },
+          sleep: (ms) => (retryAfterMs === undefined ? sleep(ms, signal) : Promise.resolve()),
+        },
+      );
+      return value;
+    } catch (caught) {
+      const { error, attempts } = caught instanceof RetryExhausted ? caught : { error: caught, attempts: 1 };
+      if (!(error instanceof FailedAttempt)) throw error;
+      const transient = error[TRANSIENT];
+      const message = transient
+        ? `Embedding request to ${this.#url} failed after ${attempts} attempt(s); last: ${error.reason}`
+        : `Embedding request to ${this.#url} failed with ${error.reason}`;
+      throw new EmbeddingRequestError('EMBEDDING_REQUEST_FAILED', message, { status: error.status, attempts, transient }, error.cause === undefined ? {} : { cause: error.cause });
     }
+  }
+
+  /** One request: the vectors, or a FailedAttempt (transient or not); an abort by the caller as its reason. */
+  async #attempt(body: string, headers: Record<string, string>, count: number, attempt: number, signal: AbortSignal | undefined): Promise<number[][]> {
+    await this.#rateLimit(signal);
+    this.#stats.requests++;
+    const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(this.#url, { method: 'POST', headers, body, signal: combined });
+      text = await response.text();
+    } catch (cause) {
+      if (signal?.aborted) throw signal.reason as Error;
+      const reason = timeout.aborted ? `no answer within ${this.#opts.timeoutMs} ms` : `network error: ${(cause as Error).message}`;
+      throw new FailedAttempt(reason, undefined, true, undefined, cause);
+    }
+    if (response.ok) return this.#parse(text, count, attempt);
+    const retryable = isRetryableStatus(response.status);
+    throw new FailedAttempt(`HTTP ${response.status}: ${describeBody(text)}`, response.status, retryable, retryable ? retryAfterMs(response.headers) : undefined);
   }
 
   #parse(text: string, count: number, attempts: number): number[][] {

@@ -1,6 +1,7 @@
 // createRag(): the entry point. A Rag is a tenant-scoped handle on the documents table of a
 // CairnDb: it opens collections (checking their dimension and language against the database) and
-// manages vector indexes. It does not own the database; the application closes that.
+// manages vector indexes. It does not own the database; the application closes that. Everything
+// it and its collections ask of PostgreSQL goes through one RagStorage (retries, typed errors).
 import type { CairnDb } from '@cairn/db';
 import { ValidationError, parseInput } from '@cairn/core';
 import { z } from 'zod';
@@ -9,10 +10,11 @@ import { PgVectorCollection, type CollectionContext } from './collection.js';
 import type { Embedder } from './embedder.js';
 import { RagClosedError } from './errors.js';
 import { CollectionOptionsSchema, NAME_PATTERN, RagOptionsSchema, type CollectionOptions, type Metadata, type RagOptions } from './options.js';
+import { RagStorage } from './storage.js';
 import {
   createVectorIndex,
   dropVectorIndex,
-  listVectorIndexes,
+  readVectorIndexes,
   rebuildVectorIndex,
   type CreateIndexOptions,
   type CreateIndexResult,
@@ -36,7 +38,7 @@ const ITERATE_AFTER_SHORT_SCAN_MS = 60_000;
 
 /** State shared by a Rag and the tenant views made from it. */
 interface SharedState {
-  db: CairnDb;
+  storage: RagStorage;
   table: Promise<DocumentsTableInfo> | undefined;
   indexes: { readAt: number; list: Promise<VectorIndexInfo[]> } | undefined;
   languages: Map<string, Promise<void>>;
@@ -75,7 +77,7 @@ export class Rag {
   tableInfo(): Promise<DocumentsTableInfo> {
     this.#assertOpen();
     const state = this.#state;
-    state.table ??= readDocumentsTable(state.db.pool).catch((err: unknown) => {
+    state.table ??= state.storage.run('reading the documents table', () => readDocumentsTable(state.storage.pool)).catch((err: unknown) => {
       state.table = undefined;
       throw err;
     });
@@ -104,7 +106,7 @@ export class Rag {
     await this.#assertLanguage(opts.language);
     const scanKey = `${this.tenantId}\u0000${collectionName}`;
     const ctx: CollectionContext = {
-      pool: this.#state.db.pool,
+      storage: this.#state.storage,
       tenantId: this.tenantId,
       iterativeScans: table.iterativeScans,
       vectorOid: table.vectorOid,
@@ -135,7 +137,8 @@ export class Rag {
   /** This tenant's collections with their document counts, by name. */
   async listCollections(): Promise<CollectionSummary[]> {
     this.#assertOpen();
-    const { rows } = await this.#state.db.pool.query<{ name: string; count: string }>(
+    const { rows } = await this.#state.storage.query<{ name: string; count: string }>(
+      'listing collections',
       `SELECT collection AS name, count(*) AS count FROM documents WHERE tenant_id = $1 GROUP BY collection ORDER BY collection`,
       [this.tenantId],
     );
@@ -151,25 +154,25 @@ export class Rag {
   async createIndex(options: CreateIndexOptions = {}): Promise<CreateIndexResult> {
     this.#assertOpen();
     const table = await this.tableInfo();
-    return this.#changingIndexes(() => createVectorIndex(this.#state.db.pool, this.tenantId, table.dimensions, options));
+    return this.#changingIndexes(() => createVectorIndex(this.#state.storage, this.tenantId, table.dimensions, options));
   }
 
   /** Drops a `cairn_rag_*` index; false when there was none. Migration-owned indexes are refused. */
   dropIndex(name: string, options: DropIndexOptions = {}): Promise<boolean> {
     this.#assertOpen();
-    return this.#changingIndexes(() => dropVectorIndex(this.#state.db.pool, name, options));
+    return this.#changingIndexes(() => dropVectorIndex(this.#state.storage, name, options));
   }
 
   /** Rebuilds (REINDEX) a vector index on documents.embedding, e.g. after bulk loads or many deletes. */
   rebuildIndex(name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
     this.#assertOpen();
-    return this.#changingIndexes(() => rebuildVectorIndex(this.#state.db.pool, name, options));
+    return this.#changingIndexes(() => rebuildVectorIndex(this.#state.storage, name, options));
   }
 
   /** HNSW and IVFFlat indexes on documents.embedding (all tenants: indexes are table-wide objects). */
   listIndexes(): Promise<VectorIndexInfo[]> {
     this.#assertOpen();
-    return listVectorIndexes(this.#state.db.pool);
+    return readVectorIndexes(this.#state.storage);
   }
 
   /** Marks this handle (and its tenant views and collections) closed. Does not close the database. */
@@ -197,7 +200,7 @@ export class Rag {
     if (state.indexes === undefined || now - state.indexes.readAt > INDEX_CACHE_MS) {
       const entry = {
         readAt: now,
-        list: listVectorIndexes(state.db.pool).catch((err: unknown) => {
+        list: readVectorIndexes(state.storage).catch((err: unknown) => {
           if (state.indexes === entry) state.indexes = undefined;
           throw err;
         }),
@@ -219,7 +222,7 @@ export class Rag {
   #assertLanguage(language: string): Promise<void> {
     let check = this.#state.languages.get(language);
     if (!check) {
-      check = assertLanguage(this.#state.db.pool, language).catch((err: unknown) => {
+      check = this.#state.storage.run('checking the text search language', () => assertLanguage(this.#state.storage.pool, language)).catch((err: unknown) => {
         this.#state.languages.delete(language);
         throw err;
       });
@@ -240,8 +243,20 @@ export class Rag {
  */
 export function createRag(db: CairnDb, options: RagOptions = {}): Rag {
   const opts = parseInput(RagOptionsSchema, options, 'rag options');
-  if (typeof db !== 'object' || db === null || typeof (db as Partial<CairnDb>).pool?.query !== 'function') {
+  if (typeof db !== 'object' || db === null || typeof (db as Partial<CairnDb>).pool?.query !== 'function' || typeof (db as Partial<CairnDb>).run !== 'function') {
     throw new ValidationError('createRag arguments', [{ path: 'db', message: 'must be a CairnDb from @cairn/db createDb()' }]);
   }
-  return new Rag({ db, table: undefined, indexes: undefined, languages: new Map(), iterateUntil: new Map(), closed: false }, opts.tenantId, opts.embedder);
+  const state: SharedState = {
+    // A dimension or table PostgreSQL reports other than as read: read the catalog again next time.
+    storage: new RagStorage(db, () => {
+      state.table = undefined;
+      state.indexes = undefined;
+    }),
+    table: undefined,
+    indexes: undefined,
+    languages: new Map(),
+    iterateUntil: new Map(),
+    closed: false,
+  };
+  return new Rag(state, opts.tenantId, opts.embedder);
 }

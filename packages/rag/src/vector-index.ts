@@ -11,17 +11,17 @@
 // on a development database reports them as drift (it would drop them on reset). That is the
 // trade-off of choosing metrics and collections at runtime; an index every deployment needs
 // belongs in a migration instead (see the README).
+//
+// Every statement runs through RagStorage: catalog reads are retried; the DDL is idempotent
+// (IF [NOT] EXISTS, REINDEX), so it is retried too, a concurrent build after dropping what a build
+// cut short left behind. A failure to reach PostgreSQL is a StorageUnavailableError, whatever step it hit.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { CairnDb } from '@cairn/db';
-import { parseInput } from '@cairn/core';
+import { StorageUnavailableError, parseInput } from '@cairn/core';
 import { VectorIndexError } from './errors.js';
 import { MaintenanceWorkMemSchema, NAME_PATTERN, ParallelWorkersSchema } from './options.js';
+import type { Queryable, RagStorage } from './storage.js';
 import { METRIC_SQL, METRICS, type Metric } from './vector.js';
-
-type Pool = CairnDb['pool'];
-/** What this module uses of a checked-out pg client. */
-type PoolClient = Pick<Pool, 'query'>;
 
 /** Prefix of every index this module creates (and the only ones it drops). */
 export const MANAGED_INDEX_PREFIX = 'cairn_rag_';
@@ -113,9 +113,9 @@ function operatorClassOf(opclass: string): { metric: Metric; precision: 'half' |
   return null;
 }
 
-/** Lists the HNSW and IVFFlat indexes on documents.embedding. */
-export async function listVectorIndexes(pool: PoolClient): Promise<VectorIndexInfo[]> {
-  const { rows } = await pool.query<{
+/** Lists the HNSW and IVFFlat indexes on documents.embedding, on a client (a transaction's). */
+export async function listVectorIndexes(client: Queryable): Promise<VectorIndexInfo[]> {
+  const { rows } = await client.query<{
     name: string;
     method: 'hnsw' | 'ivfflat';
     opclass: string;
@@ -160,48 +160,73 @@ export async function listVectorIndexes(pool: PoolClient): Promise<VectorIndexIn
 }
 
 /** Applies build settings on a client: transaction-local, or (for CONCURRENTLY) on a connection that is discarded afterwards. */
-export async function applyBuildSettings(client: PoolClient, s: { maintenanceWorkMem?: string | undefined; parallelWorkers?: number | undefined }, local: boolean) {
+export async function applyBuildSettings(client: Queryable, s: { maintenanceWorkMem?: string | undefined; parallelWorkers?: number | undefined }, local: boolean) {
   if (s.maintenanceWorkMem !== undefined) await client.query(`SELECT set_config('maintenance_work_mem', $1, $2)`, [s.maintenanceWorkMem, local]);
   if (s.parallelWorkers !== undefined) {
     await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, $2)`, [String(s.parallelWorkers), local]);
   }
 }
 
+/** The vector indexes on documents, read through `storage` (retried). */
+export function readVectorIndexes(storage: RagStorage): Promise<VectorIndexInfo[]> {
+  return storage.run('listing vector indexes', () => listVectorIndexes(storage.pool));
+}
+
 /**
- * Runs one DDL statement with build settings. Non-concurrent: in a transaction with SET LOCAL.
+ * Runs one idempotent DDL statement with build settings, retried after transient failures.
+ * Non-concurrent: in a transaction with SET LOCAL (a retry runs it again from the start).
  * Concurrent: outside any transaction, on a connection destroyed afterwards so its session
- * settings never reach the pool.
+ * settings never reach the pool; before a retry, an invalid index named `building` (what the cut
+ * build left) is dropped, since CREATE INDEX … IF NOT EXISTS would keep it.
  */
-async function runDdl(pool: Pool, sql: string, settings: z.output<typeof RebuildIndexOptionsSchema>): Promise<void> {
-  const client = await pool.connect();
-  let discard = settings.concurrently;
-  try {
-    if (settings.concurrently) {
-      await applyBuildSettings(client, settings, false);
-      await client.query(sql);
-    } else {
-      await client.query('BEGIN');
-      try {
+async function runDdl(storage: RagStorage, operation: string, sql: string, settings: z.output<typeof RebuildIndexOptionsSchema>, building?: string): Promise<void> {
+  if (!settings.concurrently) {
+    await storage.transaction(
+      operation,
+      async (client) => {
         await applyBuildSettings(client, settings, true);
         await client.query(sql);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {
-          discard = true;
-        });
-        throw err;
-      }
-    }
-  } finally {
-    client.release(discard);
+      },
+      'replay',
+    );
+    return;
   }
+  await storage.run(operation, (attempt) =>
+    storage.withClient(async (client, lease) => {
+      lease.discard();
+      if (attempt > 1 && building !== undefined) await dropIfInvalid(client, building);
+      await applyBuildSettings(client, settings, false);
+      await client.query(sql);
+    }),
+  );
+}
+
+/** Drops index `name` (CONCURRENTLY) when it exists and is invalid. */
+async function dropIfInvalid(client: Queryable, name: string): Promise<void> {
+  const { rows } = await client.query<{ sql: string }>(
+    `SELECT format('DROP INDEX CONCURRENTLY IF EXISTS %I', c.relname) AS sql FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = to_regclass('documents') AND c.relname = $1 AND NOT i.indisvalid`,
+    [name],
+  );
+  if (rows[0]) await client.query(rows[0].sql);
 }
 
 /** Builds the DDL text server-side with format(): %I quotes the name, %L the partial index's literals. */
-async function formatDdl(pool: PoolClient, template: string, args: readonly string[]): Promise<string> {
+async function formatDdl(client: Queryable, template: string, args: readonly string[]): Promise<string> {
   const placeholders = args.map((_, i) => `$${i + 2}::text`).join(', ');
-  const { rows } = await pool.query<{ sql: string }>(`SELECT format($1${placeholders ? `, ${placeholders}` : ''}) AS sql`, [template, ...args]);
+  const { rows } = await client.query<{ sql: string }>(`SELECT format($1${placeholders ? `, ${placeholders}` : ''}) AS sql`, [template, ...args]);
   return rows[0]!.sql;
+}
+
+/** formatDdl on the pool, retried. */
+function formatDdlRetried(storage: RagStorage, template: string, args: readonly string[]): Promise<string> {
+  return storage.run('preparing index DDL', () => formatDdl(storage.pool, template, args));
+}
+
+/** What a failed build or rebuild throws: unreachable storage as such, anything else as INDEX_BUILD_FAILED. */
+function buildFailure(what: string, name: string, cause: unknown): Error {
+  if (cause instanceof StorageUnavailableError) return cause;
+  return new VectorIndexError('INDEX_BUILD_FAILED', `${what} ${name} failed: ${(cause as Error).message}`, { cause, details: { name } });
 }
 
 /** Default index name: cairn_rag_<type>_<metric>[_half][_<12 hex of tenant/collection>]. */
@@ -216,7 +241,7 @@ function defaultIndexName(type: 'hnsw' | 'ivfflat', metric: Metric, precision: '
  * Creates a vector index (IF NOT EXISTS). `tenantId` scopes a partial index's collection;
  * `dimensions` is the column's, for the half-precision cast.
  */
-export async function createVectorIndex(pool: Pool, tenantId: string, dimensions: number, options: CreateIndexOptions): Promise<CreateIndexResult> {
+export async function createVectorIndex(storage: RagStorage, tenantId: string, dimensions: number, options: CreateIndexOptions): Promise<CreateIndexResult> {
   const opts = parseInput(CreateIndexOptionsSchema, options, 'index options');
   const partial = opts.collection === undefined ? undefined : { tenantId, collection: opts.collection };
   const name = opts.name ?? defaultIndexName(opts.type, opts.metric, opts.precision, partial);
@@ -229,9 +254,9 @@ export async function createVectorIndex(pool: Pool, tenantId: string, dimensions
       { details: { name, dimensions } },
     );
   }
-  const before = (await listVectorIndexes(pool)).find((i) => i.name === name);
+  const before = (await readVectorIndexes(storage)).find((i) => i.name === name);
   if (before?.valid) return { index: before, created: false };
-  if (before && !before.valid) await dropVectorIndex(pool, name, { concurrently: opts.concurrently });
+  if (before && !before.valid) await dropVectorIndex(storage, name, { concurrently: opts.concurrently });
   // Only validated integers and fixed operator classes reach the template; names and literals go through format().
   const withClause = opts.type === 'hnsw' ? `m = ${opts.m}, ef_construction = ${opts.efConstruction}` : `lists = ${opts.lists}`;
   const template =
@@ -241,14 +266,14 @@ export async function createVectorIndex(pool: Pool, tenantId: string, dimensions
       : `(embedding ${METRIC_SQL[opts.metric].opclass})`) +
     ` WITH (${withClause})` +
     (partial ? ' WHERE tenant_id = %L AND collection = %L' : '');
-  const sql = await formatDdl(pool, template, partial ? [name, partial.tenantId, partial.collection] : [name]);
+  const sql = await formatDdlRetried(storage, template, partial ? [name, partial.tenantId, partial.collection] : [name]);
   try {
-    await runDdl(pool, sql, opts);
+    await runDdl(storage, `building index ${name}`, sql, opts, name);
   } catch (cause) {
-    if (opts.concurrently) await dropVectorIndex(pool, name, { concurrently: true }).catch(() => undefined);
-    throw new VectorIndexError('INDEX_BUILD_FAILED', `Building index ${name} failed: ${(cause as Error).message}`, { cause, details: { name } });
+    if (opts.concurrently) await dropVectorIndex(storage, name, { concurrently: true }).catch(() => undefined);
+    throw buildFailure('Building index', name, cause);
   }
-  const index = (await listVectorIndexes(pool)).find((i) => i.name === name);
+  const index = (await readVectorIndexes(storage)).find((i) => i.name === name);
   if (!index?.valid) {
     throw new VectorIndexError('INDEX_BUILD_FAILED', `Index ${name} is not valid after its build.`, { details: { name } });
   }
@@ -256,7 +281,7 @@ export async function createVectorIndex(pool: Pool, tenantId: string, dimensions
 }
 
 /** Drops a `cairn_rag_*` index. Returns false when it did not exist. Refuses any other index. */
-export async function dropVectorIndex(pool: Pool, name: string, options: DropIndexOptions = {}): Promise<boolean> {
+export async function dropVectorIndex(storage: RagStorage, name: string, options: DropIndexOptions = {}): Promise<boolean> {
   const opts = parseInput(DropIndexOptionsSchema, options, 'drop index options');
   if (typeof name !== 'string' || !MANAGED_NAME.test(name)) {
     throw new VectorIndexError(
@@ -265,26 +290,26 @@ export async function dropVectorIndex(pool: Pool, name: string, options: DropInd
         `${name === MIGRATION_INDEX_NAME ? 'This one belongs to the migrations; change it with a migration.' : ''}`.trim(),
     );
   }
-  const exists = (await listVectorIndexes(pool)).some((i) => i.name === name);
+  const exists = (await readVectorIndexes(storage)).some((i) => i.name === name);
   if (!exists) return false;
-  const sql = await formatDdl(pool, `DROP INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}IF EXISTS %I`, [name]);
-  await runDdl(pool, sql, { concurrently: opts.concurrently });
+  const sql = await formatDdlRetried(storage, `DROP INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}IF EXISTS %I`, [name]);
+  await runDdl(storage, `dropping index ${name}`, sql, { concurrently: opts.concurrently });
   return true;
 }
 
 /** Rebuilds a vector index on documents (REINDEX), the migration's included: its definition does not change. */
-export async function rebuildVectorIndex(pool: Pool, name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
+export async function rebuildVectorIndex(storage: RagStorage, name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
   const opts = parseInput(RebuildIndexOptionsSchema, options, 'rebuild options');
-  if (typeof name !== 'string' || !ANY_INDEX_NAME.test(name) || !(await listVectorIndexes(pool)).some((i) => i.name === name)) {
+  if (typeof name !== 'string' || !ANY_INDEX_NAME.test(name) || !(await readVectorIndexes(storage)).some((i) => i.name === name)) {
     throw new VectorIndexError('INDEX_NOT_FOUND', `No vector index named ${JSON.stringify(name)} on documents.embedding.`);
   }
-  const sql = await formatDdl(pool, `REINDEX INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}%I`, [name]);
+  const sql = await formatDdlRetried(storage, `REINDEX INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}%I`, [name]);
   try {
-    await runDdl(pool, sql, opts);
+    await runDdl(storage, `rebuilding index ${name}`, sql, opts);
   } catch (cause) {
-    throw new VectorIndexError('INDEX_BUILD_FAILED', `Rebuilding index ${name} failed: ${(cause as Error).message}`, { cause, details: { name } });
+    throw buildFailure('Rebuilding index', name, cause);
   }
-  return (await listVectorIndexes(pool)).find((i) => i.name === name)!;
+  return (await readVectorIndexes(storage)).find((i) => i.name === name)!;
 }
 
 /**
@@ -292,13 +317,13 @@ export async function rebuildVectorIndex(pool: Pool, name: string, options: Rebu
  * (which locks the table until the transaction ends) and returns their CREATE INDEX statements,
  * from the catalog, for recreateVectorIndexes.
  */
-export async function dropVectorIndexesForLoad(client: PoolClient): Promise<string[]> {
+export async function dropVectorIndexesForLoad(client: Queryable): Promise<string[]> {
   const indexes = (await listVectorIndexes(client)).filter((i) => i.valid);
   for (const index of indexes) await client.query(await formatDdl(client, 'DROP INDEX %I', [index.name]));
   return indexes.map((i) => i.definition);
 }
 
 /** Re-creates indexes from the statements dropVectorIndexesForLoad returned, in the same transaction. */
-export async function recreateVectorIndexes(client: PoolClient, definitions: readonly string[]): Promise<void> {
+export async function recreateVectorIndexes(client: Queryable, definitions: readonly string[]): Promise<void> {
   for (const definition of definitions) await client.query(definition);
 }
