@@ -1,75 +1,23 @@
 // zod schemas for every public input. Defaults live here and nowhere else; `parseInput` turns a
 // failure into a ValidationError that lists every problem.
 import { z } from 'zod';
-import { DEFAULT_RETRY, RetrySettingsSchema, type Serializer } from '@cairn/core';
+import { DEFAULT_RETRY, IdSchema, JsonObjectSchema, RetrySettingsSchema, TenantIdSchema, idSchema, type Serializer } from '@cairn/core';
 import type { Registry } from 'prom-client';
 import type { ChangeNotifier, RedisConnection } from '@cairn/redis';
 
-const MAX_ID_LENGTH = 512;
-const NUL = '\u0000';
+/**
+ * Thread, checkpoint and task ids and channel names: core's one id rule (1-512 UTF-8 bytes of
+ * well-formed Unicode, no NUL or control characters), so no two ids alias in PostgreSQL.
+ */
+export { IdSchema };
 
-/** Thread, checkpoint and task ids: 1-512 characters, no NUL (PostgreSQL text cannot hold it). */
-export const IdSchema = z
-  .string({ error: 'must be a string' })
-  .min(1, 'must not be empty')
-  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  .refine((s) => !s.includes(NUL), 'must not contain NUL characters');
-
-/** Namespaces may be empty (the root graph). */
-export const NamespaceSchema = z
-  .string({ error: 'must be a string' })
-  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  .refine((s) => !s.includes(NUL), 'must not contain NUL characters');
+/** Namespaces: the id rule, and may be empty (the root graph). */
+export const NamespaceSchema = idSchema({ allowEmpty: true });
 
 const StepSchema = z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1);
 
-/** Walks a value and reports what jsonb cannot store (NaN, Infinity, NUL, non-plain objects, cycles). */
-function checkJson(value: unknown, path: (string | number)[], ctx: z.RefinementCtx, seen: Set<object>): void {
-  switch (typeof value) {
-    case 'string':
-      if (value.includes(NUL)) ctx.addIssue({ code: 'custom', path, message: 'strings must not contain NUL characters' });
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) ctx.addIssue({ code: 'custom', path, message: `${value} is not a JSON number` });
-      return;
-    case 'boolean':
-      return;
-    case 'object':
-      break;
-    default:
-      ctx.addIssue({ code: 'custom', path, message: `a ${typeof value} is not JSON` });
-      return;
-  }
-  if (value === null) return;
-  if (seen.has(value)) {
-    ctx.addIssue({ code: 'custom', path, message: 'circular reference' });
-    return;
-  }
-  seen.add(value);
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => checkJson(item, [...path, i], ctx, seen));
-  } else {
-    const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) {
-      ctx.addIssue({ code: 'custom', path, message: 'must be a plain JSON object' });
-    } else {
-      for (const [k, v] of Object.entries(value)) {
-        if (k.includes(NUL)) ctx.addIssue({ code: 'custom', path, message: 'keys must not contain NUL characters' });
-        checkJson(v, [...path, k], ctx, seen);
-      }
-    }
-  }
-  seen.delete(value);
-}
-
-/** Metadata: a plain JSON object (stored as jsonb). */
-export const MetadataSchema = z.custom<Record<string, never>>().superRefine((value, ctx) => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
-    return;
-  }
-  checkJson(value, [], ctx, new Set());
-});
+/** Metadata: a JSON object jsonb stores and returns unchanged (core's JSON rule, checked in place). */
+export const MetadataSchema = JsonObjectSchema;
 
 /**
  * Metadata of a new checkpoint. `forkedFrom` is reserved: history follows it into the fork's source
@@ -99,7 +47,8 @@ export const PutOptionsSchema = z.object({ ...putOptionFields, expectedLatestId:
 export const PutManyItemSchema = z.object({ ...putOptionFields, threadId: IdSchema, state: z.unknown() }).strict();
 export const PutManySchema = z.array(PutManyItemSchema).max(10_000, 'at most 10000 items per call');
 
-const EncodedValueSchema = z.object({ format: z.string().min(1).max(100), data: z.instanceof(Uint8Array) });
+// The format name is stored in a text column beside the bytes: the id rule, at most 100 bytes.
+const EncodedValueSchema = z.object({ format: idSchema({ maxBytes: 100 }), data: z.instanceof(Uint8Array) });
 
 export const RawPutItemSchema = z
   .object({
@@ -180,8 +129,8 @@ export const ListThreadIdsSchema = z.object({ after: IdSchema.optional(), limit:
 /** Options every checkpointer takes. */
 export const CheckpointerOptionsSchema = z
   .object({
-    /** Tenant every call is scoped to. @defaultValue 'default' */
-    tenantId: IdSchema.default('default'),
+    /** Tenant every call is scoped to (core's tenant rule: an ASCII slug of 1-128 characters). @defaultValue 'default' */
+    tenantId: TenantIdSchema.default('default'),
     /** Serializer for new states and writes. @defaultValue new JsonSerializer() (format 'json-v1') */
     serializer: z.custom<Serializer>((s) => typeof s === 'object' && s !== null && typeof (s as Serializer).serialize === 'function').optional(),
     /** More serializers able to read older formats (picked by the stored format name). @defaultValue [] */

@@ -90,9 +90,12 @@ describe('jsonIssues', () => {
     expect(jsonIssues(new Array(1e9))).toHaveLength(20);
   });
 
-  it('quotes odd keys in paths, and cuts long ones', () => {
+  it('quotes odd keys in paths, escapes control characters, and cuts long ones', () => {
     expect(jsonIssues({ 'a b': { '0': Number.NaN } })[0]?.path).toBe('["a b"]["0"]');
     expect(jsonIssues({ ['k'.repeat(100)]: Number.NaN })[0]?.path).toBe(`["${'k'.repeat(64)}…"]`);
+    expect(jsonIssues({ 'del\u007f\u0085': Number.NaN })[0]?.path).toBe('["del\\u007f\\u0085"]');
+    const result = JsonObjectSchema.safeParse({ 'é x': { 'c\u0001': { '\uDFFF': 1 } } });
+    expect(result.error!.issues[0]!.path).toEqual(['é x', '"c\\u0001"', '"\\udfff"']);
   });
 });
 
@@ -120,7 +123,7 @@ describe('the zod forms', () => {
       }
     })();
     expect(error?.message).toBe(
-      'Invalid metadata: ["\\ud800"]: has a key with a lone surrogate, which jsonb cannot store; ok.deep: is nested deeper than 2 levels of arrays and objects',
+      'Invalid metadata: "\\ud800": has a key with a lone surrogate, which jsonb cannot store; ok.deep: is nested deeper than 2 levels of arrays and objects',
     );
   });
 });

@@ -170,9 +170,17 @@ function constructorName(value: object): string {
 }
 
 const PLAIN_KEY = /^[A-Za-z_$][\w$]*$/;
+// What a message must not carry raw: NUL and controls (C0, DEL, C1), lone surrogates.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A key as a JSON string literal, cut at 64 characters, with every control character escaped. */
+function quoteKey(key: string): string {
+  const cut = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+  return JSON.stringify(cut).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 /**
- * A path for messages: `a.b[2]`, with odd keys quoted and escaped (`a["x y"]`, `["\u0000"]`) so
+ * A path for messages: `a.b[2]`, with other keys quoted and escaped (`a["x y"]`, `["\u0000"]`) so
  * the message itself is printable, well-formed text, and long keys cut short.
  */
 export function formatJsonPath(segments: readonly Segment[]): string {
@@ -180,14 +188,14 @@ export function formatJsonPath(segments: readonly Segment[]): string {
   for (const s of segments) {
     if (typeof s === 'number') out += `[${s}]`;
     else if (PLAIN_KEY.test(s) && s.length <= 64) out += out === '' ? s : `.${s}`;
-    else out += `[${JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s)}]`;
+    else out += `[${quoteKey(s)}]`;
   }
   return out;
 }
 
-/** zod's path segments, with odd keys escaped the same way (zod prints them as they are). */
+/** zod's path segments (zod prints them as they are): keys with unprintable characters, or long ones, quoted and escaped. */
 function zodSegments(segments: readonly Segment[]): Segment[] {
-  return segments.map((s) => (typeof s === 'number' || (PLAIN_KEY.test(s) && s.length <= 64) ? s : formatJsonPath([s])));
+  return segments.map((s) => (typeof s === 'number' || (s.length <= 64 && !UNPRINTABLE.test(s)) ? s : quoteKey(s)));
 }
 
 /**

@@ -66,7 +66,7 @@ export function hostileJson(options: HostileJsonOptions = {}): fc.Arbitrary<unkn
     ? [
         fc.constant(undefined),
         fc.bigInt(),
-        fc.date({ noInvalidDate: false }),
+        fc.date({ noInvalidDate: true }),
         fc.constant(() => 1),
         fc.integer().map((x) => new Opaque(x)),
       ]
