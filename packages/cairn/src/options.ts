@@ -1,16 +1,15 @@
 // Options of createCairn(), validated with zod. Defaults live here, in the schema, and nowhere else.
 // Component options are passed through to their packages, which validate them again in full.
 import { z } from 'zod';
+import { TenantIdSchema } from '@cairn/core';
 import type { DbOptions } from '@cairn/db';
 import type { CheckpointerOptions } from '@cairn/checkpointer';
 import type { ObjectStoreOptions, SessionManagerOptions } from '@cairn/objects';
 import type { Embedder } from '@cairn/rag';
 import type { RedisOptions } from '@cairn/redis';
 
-/** Tenant ids: the strictest rule among the packages (the RAG package allows no `@`). */
-export const TenantIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 characters: letters, digits, _ . : - (starting with a letter or digit)');
+/** Tenant ids: core's one tenant rule (an ASCII slug of 1-128 characters: letters, digits, _ . : @ -), as every component checks it. */
+export { TenantIdSchema };
 
 const plainObject = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), `${what} must be an object`);
