@@ -94,10 +94,9 @@ describe('JsonSerializer', () => {
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 
-  it('keeps -0, lone surrogates and NUL exactly', () => {
-    const back = roundTrip({ z: -0, list: [-0, 0], s: 'a\uD800b\u0000' }) as { z: number; list: number[]; s: string };
-    expect(Object.is(back.z, -0)).toBe(true);
-    expect(back.list.map((n) => Object.is(n, -0))).toEqual([true, false]);
+  it('keeps lone surrogates and NUL exactly, and writes -0 as 0 as jsonb does', () => {
+    const back = roundTrip({ z: -0, s: 'a\uD800b\u0000' }) as { z: number; s: string };
+    expect(Object.is(back.z, 0)).toBe(true);
     expect(back.s).toBe('a\uD800b\u0000');
   });
 

@@ -28,7 +28,8 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
  *
  * Special values are written as `{ "$cairn": "<type>", "v": ... }`; a plain object that happens to
  * have a `$cairn` key is escaped the same way, so every input round-trips, an own `__proto__` key
- * included (JSON.parse makes those). Values nested deeper than `maxDepth` levels are refused with a
+ * included (JSON.parse makes those). -0 is written as 0, as JSON and jsonb do, so a value reads
+ * back the same from a cache and from PostgreSQL. Values nested deeper than `maxDepth` levels are refused with a
  * SerializationError naming the path, so depth never surfaces as a RangeError of the stack.
  */
 export class JsonSerializer implements Serializer {
@@ -92,8 +93,7 @@ function encode(value: unknown, path: string, ancestors: Set<object>, depth: num
     case 'boolean':
       return value;
     case 'number':
-      // -0 is tagged too: JSON writes it as 0.
-      return Number.isFinite(value) && !Object.is(value, -0) ? value : tagged('number', Object.is(value, -0) ? '-0' : String(value));
+      return Number.isFinite(value) ? value : tagged('number', String(value));
     case 'bigint':
       return tagged('bigint', value.toString());
     case 'undefined':
