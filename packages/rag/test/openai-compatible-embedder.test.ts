@@ -76,7 +76,17 @@ describe('OpenAICompatibleEmbedder', () => {
       .embedQuery('doomed')
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EmbeddingRequestError);
-    expect(err).toMatchObject({ code: 'EMBEDDING_REQUEST_FAILED', status: 500, attempts: 3 });
+    expect(err).toMatchObject({ code: 'EMBEDDING_REQUEST_FAILED', status: 500, attempts: 3, category: 'unavailable' });
+  });
+
+  it.each([400, 409])('does not retry HTTP %i, and reports it as invalid input', async (status) => {
+    server.script({ status }); // a retry would get a normal answer and succeed
+    const e = make();
+    const err = await e.embedQuery('refused').catch((caught: unknown) => caught);
+    expect(err).toBeInstanceOf(EmbeddingRequestError);
+    expect(err).toMatchObject({ status, attempts: 1, category: 'invalid_input' });
+    expect(server.requests).toHaveLength(1);
+    expect(e.stats()).toMatchObject({ requests: 1, retries: 0 });
   });
 
   it('does not retry client errors, and never echoes the API key', async () => {

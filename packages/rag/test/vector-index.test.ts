@@ -9,6 +9,7 @@ import {
   DimensionMismatchError,
   LocalHashEmbedder,
   MIGRATION_INDEX_NAME,
+  RagSchemaError,
   VectorIndexError,
   type PgVectorCollection,
   type Rag,
@@ -228,6 +229,22 @@ describe('the embedding column as the catalog reports it (PostgreSQL)', () => {
     expect(err).toBeInstanceOf(DimensionMismatchError);
     expect((err as Error).message).toContain('documents.embedding is vector(8)');
     expect((err as Error).message).toContain('pnpm db:migrate --name embedding_384');
+  });
+
+  it('maps a column changed under an open collection to DimensionMismatchError, and a dropped table to RagSchemaError', async () => {
+    const db = database();
+    const rag = createRag(db);
+    const col = await rag.collection('small');
+    await db.pool.query(`DELETE FROM documents`);
+    await db.pool.query(`DROP INDEX documents_embedding_hnsw_cosine_idx`);
+    await db.pool.query(`ALTER TABLE documents ALTER COLUMN embedding TYPE vector(4)`);
+    const err = await col.upsert([{ id: 'b', content: 'b', embedding: [0, 1, 0, 0, 0, 0, 0, 0] }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DimensionMismatchError);
+    expect(err).toMatchObject({ expected: 4, actual: 8, category: 'invalid_input' });
+    // The Rag forgot what it had read: the next look at the catalog sees the new column.
+    expect(await rag.tableInfo()).toMatchObject({ dimensions: 4 });
+    await db.pool.query(`DROP TABLE documents`);
+    await expect(col.count()).rejects.toBeInstanceOf(RagSchemaError);
   });
 });
 
