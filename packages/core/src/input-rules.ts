@@ -52,6 +52,8 @@ export interface TextRuleOptions {
   maxBytes?: number;
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 const hex = (code: number) => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 
 const NUL_MESSAGE = 'must not contain NUL (U+0000): PostgreSQL text and jsonb cannot store it';
@@ -80,6 +82,8 @@ export function idIssue(value: unknown, options: IdRuleOptions = {}): string | u
   const maxBytes = options.maxBytes ?? MAX_ID_BYTES;
   // A UTF-16 code unit is at most 3 UTF-8 bytes: most ids are rejected or accepted by length alone.
   if (value.length > maxBytes) return tooLongMessage(Buffer.byteLength(value, 'utf8'), maxBytes);
+  // Most ids (uuids, slugs) are printable ASCII: one native regex pass, a byte per character.
+  if (PRINTABLE_ASCII.test(value)) return undefined;
   let bytes = 0;
   for (let i = 0; i < value.length; i += 1) {
     const c = value.charCodeAt(i);
