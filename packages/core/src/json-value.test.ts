@@ -94,6 +94,8 @@ describe('jsonIssues', () => {
     expect(jsonIssues({ 'a b': { '0': Number.NaN } })[0]?.path).toBe('["a b"]["0"]');
     expect(jsonIssues({ ['k'.repeat(100)]: Number.NaN })[0]?.path).toBe(`["${'k'.repeat(64)}…"]`);
     expect(jsonIssues({ 'del\u007f\u0085': Number.NaN })[0]?.path).toBe('["del\\u007f\\u0085"]');
+    expect(jsonIssues({ a: [{ 'x y': Number.NaN }] }, { path: 'equals.k' })[0]?.path).toBe('equals.k.a[0]["x y"]');
+    expect(jsonIssues(Number.NaN, { path: 'metadata' })[0]?.path).toBe('metadata');
     const result = JsonObjectSchema.safeParse({ 'é x': { 'c\u0001': { '\uDFFF': 1 } } });
     expect(result.error!.issues[0]!.path).toEqual(['é x', '"c\\u0001"', '"\\udfff"']);
   });

@@ -38,6 +38,8 @@ export interface JsonRuleOptions {
   allowDates?: boolean;
   /** Accept object properties whose value is undefined: JSON omits them, so they read back absent. @defaultValue false */
   allowUndefinedProperties?: boolean;
+  /** Where `value` sits in the caller's input, prefixed to every issue's path (`metadata`, `equals.a`); not used by the zod forms, which know their path. @defaultValue '' */
+  path?: string;
 }
 
 /** A container waiting to be walked, or (entered) waiting to leave the ancestor set. */
@@ -183,8 +185,8 @@ function quoteKey(key: string): string {
  * A path for messages: `a.b[2]`, with other keys quoted and escaped (`a["x y"]`, `["\u0000"]`) so
  * the message itself is printable, well-formed text, and long keys cut short.
  */
-export function formatJsonPath(segments: readonly Segment[]): string {
-  let out = '';
+export function formatJsonPath(segments: readonly Segment[], prefix = ''): string {
+  let out = prefix;
   for (const s of segments) {
     if (typeof s === 'number') out += `[${s}]`;
     else if (PLAIN_KEY.test(s) && s.length <= 64) out += out === '' ? s : `.${s}`;
@@ -209,7 +211,7 @@ function zodSegments(segments: readonly Segment[]): Segment[] {
  */
 export function jsonIssues(value: unknown, options: JsonRuleOptions = {}): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  walk(value, options, (segments, message) => issues.push({ path: formatJsonPath(segments), message }));
+  walk(value, options, (segments, message) => issues.push({ path: formatJsonPath(segments, options.path), message }));
   return issues;
 }
 
