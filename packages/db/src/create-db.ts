@@ -218,6 +218,24 @@ export class CairnDb {
   }
 
   /**
+   * Runs `fn` on a connection of its own, outside the pool, ended afterwards: for work whose session
+   * settings must not reach anyone else (SET before CREATE INDEX CONCURRENTLY). Behind PgBouncer it
+   * connects through `directUrl`, since a pooled "session" is whichever server connection is free.
+   * No retry and no error mapping: use it inside `run()`.
+   */
+  async withSession<R>(fn: (client: pg.Client) => Promise<R>): Promise<R> {
+    const client = new pg.Client(this.clientConfig());
+    // A dropped session reports on 'error'; the failing query rejects on its own.
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await fn(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /**
    * A connection string for the same database, credentials included, for components that need
    * their own connection (LISTEN/NOTIFY, other libraries): the direct URL when one was given.
    * Not for logs.

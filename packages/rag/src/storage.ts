@@ -58,6 +58,11 @@ export class RagStorage {
     return this.run(operation, () => this.pool.query<R>(text, values as unknown[] | undefined));
   }
 
+  /** A connection of its own, ended afterwards (see CairnDb.withSession); use inside run(). */
+  withSession<R>(fn: (client: pg.Client) => Promise<R>): Promise<R> {
+    return this.#db.withSession(fn);
+  }
+
   /** Borrows a client (see CairnDb.withClient); use inside run(). */
   withClient<R>(fn: (client: pg.PoolClient, lease: ClientLease) => Promise<R>): Promise<R> {
     return this.#db.withClient(fn);

@@ -175,8 +175,8 @@ export function readVectorIndexes(storage: RagStorage): Promise<VectorIndexInfo[
 /**
  * Runs one idempotent DDL statement with build settings, retried after transient failures.
  * Non-concurrent: in a transaction with SET LOCAL (a retry runs it again from the start).
- * Concurrent: outside any transaction, on a connection destroyed afterwards so its session
- * settings never reach the pool; before a retry, an invalid index named `building` (what the cut
+ * Concurrent: outside any transaction, on a connection of its own (ended afterwards) so its session
+ * settings never reach the pool, and behind PgBouncer are not left on a pooled server; before a retry, an invalid index named `building` (what the cut
  * build left) is dropped, since CREATE INDEX … IF NOT EXISTS would keep it.
  */
 async function runDdl(storage: RagStorage, operation: string, sql: string, settings: z.output<typeof RebuildIndexOptionsSchema>, building?: string): Promise<void> {
@@ -192,8 +192,7 @@ async function runDdl(storage: RagStorage, operation: string, sql: string, setti
     return;
   }
   await storage.run(operation, (attempt) =>
-    storage.withClient(async (client, lease) => {
-      lease.discard();
+    storage.withSession(async (client) => {
       if (attempt > 1 && building !== undefined) await dropIfInvalid(client, building);
       await applyBuildSettings(client, settings, false);
       await client.query(sql);
