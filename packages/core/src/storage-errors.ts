@@ -47,6 +47,12 @@ export interface StorageErrorContext {
   details?: ErrorDetails;
 }
 
+// SQLSTATEs that mean the database refused a value it was given, not that it failed: a NUL in text
+// (22P05, 22021), JSON it cannot parse (22P02), a value too long for its column or index (22001,
+// 54000). Core's input rules refuse these before they are sent; one that still slips through is
+// the caller's input, not an outage.
+const INPUT_SQLSTATES = new Set(['22P05', '22021', '22P02', '22001', '54000']);
+
 const DEFAULT_MIGRATE_HINT = 'npx cairn migrate deploy (or createDb({ migrate: true }))';
 
 /**
@@ -76,6 +82,9 @@ export function toStorageError(error: unknown, context: StorageErrorContext = {}
       code: 'SCHEMA_MISSING',
       details,
     });
+  }
+  if (code !== undefined && INPUT_SQLSTATES.has(code)) {
+    return new StorageError(`PostgreSQL refused a value${what} (${code}): ${message}`, { cause: error, details, code: 'INPUT_REJECTED', category: 'invalid_input' });
   }
   return new StorageError(`PostgreSQL error${code ? ` ${code}` : ''}${what}: ${message}`, { cause: error, details });
 }
