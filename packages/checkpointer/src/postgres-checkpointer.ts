@@ -13,7 +13,8 @@ import {
   DELETE_THREAD_SQL,
   DELETE_THREADS_SQL,
   FORK_SQL,
-  PRUNE_SQL,
+  PRUNE_DELETE_SQL,
+  PRUNE_ROWS_SQL,
   THREAD_IDS_SQL,
   getSql,
   historySql,
@@ -22,9 +23,16 @@ import {
   listSql,
   writesSql,
 } from './postgres-sql.js';
-import type { ResolvedRetentionPolicy } from './retention.js';
+import { selectPrunable, type ResolvedRetentionPolicy } from './retention.js';
 import { CheckpointerOptionsSchema, IdSchema, type CheckpointerOptions } from './schemas.js';
 import type { CheckpointEvent, CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
+
+/** Checkpoints deleted per retention transaction. */
+const PRUNE_BATCH = 5000;
+/** Threads read per page by a tenant-wide prune. */
+const PRUNE_THREAD_PAGE = 500;
+/** Longest one retention statement may run. */
+const PRUNE_STATEMENT_TIMEOUT_MS = 30_000;
 
 /** Options of PostgresCheckpointer. */
 export type PostgresCheckpointerOptions = CheckpointerOptions;
@@ -416,22 +424,68 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     return rows.map((r) => r.thread_id);
   }
 
+  /**
+   * Retention, one thread at a time (a tenant-wide prune walks the tenant's threads with the
+   * skip scan): the thread's rows are read with one index range scan, the rules run in
+   * retention.ts (the same code as the memory backend, so the ancestor walk is a linear pass in
+   * memory, not a recursive join per step), and the selected checkpoints are deleted in batches of
+   * PRUNE_BATCH, each its own short transaction under a statement timeout. No statement's work
+   * grows with the tenant, and none holds locks for long.
+   */
   protected async storePrune(policy: ResolvedRetentionPolicy, threadId: string | undefined): Promise<PruneResult> {
-    if (policy.keepLast === undefined && policy.maxAgeDays === undefined) return { deleted: 0, threads: {} };
-    const rows = await this.#query<{ thread_id: string; deleted: number }>('prune', PRUNE_SQL, [
-      this.tenantId,
-      threadId ?? null,
-      policy.keepLast ?? null,
-      policy.maxAgeDays === undefined ? null : policy.maxAgeDays * 86_400,
-      policy.keepAncestors,
-    ]);
-    const threads: Record<string, number> = {};
-    let deleted = 0;
-    for (const r of rows) {
-      threads[r.thread_id] = r.deleted;
-      deleted += r.deleted;
+    const result: PruneResult = { deleted: 0, threads: {} };
+    if (policy.keepLast === undefined && policy.maxAgeDays === undefined) return result;
+    const pruneThread = async (thread: string) => {
+      const deleted = await this.#pruneThread(thread, policy);
+      if (deleted > 0) {
+        result.threads[thread] = deleted;
+        result.deleted += deleted;
+      }
+    };
+    if (threadId !== undefined) {
+      await pruneThread(threadId);
+      return result;
     }
-    return { deleted, threads };
+    for (let after: string | undefined; ; ) {
+      const page = await this.storeThreadIds(after, PRUNE_THREAD_PAGE);
+      for (const thread of page) await pruneThread(thread);
+      if (page.length < PRUNE_THREAD_PAGE) return result;
+      after = page.at(-1);
+    }
+  }
+
+  async #pruneThread(threadId: string, policy: ResolvedRetentionPolicy): Promise<number> {
+    const rows = await this.#query<{ checkpoint_ns: string; checkpoint_id: string; parent_checkpoint_id: string | null; created_at: Date; now: Date }>(
+      'prune',
+      PRUNE_ROWS_SQL,
+      [this.tenantId, threadId],
+    );
+    if (rows.length === 0) return 0;
+    const now = rows[0]!.now;
+    const doomed = selectPrunable(
+      rows.map((r) => ({ threadId, namespace: r.checkpoint_ns, checkpointId: r.checkpoint_id, parentId: r.parent_checkpoint_id, createdAt: r.created_at })),
+      policy,
+      now,
+    );
+    let deleted = 0;
+    for (let i = 0; i < doomed.length; i += PRUNE_BATCH) {
+      const batch = doomed.slice(i, i + PRUNE_BATCH);
+      const { rows: out } = await this.#run('prune', () =>
+        runTransaction(this.db.pool, async (client) => {
+          // A batch that cannot finish in time is rolled back whole and reported, not left holding locks.
+          await client.query(`SELECT set_config('statement_timeout', $1, true)`, [`${PRUNE_STATEMENT_TIMEOUT_MS}ms`]);
+          return client.query<{ deleted: number }>({
+            ...PRUNE_DELETE_SQL,
+            values: [this.tenantId, threadId, batch.map((r) => r.namespace), batch.map((r) => r.checkpointId)],
+          });
+        }).catch((error: unknown) => {
+          // Deleting the same rows again deletes nothing more: a lost COMMIT may be retried.
+          throw error instanceof CommitOutcomeUnknown ? error.original : error;
+        }),
+      );
+      deleted += out[0]?.deleted ?? 0;
+    }
+    return deleted;
   }
 
   async healthCheck(): Promise<CheckpointerHealth> {

@@ -324,36 +324,28 @@ SELECT thread_id FROM t WHERE thread_id IS NOT NULL LIMIT $3`,
 };
 
 /**
- * retention: $1 tenant, $2 thread (or null: all), $3 keepLast (or null), $4 max age in seconds (or
- * null), $5 keep ancestors. Deletes what `selectPrunable` (retention.ts) selects, with the writes.
+ * retention, read side: $1 tenant, $2 thread. What the rules need of each checkpoint of one thread
+ * (one index range scan of the primary key), with the server's clock for maxAgeDays (created_at is
+ * the server's too). The rules themselves run in retention.ts, the one implementation both backends use.
  */
-export const PRUNE_SQL = {
-  name: 'cairn_cp_prune',
-  text: `WITH RECURSIVE ranked AS (
-  SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, created_at,
-         row_number() OVER (PARTITION BY thread_id, checkpoint_ns ORDER BY checkpoint_id DESC) AS rn
-  FROM checkpoints WHERE tenant_id = $1 AND ($2::text IS NULL OR thread_id = $2)
-), kept AS (
-  SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id FROM ranked
-  WHERE rn = 1 OR NOT (($3::int IS NOT NULL AND rn > $3::int) OR ($4::float8 IS NOT NULL AND created_at < now() - make_interval(secs => $4::float8)))
-), protected AS (
-  SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id FROM kept
-  UNION
-  SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id
-  FROM protected p JOIN checkpoints c ON c.tenant_id = $1 AND c.thread_id = p.thread_id AND c.checkpoint_ns = p.checkpoint_ns AND c.checkpoint_id = p.parent_checkpoint_id
-  WHERE $5::bool
-), doomed AS (
-  SELECT r.thread_id, r.checkpoint_ns, r.checkpoint_id FROM ranked r
-  WHERE NOT EXISTS (SELECT 1 FROM protected p WHERE p.thread_id = r.thread_id AND p.checkpoint_ns = r.checkpoint_ns AND p.checkpoint_id = r.checkpoint_id)
-), dw AS (
-  DELETE FROM checkpoint_writes w USING doomed d
-  WHERE w.tenant_id = $1 AND w.thread_id = d.thread_id AND w.checkpoint_ns = d.checkpoint_ns AND w.checkpoint_id = d.checkpoint_id
-), dc AS (
-  DELETE FROM checkpoints c USING doomed d
-  WHERE c.tenant_id = $1 AND c.thread_id = d.thread_id AND c.checkpoint_ns = d.checkpoint_ns AND c.checkpoint_id = d.checkpoint_id
-  RETURNING c.thread_id
+export const PRUNE_ROWS_SQL = {
+  name: 'cairn_cp_prune_rows',
+  text: `SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id, created_at, now() AS now
+FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2`,
+};
+
+/** retention, delete side: $1 tenant, $2 thread, $3 namespaces, $4 ids (one batch), with their writes. */
+export const PRUNE_DELETE_SQL = {
+  name: 'cairn_cp_prune_delete',
+  text: `WITH gone AS (
+  DELETE FROM checkpoints c USING unnest($3::text[], $4::text[]) AS d(ns, id)
+  WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = d.ns AND c.checkpoint_id = d.id
+  RETURNING c.checkpoint_ns, c.checkpoint_id
+), w AS (
+  DELETE FROM checkpoint_writes x USING gone g
+  WHERE x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = g.checkpoint_ns AND x.checkpoint_id = g.checkpoint_id
 )
-SELECT thread_id, count(*)::int AS deleted FROM dc GROUP BY thread_id`,
+SELECT count(*)::int AS deleted FROM gone`,
 };
 
 /** How the parent of a single put is given: the thread's latest, an explicit id, or none (a root). */
