@@ -10,7 +10,7 @@ import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
 import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection } from '@cairn/redis';
 import { CairnClosedError, CairnCloseError, CairnStartError } from './errors.js';
-import { registerConnectionMetrics } from './metrics.js';
+import { registerConnectionMetrics, registerObjectStoreMetrics } from './metrics.js';
 import { CairnOptionsSchema, TenantIdSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
 
 /** What `health()` reports. Never throws; `ok` is false only when PostgreSQL or pgvector is down. */
@@ -317,6 +317,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
     const checkpointer = await start('checkpointer', () => checkpointerOf(opts.tenantId));
     const objects = await start('object store', () => new ObjectStore(db, { ...opts.objects, tenantId: opts.tenantId, redis, notifier }));
     closers.push({ name: 'object store', close: () => objects.close() });
+    registerObjectStoreMetrics(metricsRegistry, objects);
     const sessions = await start('session manager', () => new SessionManager(db, { ...opts.sessions, tenantId: opts.tenantId, redis, notifier, threadData: checkpointerOf }));
     closers.push({ name: 'session manager', close: () => sessions.close() });
     const threads = await start('thread manager', () => new ThreadManager(db, { tenantId: opts.tenantId, threadData: checkpointerOf }));

@@ -4,6 +4,7 @@
 // stats() at scrape time, so nothing is counted twice and a scrape costs no I/O.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CairnDb } from '@cairn/db';
+import type { ObjectStore } from '@cairn/objects';
 import type { BreakerState, ChangeNotifier, RedisConnection } from '@cairn/redis';
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
@@ -27,6 +28,12 @@ export function registerConnectionMetrics(
   parts: { db: CairnDb; redis: RedisConnection | undefined; notifier: ChangeNotifier | undefined },
 ): void {
   const { db, redis, notifier } = parts;
+  mirroredCounter(
+    registry,
+    'cairn_db_dropped_connections_total',
+    'Idle pooled PostgreSQL connections lost (server restart, failover, network drop, idle timeouts); the next query gets a fresh one.',
+    () => db.poolStats().droppedConnections,
+  );
   new Gauge({
     name: 'cairn_db_pool_connections',
     help: 'PostgreSQL pool connections by state (total open, idle, callers waiting for one, configured max).',
@@ -68,4 +75,21 @@ export function registerConnectionMetrics(
     mirroredCounter(registry, 'cairn_notifications_malformed_total', 'Change notifications dropped because they were not valid events.', () => notifier.stats().malformed);
     mirroredCounter(registry, 'cairn_notifications_handler_errors_total', 'Change notification handlers that threw or rejected.', () => notifier.stats().handlerErrors);
   }
+}
+
+/** Registers the write-behind queue's figures (when the object store writes behind). */
+export function registerObjectStoreMetrics(registry: Registry, objects: ObjectStore<'sync' | 'write-behind'>): void {
+  if (objects.stats() === null) return;
+  const read = (key: 'pending' | 'persisted' | 'deadLettered' | 'failedAttempts') => () => objects.stats()?.[key] ?? 0;
+  new Gauge({
+    name: 'cairn_write_behind_pending',
+    help: 'Object writes queued and not yet persisted.',
+    registers: [registry],
+    collect() {
+      this.set(read('pending')());
+    },
+  });
+  mirroredCounter(registry, 'cairn_write_behind_persisted_total', 'Queued object writes persisted.', read('persisted'));
+  mirroredCounter(registry, 'cairn_write_behind_dead_lettered_total', 'Queued object writes moved to write_behind_dead_letters after a permanent error.', read('deadLettered'));
+  mirroredCounter(registry, 'cairn_write_behind_failed_attempts_total', 'Failed batch attempts of the write-behind queue.', read('failedAttempts'));
 }

@@ -95,6 +95,25 @@ describe('createCairn', () => {
     expect(metrics).toMatch(/cairn_checkpointer_operations_total\{[^}]*operation="put"/);
     expect(metrics).toMatch(/^cairn_db_pool_connections\{state="max"\} [1-9]/m);
     expect(metrics).toMatch(/^cairn_notifications_delivered_total \d+/m);
+    expect(metrics).toMatch(/^cairn_db_dropped_connections_total 0$/m);
+  });
+
+  it('reports the write-behind queue in the registry when objects write behind', async () => {
+    const behind = await createCairn({
+      databaseUrl: database.url,
+      objects: { persistence: { mode: 'write-behind', onError: () => undefined } },
+      db: { pool: { max: 2 } },
+    });
+    try {
+      const notes = behind.objects.collection('Note', z.object({ text: z.string() }));
+      await (await notes.save('n1', { text: 'queued' })).persisted();
+      const metrics = await behind.metricsRegistry.metrics();
+      expect(metrics).toMatch(/^cairn_write_behind_persisted_total 1$/m);
+      expect(metrics).toMatch(/^cairn_write_behind_dead_lettered_total 0$/m);
+      expect(metrics).toMatch(/^cairn_write_behind_pending 0$/m);
+    } finally {
+      await behind.close();
+    }
   });
 
   it('keeps connections and credentials out of JSON', () => {
