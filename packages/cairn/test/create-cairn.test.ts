@@ -106,7 +106,8 @@ describe('createCairn', () => {
     });
     try {
       const notes = behind.objects.collection('Note', z.object({ text: z.string() }));
-      await (await notes.save('n1', { text: 'queued' })).persisted();
+      await notes.save('n1', { text: 'queued' });
+      await behind.objects.flush();
       const metrics = await behind.metricsRegistry.metrics();
       expect(metrics).toMatch(/^cairn_write_behind_persisted_total 1$/m);
       expect(metrics).toMatch(/^cairn_write_behind_dead_lettered_total 0$/m);
