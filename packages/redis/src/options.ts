@@ -69,8 +69,13 @@ export const RedisOptionsSchema = z
       .default({ baseDelayMs: 50, maxDelayMs: 1_000 }),
     /** TLS: true for defaults, or settings. Implied by rediss://. */
     tls: z.union([z.boolean(), z.object({ rejectUnauthorized: z.boolean().default(true), ca: z.string().optional(), servername: z.string().optional() }).strict()]).default(false),
-    /** Batch commands issued in the same tick into one round trip. @defaultValue true */
-    enableAutoPipelining: z.boolean().default(true),
+    /**
+     * ioredis' auto-pipelining: commands issued in the same tick share one write. Off by default: it
+     * costs every call one more event-loop turn (a cache hit one at a time took 1.2–1.8× as long with
+     * it, twice the client CPU), and pays off only with dozens of calls in flight at once (64 callers:
+     * 1.05–1.5× the throughput); bench/RESULTS.md has the figures. @defaultValue false
+     */
+    enableAutoPipelining: z.boolean().default(false),
     /** Redis Cluster seed nodes; uses ioredis' Cluster client. */
     cluster: z.object({ nodes: z.array(hostPort).min(1) }).strict().optional(),
     /** Redis Sentinel; uses ioredis' sentinel support. */
