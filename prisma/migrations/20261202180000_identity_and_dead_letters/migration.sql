@@ -6,8 +6,7 @@ CREATE TABLE "cairn_identity" (
     "epoch" TEXT NOT NULL DEFAULT (gen_random_uuid())::text,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
-    CONSTRAINT "cairn_identity_pkey" PRIMARY KEY ("id"),
-    CONSTRAINT "cairn_identity_single_row" CHECK ("id" = 1)
+    CONSTRAINT "cairn_identity_pkey" PRIMARY KEY ("id")
 );
 
 INSERT INTO "cairn_identity" ("id") VALUES (1);
