@@ -261,10 +261,6 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
       const connection = await start('Redis connection', () =>
         createRedis({
           cacheScope: epoch.replaceAll('-', '').slice(0, 16),
-          // ioredis 5.11 can crash the process (ioredis#1931: "results[i] is not iterable") when a
-          // script command is defined while an auto-pipeline is pending, and @cairn/redis defines its
-          // cache scripts lazily, on first use. Off by default until that cannot happen.
-          enableAutoPipelining: false,
           ...opts.redis.connection,
           url: opts.redisUrl,
           keyPrefix: opts.redis.keyPrefix,

@@ -1,7 +1,7 @@
 // Read-through caches of object rows and session records on @cairn/redis' RedisCache. RedisCache
 // versions every entry, so a fill that loaded before a write cannot land after that write's
 // invalidation; when Redis is down every call degrades to a miss / no-op and reads go to PostgreSQL,
-// and after an outage the namespace is emptied before it serves again.
+// and after an outage the invalidations that did not reach Redis are replayed before it serves again.
 import { createHash } from 'node:crypto';
 import { RedisCache, type RedisConnection } from '@cairn/redis';
 import type { RecordCache } from './collection.js';
