@@ -6,6 +6,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { createDb } from '@cairn/db';
 import { PostgresCheckpointer } from '../src/index.js';
+import { loadLongThread } from '../test/fixtures/long-thread.js';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SIZES = (process.env.BENCH_RETENTION_SIZES ?? '100000,1000000').split(',').map(Number);
@@ -23,18 +24,7 @@ try {
   for (const size of SIZES) {
     for (const keepAncestors of [true, false]) {
       const thread = `t${size}-${keepAncestors}`;
-      await db.pool.query(
-        `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_id, parent_checkpoint_id, state)
-         SELECT 'bench', $1, 'c' || lpad(i::text, 8, '0'), CASE WHEN i > 1 THEN 'c' || lpad((i - 1)::text, 8, '0') END, convert_to('1', 'UTF8')
-         FROM generate_series(1, $2) AS i`,
-        [thread, size],
-      );
-      await db.pool.query(
-        `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_id, parent_checkpoint_id, state)
-         SELECT 'bench', $1, 'b' || lpad(i::text, 8, '0'), CASE WHEN i > 1 THEN 'b' || lpad((i - 1)::text, 8, '0') ELSE 'c00000010' END, convert_to('1', 'UTF8')
-         FROM generate_series(1, 1000) AS i`,
-        [thread],
-      );
+      await loadLongThread(db.pool, 'bench', thread, size, 1000);
       const started = performance.now();
       const result = await cp.prune({ threadId: thread, keepLast: 1000, keepAncestors });
       console.log(`| ${size.toLocaleString('en-US')} + 1,000 branch | ${keepAncestors} | ${result.deleted.toLocaleString('en-US')} | ${((performance.now() - started) / 1000).toFixed(2)} |`);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDb } from '@cairn/db/testing';
 import type { CairnDb } from '@cairn/db';
 import { PostgresCheckpointer } from '../src/index.js';
+import { loadLongThread } from './fixtures/long-thread.js';
 
 const CHAIN = 100_000;
 let db: CairnDb;
@@ -17,21 +18,7 @@ afterAll(async () => {
   await db.close();
 });
 
-/** One linear chain of `length` checkpoints (ids sort by position) plus a dead branch of 50 off checkpoint 10. */
-async function loadThread(threadId: string, length: number): Promise<void> {
-  await db.pool.query(
-    `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_id, parent_checkpoint_id, state)
-     SELECT 'scale', $1, 'c' || lpad(i::text, 8, '0'), CASE WHEN i > 1 THEN 'c' || lpad((i - 1)::text, 8, '0') END, convert_to('1', 'UTF8')
-     FROM generate_series(1, $2) AS i`,
-    [threadId, length],
-  );
-  await db.pool.query(
-    `INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_id, parent_checkpoint_id, state)
-     SELECT 'scale', $1, 'b' || lpad(i::text, 8, '0'), CASE WHEN i > 1 THEN 'b' || lpad((i - 1)::text, 8, '0') ELSE 'c00000010' END, convert_to('1', 'UTF8')
-     FROM generate_series(1, 50) AS i`,
-    [threadId],
-  );
-}
+const loadThread = (threadId: string, length: number) => loadLongThread(db.pool, 'scale', threadId, length, 50);
 
 async function count(threadId: string): Promise<number> {
   const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM checkpoints WHERE tenant_id = 'scale' AND thread_id = $1`, [threadId]);
