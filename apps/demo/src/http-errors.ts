@@ -1,8 +1,9 @@
-// Maps the typed errors of the Cairn packages to HTTP answers. Errors carry stable codes, so the
-// mapping branches on `code` (never on message text) and the body repeats the code for clients.
+// Maps the typed errors of the Cairn packages to HTTP answers. Every Cairn error carries a category
+// (invalid input, not found, conflict, unavailable, closed, internal): the status follows it, and
+// the body repeats the stable code for clients. Never branches on message text.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { CairnError, ValidationError } from 'cairn';
+import { CairnError, ValidationError, type ErrorCategory } from 'cairn';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -30,19 +31,14 @@ export function notFound(what: string, id: string): HttpError {
   return new HttpError(404, 'NOT_FOUND', `${what} ${JSON.stringify(id)} does not exist`);
 }
 
-const STATUS_BY_CODE: Record<string, number> = {
-  VALIDATION_FAILED: 400,
-  INVALID_DATABASE_URL: 400,
-  PATCH_INVALID: 400,
-  PATCH_TEST_FAILED: 409,
-  NOTHING_TO_RESUME: 409,
-  CONFLICT: 409,
-  VERSION_CONFLICT: 409,
-  DUPLICATE_ID: 409,
-  SNAPSHOT_CONFLICT: 409,
-  DATABASE_UNAVAILABLE: 503,
-  STORAGE_UNAVAILABLE: 503,
-  MODEL_FAILED: 502,
+/** The HTTP status of each kind of Cairn failure: the mapping follows categories, never lists of codes. */
+const STATUS_BY_CATEGORY: Readonly<Record<ErrorCategory, number>> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+  closed: 503,
+  internal: 500,
 };
 
 const REASONS: Record<number, string> = {
@@ -55,13 +51,6 @@ const REASONS: Record<number, string> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
-
-function statusFor(code: string): number {
-  if (STATUS_BY_CODE[code] !== undefined) return STATUS_BY_CODE[code];
-  if (code.endsWith('_NOT_FOUND')) return 404;
-  if (code.endsWith('_CLOSED')) return 503;
-  return 500;
-}
 
 function body(statusCode: number, code: string, message: string, issues?: ErrorBody['issues']): ErrorBody {
   return { statusCode, code, error: REASONS[statusCode] ?? 'Error', message, ...(issues ? { issues } : {}) };
@@ -83,12 +72,16 @@ export function toErrorBody(error: unknown, request?: FastifyRequest): ErrorBody
     request?.log.error({ err: error }, 'response did not match its schema');
     return body(500, 'RESPONSE_INVALID', 'The server produced an invalid response');
   }
-  // Cairn's errors, and the demo's own (workflow, model), carry an upper-case `code`.
-  const code = error instanceof CairnError ? error.code : error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code)) {
-    const status = statusFor(code);
+  if (error instanceof CairnError) {
+    const status = STATUS_BY_CATEGORY[error.category];
     if (status >= 500) request?.log.error({ err: error }, 'request failed');
-    return body(status, code, (error as Error).message);
+    return body(status, error.code, error.message);
+  }
+  // The demo's own errors (workflow, model) carry their status beside an upper-case code.
+  const own = error as Error & { code?: unknown; statusCode?: unknown };
+  if (error instanceof Error && typeof own.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(own.code) && typeof own.statusCode === 'number') {
+    if (own.statusCode >= 500) request?.log.error({ err: error }, 'request failed');
+    return body(own.statusCode, own.code, error.message);
   }
   const fastifyError = error as Partial<FastifyError>;
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {

@@ -57,6 +57,8 @@ export interface OpenAiChatModelOptions {
 export class ModelError extends Error {
   override readonly name = 'ModelError';
   readonly code = 'MODEL_FAILED';
+  /** An upstream dependency failed: Bad Gateway. */
+  readonly statusCode = 502;
 }
 
 /** A chat model behind an OpenAI-compatible `/chat/completions` endpoint (OpenAI, Ollama, vLLM). */

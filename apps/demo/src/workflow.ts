@@ -71,6 +71,8 @@ export interface RunResult {
 export class NothingToResumeError extends Error {
   override readonly name = 'NothingToResumeError';
   readonly code = 'NOTHING_TO_RESUME';
+  /** The thread's state does not allow the request: Conflict. */
+  readonly statusCode = 409;
 }
 
 const STOP_WORDS = new Set(

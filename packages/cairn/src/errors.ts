@@ -1,6 +1,6 @@
 // Errors of the umbrella itself. Everything else a Cairn call can raise comes from the package
 // that raised it (and extends CairnError), so callers branch on `code` across the whole stack.
-import { CairnError, type CairnErrorOptions } from '@cairn/core';
+import { CairnError, categoryOf, type CairnErrorOptions } from '@cairn/core';
 
 /** Base class of errors raised by the `cairn` umbrella. */
 export class CairnSetupError extends CairnError {
@@ -13,7 +13,7 @@ export class CairnStartError extends CairnSetupError {
   readonly component: string;
   constructor(component: string, options: CairnErrorOptions = {}) {
     const reason = options.cause instanceof Error ? `: ${options.cause.message}` : '';
-    super('CAIRN_START_FAILED', `Cairn could not start its ${component}${reason}`, { ...options, details: { component, ...options.details } });
+    super('CAIRN_START_FAILED', `Cairn could not start its ${component}${reason}`, { category: categoryOf(options.cause), ...options, details: { component, ...options.details } });
     this.component = component;
   }
 }
@@ -25,6 +25,7 @@ export class CairnCloseError extends CairnSetupError {
   constructor(errors: readonly unknown[]) {
     super('CAIRN_CLOSE_FAILED', `Cairn closed with ${errors.length} error(s): ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`, {
       cause: errors[0],
+      category: 'internal',
     });
     this.errors = errors;
   }
@@ -34,6 +35,6 @@ export class CairnCloseError extends CairnSetupError {
 export class CairnClosedError extends CairnSetupError {
   override readonly name = 'CairnClosedError';
   constructor() {
-    super('CAIRN_CLOSED', 'This Cairn instance is closed');
+    super('CAIRN_CLOSED', 'This Cairn instance is closed', { category: 'closed' });
   }
 }

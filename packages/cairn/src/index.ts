@@ -6,7 +6,17 @@ export { CairnOptionsSchema, TenantIdSchema, NOTIFICATION_TRANSPORTS, type Cairn
 export { CairnSetupError, CairnStartError, CairnCloseError, CairnClosedError } from './errors.js';
 
 // The building blocks, for typing and for catching errors.
-export { CairnError, ValidationError, SerializationError, parseInput, JsonSerializer, type Serializer, type ValidationIssue } from '@cairn/core';
+export {
+  CairnError,
+  ValidationError,
+  SerializationError,
+  categoryOf,
+  parseInput,
+  JsonSerializer,
+  type ErrorCategory,
+  type Serializer,
+  type ValidationIssue,
+} from '@cairn/core';
 export { createDb, CairnDb, DatabaseUnavailableError, ExtensionMissingError, type DbOptions, type DbHealth } from '@cairn/db';
 export {
   PostgresCheckpointer,

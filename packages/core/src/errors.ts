@@ -34,6 +34,14 @@ export class CairnError extends Error {
   }
 }
 
+/**
+ * The category of `error` when it is a Cairn error, else `fallback`: how a wrapper (a failed start,
+ * an ingest stopped by a storage failure) inherits the kind of failure it wraps.
+ */
+export function categoryOf(error: unknown, fallback: ErrorCategory = 'internal'): ErrorCategory {
+  return error instanceof CairnError ? error.category : fallback;
+}
+
 /** One problem found while validating input. `path` is the location inside the input. */
 export interface ValidationIssue {
   path: string;

@@ -4,6 +4,7 @@
 export {
   CairnError,
   ValidationError,
+  categoryOf,
   SerializationError,
   parseInput,
   toValidationIssues,

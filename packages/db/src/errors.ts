@@ -10,7 +10,7 @@ export class DbError extends CairnError {
 export class DatabaseUrlError extends DbError {
   override readonly name = 'DatabaseUrlError';
   constructor(message: string, options: CairnErrorOptions = {}) {
-    super('INVALID_DATABASE_URL', message, options);
+    super('INVALID_DATABASE_URL', message, { category: 'invalid_input', ...options });
   }
 }
 
@@ -18,7 +18,7 @@ export class DatabaseUrlError extends DbError {
 export class DatabaseUnavailableError extends DbError {
   override readonly name = 'DatabaseUnavailableError';
   constructor(message: string, options: CairnErrorOptions = {}) {
-    super('DATABASE_UNAVAILABLE', message, options);
+    super('DATABASE_UNAVAILABLE', message, { category: 'unavailable', ...options });
   }
 }
 
@@ -26,7 +26,7 @@ export class DatabaseUnavailableError extends DbError {
 export class ExtensionMissingError extends DbError {
   override readonly name = 'ExtensionMissingError';
   constructor(extension: string, message: string, options: CairnErrorOptions = {}) {
-    super('EXTENSION_MISSING', message, { ...options, details: { extension, ...options.details } });
+    super('EXTENSION_MISSING', message, { category: 'internal', ...options, details: { extension, ...options.details } });
   }
 }
 
@@ -45,7 +45,7 @@ export class EmbeddedDatabaseLockedError extends DbError {
     super(
       'EMBEDDED_DATABASE_LOCKED',
       `The embedded database at ${dataDir} is in use by process ${ownerPid}. Stop that process, or give this one another dataDir.`,
-      { details: { dataDir, ownerPid } },
+      { category: 'unavailable', details: { dataDir, ownerPid } },
     );
   }
 }

@@ -1,7 +1,7 @@
 // Errors raised by @cairn/objects. Each carries a stable `code` and the facts a caller needs to act
 // (object type and id, expected vs actual version, the failing path); callers branch on
 // `instanceof` or `code`, never on message text.
-import { CairnError, type CairnErrorOptions, type ValidationIssue } from '@cairn/core';
+import { CairnError, categoryOf, type CairnErrorOptions, type ValidationIssue } from '@cairn/core';
 
 /** Base class of every @cairn/objects error. */
 export class ObjectsError extends CairnError {
@@ -24,7 +24,7 @@ export class VersionConflictError extends ObjectsError {
     super(
       'VERSION_CONFLICT',
       `${facts.type} ${JSON.stringify(facts.id)}: expected version ${facts.expectedVersion}, found ${facts.actualVersion === 0 ? 'no object' : `version ${facts.actualVersion}`}${attempts}`,
-      { ...options, details: { ...facts, ...options.details } },
+      { category: 'conflict', ...options, details: { ...facts, ...options.details } },
     );
     this.type = facts.type;
     this.id = facts.id;
@@ -44,7 +44,7 @@ export class ObjectNotFoundError extends ObjectsError {
     super(
       'OBJECT_NOT_FOUND',
       version === undefined ? `${type} ${JSON.stringify(id)} does not exist` : `${type} ${JSON.stringify(id)} has no version ${version}`,
-      { details: { type, id, ...(version === undefined ? {} : { version }) } },
+      { category: 'not_found', details: { type, id, ...(version === undefined ? {} : { version }) } },
     );
     this.type = type;
     this.id = id;
@@ -72,7 +72,7 @@ export class StoredObjectInvalidError extends ObjectsError {
       `Stored ${facts.type} ${JSON.stringify(facts.id)} (version ${facts.version}) does not match its schema: ${facts.issues
         .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
         .join('; ')}`,
-      { ...options, details: { ...facts, path, ...options.details } },
+      { category: 'internal', ...options, details: { ...facts, path, ...options.details } },
     );
     this.type = facts.type;
     this.id = facts.id;
@@ -89,7 +89,7 @@ export class InvalidPatchError extends ObjectsError {
   readonly operationIndex: number | undefined;
 
   constructor(message: string, facts: { type: string; id: string; operationIndex?: number }, options: CairnErrorOptions & { code?: string } = {}) {
-    super(options.code ?? 'PATCH_INVALID', message, { ...options, details: { ...facts, ...options.details } });
+    super(options.code ?? 'PATCH_INVALID', message, { category: 'invalid_input', ...options, details: { ...facts, ...options.details } });
     this.operationIndex = facts.operationIndex;
   }
 }
@@ -98,7 +98,7 @@ export class InvalidPatchError extends ObjectsError {
 export class PatchTestFailedError extends InvalidPatchError {
   override readonly name = 'PatchTestFailedError';
   constructor(message: string, facts: { type: string; id: string; operationIndex?: number }, options: CairnErrorOptions = {}) {
-    super(message, facts, { ...options, code: 'PATCH_TEST_FAILED' });
+    super(message, facts, { category: 'conflict', ...options, code: 'PATCH_TEST_FAILED' });
   }
 }
 
@@ -106,7 +106,7 @@ export class PatchTestFailedError extends InvalidPatchError {
 export class StoreClosedError extends ObjectsError {
   override readonly name = 'StoreClosedError';
   constructor(what = 'object store') {
-    super('STORE_CLOSED', `The ${what} is closed`);
+    super('STORE_CLOSED', `The ${what} is closed`, { category: 'closed' });
   }
 }
 
@@ -114,7 +114,7 @@ export class StoreClosedError extends ObjectsError {
 export class WriteQueueFullError extends ObjectsError {
   override readonly name = 'WriteQueueFullError';
   constructor(maxPending: number) {
-    super('WRITE_QUEUE_FULL', `The write-behind queue holds its maximum of ${maxPending} pending writes`, { details: { maxPending } });
+    super('WRITE_QUEUE_FULL', `The write-behind queue holds its maximum of ${maxPending} pending writes`, { category: 'unavailable', details: { maxPending } });
   }
 }
 
@@ -151,7 +151,7 @@ export class WriteBehindError extends ObjectsError {
       options.code ?? 'WRITE_BEHIND_FAILED',
       options.message ??
         `Failed to persist ${facts.writes.length} queued write(s) #${first}..#${last} (attempt ${facts.attempt}, ${facts.transient ? 'transient: retrying' : 'permanent: isolating the bad writes'})`,
-      { ...options, details: { ...facts, ...options.details } },
+      { category: facts.transient ? 'unavailable' : categoryOf(options.cause), ...options, details: { ...facts, ...options.details } },
     );
     this.writes = facts.writes;
     this.attempt = facts.attempt;
@@ -214,6 +214,7 @@ export class FlushTimeoutError extends ObjectsError {
     const more = writes.length > 10 ? ` and ${writes.length - 10} more` : '';
     const reason = options.cause instanceof Error ? `; last failure: ${options.cause.message}` : writes.length > 0 ? '; no failure reported (the batch in flight had not finished)' : '';
     super('FLUSH_TIMEOUT', `${pending} queued write(s) were not persisted within ${timeoutMs} ms${listed ? `: ${listed}${more}` : ''}${reason}`, {
+      category: 'unavailable',
       ...options,
       details: { pending, timeoutMs, writes },
     });
@@ -226,7 +227,7 @@ export class FlushTimeoutError extends ObjectsError {
 export class SnapshotConflictError extends ObjectsError {
   override readonly name = 'SnapshotConflictError';
   constructor(type: string, id: string) {
-    super('SNAPSHOT_CONFLICT', `${type} ${JSON.stringify(id)} already exists in the target tenant`, { details: { type, id } });
+    super('SNAPSHOT_CONFLICT', `${type} ${JSON.stringify(id)} already exists in the target tenant`, { category: 'conflict', details: { type, id } });
   }
 }
 
@@ -235,7 +236,7 @@ export class SessionNotFoundError extends ObjectsError {
   override readonly name = 'SessionNotFoundError';
   readonly sessionId: string;
   constructor(sessionId: string) {
-    super('SESSION_NOT_FOUND', `Session ${JSON.stringify(sessionId)} does not exist or has expired`, { details: { sessionId } });
+    super('SESSION_NOT_FOUND', `Session ${JSON.stringify(sessionId)} does not exist or has expired`, { category: 'not_found', details: { sessionId } });
     this.sessionId = sessionId;
   }
 }
@@ -245,7 +246,7 @@ export class ThreadNotFoundError extends ObjectsError {
   override readonly name = 'ThreadNotFoundError';
   readonly threadId: string;
   constructor(threadId: string) {
-    super('THREAD_NOT_FOUND', `Thread ${JSON.stringify(threadId)} does not exist`, { details: { threadId } });
+    super('THREAD_NOT_FOUND', `Thread ${JSON.stringify(threadId)} does not exist`, { category: 'not_found', details: { threadId } });
     this.threadId = threadId;
   }
 }
@@ -254,6 +255,6 @@ export class ThreadNotFoundError extends ObjectsError {
 export class DuplicateIdError extends ObjectsError {
   override readonly name = 'DuplicateIdError';
   constructor(what: 'session' | 'thread', id: string, options: CairnErrorOptions = {}) {
-    super('DUPLICATE_ID', `A ${what} with id ${JSON.stringify(id)} already exists`, { ...options, details: { what, id } });
+    super('DUPLICATE_ID', `A ${what} with id ${JSON.stringify(id)} already exists`, { category: 'conflict', ...options, details: { what, id } });
   }
 }

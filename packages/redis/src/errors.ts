@@ -11,7 +11,7 @@ export class RedisLayerError extends CairnError {
 export class RedisUnavailableError extends RedisLayerError {
   override readonly name = 'RedisUnavailableError';
   constructor(message: string, options: CairnErrorOptions = {}) {
-    super('REDIS_UNAVAILABLE', message, options);
+    super('REDIS_UNAVAILABLE', message, { category: 'unavailable', ...options });
   }
 }
 
@@ -19,6 +19,6 @@ export class RedisUnavailableError extends RedisLayerError {
 export class NotificationError extends RedisLayerError {
   override readonly name = 'NotificationError';
   constructor(code: 'NOTIFICATION_TOO_LARGE' | 'NOTIFICATION_FAILED', message: string, options: CairnErrorOptions = {}) {
-    super(code, message, options);
+    super(code, message, { category: code === 'NOTIFICATION_TOO_LARGE' ? 'invalid_input' : 'unavailable', ...options });
   }
 }
