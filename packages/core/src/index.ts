@@ -28,6 +28,7 @@ export {
   type RetryHooks,
 } from './retry.js';
 export { JsonSerializer, type Serializer } from './serializer.js';
+export { systemClock, ManualClock, type Clock } from './clock.js';
 export {
   IdSchema,
   TenantIdSchema,

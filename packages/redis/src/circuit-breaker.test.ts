@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ManualClock } from '@cairn/core';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 
 describe('CircuitBreaker', () => {
@@ -17,11 +17,14 @@ describe('CircuitBreaker', () => {
     expect(breaker.tryAcquire()).toBe(false);
   });
 
-  it('lets exactly one trial call through once the reset timeout has passed', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 30 });
+  it('lets exactly one trial call through once the reset timeout has passed', () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 30, clock });
     breaker.recordFailure();
     expect(breaker.tryAcquire()).toBe(false);
-    await sleep(40);
+    clock.advance(29);
+    expect(breaker.state).toBe('open');
+    clock.advance(1);
     expect(breaker.state).toBe('half-open');
     expect(breaker.tryAcquire()).toBe(true);
     expect(breaker.tryAcquire()).toBe(false);
@@ -29,14 +32,19 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
   });
 
-  it('opens again when the trial call fails, and waits a full timeout before the next trial', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 30 });
+  it('opens again when the trial call fails, and waits a full timeout before the next trial', () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 30, clock });
     breaker.recordFailure();
-    await sleep(40);
+    clock.advance(40);
     expect(breaker.tryAcquire()).toBe(true);
     breaker.recordFailure();
     expect(breaker.state).toBe('open');
     expect(breaker.tryAcquire()).toBe(false);
+    clock.advance(29);
+    expect(breaker.tryAcquire()).toBe(false);
+    clock.advance(1);
+    expect(breaker.tryAcquire()).toBe(true);
   });
 
   it('opens at once when tripped, and reports every transition', () => {

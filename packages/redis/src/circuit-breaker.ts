@@ -1,6 +1,7 @@
 // A circuit breaker so that, while Redis is down, calls fail at once instead of each paying a
 // connect or command timeout. closed → (N consecutive failures) → open → (reset timeout) →
 // half-open: one trial call; success closes it, failure opens it again.
+import { systemClock, type Clock } from '@cairn/core';
 
 /** closed: calls go through; open: they fail fast; half-open: one trial call may go through. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -11,6 +12,8 @@ export interface BreakerOptions {
   failureThreshold: number;
   /** Milliseconds the breaker stays open before it lets a trial call through. */
   resetTimeoutMs: number;
+  /** Where the reset timeout reads the time. @defaultValue core's systemClock */
+  clock?: Clock;
 }
 
 /** A consecutive-failure circuit breaker; RedisConnection owns one (`redis.breaker`). */
@@ -20,15 +23,17 @@ export class CircuitBreaker {
   #openedAt = 0;
   #trialInFlight = false;
   readonly #options: BreakerOptions;
+  readonly #clock: Clock;
   readonly #listeners = new Set<(from: BreakerState, to: BreakerState) => void>();
 
   constructor(options: BreakerOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** The current state; an open breaker reads as half-open once its reset timeout has passed. */
   get state(): BreakerState {
-    if (this.#state === 'open' && Date.now() - this.#openedAt >= this.#options.resetTimeoutMs) return 'half-open';
+    if (this.#state === 'open' && this.#clock.now() - this.#openedAt >= this.#options.resetTimeoutMs) return 'half-open';
     return this.#state;
   }
 
@@ -53,14 +58,14 @@ export class CircuitBreaker {
     this.#trialInFlight = false;
     this.#failures += 1;
     if (this.#state === 'closed' && this.#failures < this.#options.failureThreshold) return;
-    this.#openedAt = Date.now();
+    this.#openedAt = this.#clock.now();
     if (this.#state !== 'open') this.#transition('open');
   }
 
   /** Opens the breaker at once (the connection reported it is down). */
   trip(): void {
     this.#failures = this.#options.failureThreshold;
-    this.#openedAt = Date.now();
+    this.#openedAt = this.#clock.now();
     if (this.#state !== 'open') this.#transition('open');
   }
 
