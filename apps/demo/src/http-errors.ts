@@ -3,7 +3,7 @@
 // the body repeats the stable code for clients. Never branches on message text.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { CairnError, ValidationError, type ErrorCategory } from 'cairn';
+import { CairnError, ValidationError, formatIssues, type ErrorCategory } from 'cairn';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -62,7 +62,7 @@ export function toErrorBody(error: unknown, request?: FastifyRequest): ErrorBody
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replaceAll('/', '.'), message: v.message ?? 'invalid' }));
     const where = error.validationContext ?? 'request';
-    return body(400, 'VALIDATION_FAILED', `Invalid ${where}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, issues);
+    return body(400, 'VALIDATION_FAILED', `Invalid ${where}: ${formatIssues(issues)}`, issues);
   }
   if (error instanceof ValidationError) return body(400, error.code, error.message, error.issues);
   if (error instanceof Error && error.name === 'AbortError') {

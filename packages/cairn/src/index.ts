@@ -11,6 +11,7 @@ export {
   ValidationError,
   SerializationError,
   categoryOf,
+  formatIssues,
   parseInput,
   JsonSerializer,
   type ErrorCategory,

@@ -48,13 +48,18 @@ export interface ValidationIssue {
   message: string;
 }
 
+/** Issues as one line for a message: `a.b: too long; c: required`. */
+export function formatIssues(issues: readonly ValidationIssue[]): string {
+  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+}
+
 /** Input failed validation; `issues` lists every problem, not just the first. */
 export class ValidationError extends CairnError {
   override readonly name = 'ValidationError';
   readonly issues: readonly ValidationIssue[];
 
   constructor(what: string, issues: readonly ValidationIssue[], options: CairnErrorOptions = {}) {
-    super('VALIDATION_FAILED', `Invalid ${what}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, {
+    super('VALIDATION_FAILED', `Invalid ${what}: ${formatIssues(issues)}`, {
       category: 'invalid_input',
       ...options,
       details: { ...options.details, issues },

@@ -5,6 +5,7 @@ export {
   CairnError,
   ValidationError,
   categoryOf,
+  formatIssues,
   SerializationError,
   parseInput,
   toValidationIssues,

@@ -1,7 +1,7 @@
 // Errors raised by @cairn/objects. Each carries a stable `code` and the facts a caller needs to act
 // (object type and id, expected vs actual version, the failing path); callers branch on
 // `instanceof` or `code`, never on message text.
-import { CairnError, categoryOf, type CairnErrorOptions, type ValidationIssue } from '@cairn/core';
+import { CairnError, categoryOf, formatIssues, type CairnErrorOptions, type ValidationIssue } from '@cairn/core';
 
 /** Base class of every @cairn/objects error. */
 export class ObjectsError extends CairnError {
@@ -69,9 +69,7 @@ export class StoredObjectInvalidError extends ObjectsError {
     const path = facts.issues[0]?.path ?? '';
     super(
       'STORED_OBJECT_INVALID',
-      `Stored ${facts.type} ${JSON.stringify(facts.id)} (version ${facts.version}) does not match its schema: ${facts.issues
-        .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
-        .join('; ')}`,
+      `Stored ${facts.type} ${JSON.stringify(facts.id)} (version ${facts.version}) does not match its schema: ${formatIssues(facts.issues)}`,
       { category: 'internal', ...options, details: { ...facts, path, ...options.details } },
     );
     this.type = facts.type;

@@ -2,7 +2,7 @@
 // carries the facts needed to act on it (expected vs actual dimension, the offending ids, the HTTP
 // status). PostgreSQL failures that mean nothing particular to rag come as core's
 // StorageUnavailableError / StorageError instead (see storage.ts).
-import { CairnError, TRANSIENT, type CairnErrorOptions, type ErrorCategory, type ValidationIssue } from '@cairn/core';
+import { CairnError, TRANSIENT, categoryOf, formatIssues, type CairnErrorOptions, type ErrorCategory, type ValidationIssue } from '@cairn/core';
 
 /**
  * Base class of every @cairn/rag error. Never worth a retry by a caller's retry loop: each is about
@@ -11,11 +11,6 @@ import { CairnError, TRANSIENT, type CairnErrorOptions, type ErrorCategory, type
 export class RagError extends CairnError {
   override readonly name: string = 'RagError';
   readonly [TRANSIENT] = false;
-}
-
-/** The category of an error wrapping `cause`: the cause's, when it is a Cairn error. */
-function categoryOf(cause: unknown, fallback: ErrorCategory): ErrorCategory {
-  return cause instanceof CairnError ? cause.category : fallback;
 }
 
 /**
@@ -54,7 +49,7 @@ export class InvalidFilterError extends RagError {
   override readonly name = 'InvalidFilterError';
   readonly issues: readonly ValidationIssue[];
   constructor(issues: readonly ValidationIssue[], options: CairnErrorOptions = {}) {
-    super('INVALID_FILTER', `Invalid metadata filter: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, {
+    super('INVALID_FILTER', `Invalid metadata filter: ${formatIssues(issues)}`, {
       category: 'invalid_input',
       ...options,
       details: { ...options.details, issues },
