@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  CairnClosedError,
   CairnError,
+  ClosedError,
   CheckpointNotFoundError,
   ConflictError,
   DatabaseUnavailableError,
@@ -35,7 +35,7 @@ describe('toErrorBody', () => {
     ['PostgreSQL unreachable', new StorageUnavailableError('connection refused'), 503],
     ['the database unreachable at start', new DatabaseUnavailableError('connection refused'), 503],
     ['Redis unreachable', new RedisUnavailableError('no answer'), 503],
-    ['a closed instance', new CairnClosedError(), 503],
+    ['a closed instance', new ClosedError('Cairn instance'), 503],
     ['an internal failure', new CairnError('SOMETHING_BROKE', 'broken'), 500],
     ['the model failing', new ModelError('no answer'), 502],
     ['nothing to resume', new NothingToResumeError('finished'), 409],

@@ -3,13 +3,13 @@
 // pool, one Redis connection, one change feed and one metrics registry. The Cairn instance owns
 // all of it: close() shuts everything down in reverse order.
 import { Registry } from 'prom-client';
-import { ValidationError, parseInput } from '@cairn/core';
+import { ClosedError, ValidationError, parseInput } from '@cairn/core';
 import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
 import { PostgresCheckpointer } from '@cairn/checkpointer';
 import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
 import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection } from '@cairn/redis';
-import { CairnClosedError, CairnCloseError, CairnStartError } from './errors.js';
+import { CairnCloseError, CairnStartError } from './errors.js';
 import { registerConnectionMetrics, registerObjectStoreMetrics } from './metrics.js';
 import { CairnOptionsSchema, TenantIdSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
 
@@ -211,7 +211,7 @@ export class Cairn implements AsyncDisposable {
   }
 
   #assertOpen(): void {
-    if (this.closed) throw new CairnClosedError();
+    if (this.closed) throw new ClosedError('Cairn instance');
   }
 }
 

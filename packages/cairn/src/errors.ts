@@ -30,11 +30,3 @@ export class CairnCloseError extends CairnSetupError {
     this.errors = errors;
   }
 }
-
-/** The Cairn instance was closed; create a new one. */
-export class CairnClosedError extends CairnSetupError {
-  override readonly name = 'CairnClosedError';
-  constructor() {
-    super('CAIRN_CLOSED', 'This Cairn instance is closed', { category: 'closed' });
-  }
-}

@@ -3,12 +3,13 @@
 // needs from one place.
 export { createCairn, Cairn, type CairnHealth } from './create-cairn.js';
 export { CairnOptionsSchema, TenantIdSchema, NOTIFICATION_TRANSPORTS, type CairnOptions, type ResolvedCairnOptions } from './options.js';
-export { CairnSetupError, CairnStartError, CairnCloseError, CairnClosedError } from './errors.js';
+export { CairnSetupError, CairnStartError, CairnCloseError } from './errors.js';
 
 // The building blocks, for typing and for catching errors.
 export {
   CairnError,
   ValidationError,
+  ClosedError,
   SerializationError,
   categoryOf,
   formatIssues,

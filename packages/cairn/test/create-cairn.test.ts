@@ -169,9 +169,9 @@ describe('createCairn options and failures', () => {
     expect(instance.close()).toBe(closing);
     await closing;
     expect(instance.closed).toBe(true);
-    await expect(instance.checkpointer.put('closing', { a: 2 })).rejects.toMatchObject({ code: 'CHECKPOINTER_CLOSED' });
-    await expect(instance.objects.collection('X', z.object({})).load('x')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-    await expect(instance.rag.collection('notes')).rejects.toMatchObject({ code: 'RAG_CLOSED' });
+    await expect(instance.checkpointer.put('closing', { a: 2 })).rejects.toMatchObject({ code: 'CLOSED', component: 'checkpointer' });
+    await expect(instance.objects.collection('X', z.object({})).load('x')).rejects.toMatchObject({ code: 'CLOSED', component: 'object store' });
+    await expect(instance.rag.collection('notes')).rejects.toMatchObject({ code: 'CLOSED', component: 'Rag instance' });
     const health = await instance.health();
     expect(health.ok).toBe(false);
   });

@@ -5,7 +5,7 @@ import { parseInput, type Serializer, JsonSerializer } from '@cairn/core';
 import { RedisNotifier, type CairnEvent, type ChangeNotifier } from '@cairn/redis';
 import type { Registry } from 'prom-client';
 import { newCheckpointId, newCheckpointIdAfter } from './checkpoint-id.js';
-import { CheckpointNotFoundError, CheckpointerClosedError, ConflictError } from './errors.js';
+import { CheckpointNotFoundError, ClosedError, ConflictError } from './errors.js';
 import { CheckpointerMetrics } from './metrics.js';
 import type { ResolvedRetentionPolicy } from './retention.js';
 import {
@@ -653,7 +653,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   protected ensureOpen(): void {
-    if (this.#closed) throw new CheckpointerClosedError();
+    if (this.#closed) throw new ClosedError('checkpointer');
   }
 
   async close(): Promise<void> {

@@ -40,15 +40,8 @@ export class ConflictError extends CheckpointerError {
 }
 
 // Storage failures are core's StorageError / StorageUnavailableError, shared by every package.
-export { StorageError, StorageUnavailableError } from '@cairn/core';
+export { StorageError, StorageUnavailableError, ClosedError } from '@cairn/core';
 
-/** The checkpointer was closed; create a new one. */
-export class CheckpointerClosedError extends CheckpointerError {
-  override readonly name = 'CheckpointerClosedError';
-  constructor() {
-    super('CHECKPOINTER_CLOSED', 'The checkpointer is closed', { category: 'closed' });
-  }
-}
 
 /** An import stream is not a valid Cairn checkpoint export (see `details.line`). */
 export class ImportFormatError extends CheckpointerError {

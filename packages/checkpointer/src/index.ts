@@ -41,7 +41,7 @@ export {
   ConflictError,
   StorageError,
   StorageUnavailableError,
-  CheckpointerClosedError,
+  ClosedError,
   ImportFormatError,
 } from './errors.js';
 // Re-exported so callers can catch every error this package throws from one import.

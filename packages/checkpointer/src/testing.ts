@@ -2,7 +2,7 @@
 // (the memory and PostgreSQL backends here; any other backend someone writes). Jest only.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SerializationError, ValidationError } from '@cairn/core';
-import { CheckpointNotFoundError, CheckpointerClosedError, ConflictError } from './errors.js';
+import { CheckpointNotFoundError, ClosedError, ConflictError } from './errors.js';
 import { exportThreads, importThreads } from './export-import.js';
 import { MemoryCheckpointer } from './memory-checkpointer.js';
 import type { CheckpointerOptions } from './schemas.js';
@@ -518,7 +518,7 @@ export function describeCheckpointer(suite: CheckpointerSuiteOptions): void {
         const scoped = await suite.create({ tenantId: `closing-${Date.now()}` });
         expect((await scoped.healthCheck()).ok).toBe(true);
         await (suite.destroy ? suite.destroy(scoped) : scoped.close());
-        await expect(scoped.put('t', 1)).rejects.toBeInstanceOf(CheckpointerClosedError);
+        await expect(scoped.put('t', 1)).rejects.toMatchObject({ name: 'ClosedError', code: 'CLOSED', component: 'checkpointer' });
         expect((await scoped.healthCheck()).ok).toBe(false);
         await scoped.close();
       });

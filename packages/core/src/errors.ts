@@ -86,6 +86,19 @@ export function parseInput<S extends ZodType>(schema: S, input: unknown, what: s
   return result.data;
 }
 
+/**
+ * A component was used after its close() (a checkpointer, an object store or its write-behind
+ * queue, a Rag handle, a Cairn instance): create a new one. `component` names which.
+ */
+export class ClosedError extends CairnError {
+  override readonly name = 'ClosedError';
+  readonly component: string;
+  constructor(component: string) {
+    super('CLOSED', `The ${component} is closed`, { category: 'closed', details: { component } });
+    this.component = component;
+  }
+}
+
 /** A value could not be serialized (circular, a function, a symbol) or deserialized. */
 export class SerializationError extends CairnError {
   override readonly name = 'SerializationError';

@@ -4,6 +4,7 @@
 export {
   CairnError,
   ValidationError,
+  ClosedError,
   categoryOf,
   formatIssues,
   SerializationError,

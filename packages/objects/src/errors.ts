@@ -100,14 +100,6 @@ export class PatchTestFailedError extends InvalidPatchError {
   }
 }
 
-/** The store (or its write-behind queue) is closed; no more writes are accepted. */
-export class StoreClosedError extends ObjectsError {
-  override readonly name = 'StoreClosedError';
-  constructor(what = 'object store') {
-    super('STORE_CLOSED', `The ${what} is closed`, { category: 'closed' });
-  }
-}
-
 /** The write-behind queue is full and the store was configured with `whenFull: 'reject'`. */
 export class WriteQueueFullError extends ObjectsError {
   override readonly name = 'WriteQueueFullError';

@@ -76,7 +76,6 @@ export {
   StoredObjectInvalidError,
   InvalidPatchError,
   PatchTestFailedError,
-  StoreClosedError,
   WriteQueueFullError,
   WriteBehindError,
   WriteDeadLetteredError,

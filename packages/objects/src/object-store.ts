@@ -8,7 +8,8 @@ import { ISOLATION_LEVELS, type CairnDb, type IsolationLevel } from '@cairn/db';
 import type { CairnEvent } from '@cairn/redis';
 import { BIND, Collection, type CollectionContext, type RecordCache } from './collection.js';
 import { EntityRepository, type Persistable, type PersistableClass } from './entity-repository.js';
-import { ObjectsError, StoreClosedError } from './errors.js';
+import { ClosedError } from '@cairn/core';
+import { ObjectsError } from './errors.js';
 import { JsonValueSchema, TenantIdSchema, TypeNameSchema, type JsonValue } from './json.js';
 import {
   CollectionOptionsSchema,
@@ -175,7 +176,7 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
       invalidate: core.cache ? (type, id) => core.cache!.invalidate(tenantId, type, id) : undefined,
       lockedTransaction: (fn) => core.db.transaction((client) => fn(clientExecutor(client)), { operation: 'object update (row locked)' }),
       assertOpen: () => {
-        if (core.closing) throw new StoreClosedError();
+        if (core.closing) throw new ClosedError('object store');
       },
     };
   }

@@ -17,12 +17,11 @@
 // the process dies; `flush()` / `QueuedWrite.persisted()` say when a write is durable.
 import type pg from 'pg';
 import { z } from 'zod';
-import { TRANSIENT, backoffDelay, errorCode, isConnectionError, isTransientError, parseInput, type RetrySettings } from '@cairn/core';
+import { ClosedError, TRANSIENT, backoffDelay, errorCode, isConnectionError, isTransientError, parseInput, type RetrySettings } from '@cairn/core';
 import { CommitOutcomeUnknown, runTransaction, type CairnDb, type DeadLetter } from '@cairn/db';
 import {
   DeadLetterNotFoundError,
   FlushTimeoutError,
-  StoreClosedError,
   WriteBehindError,
   WriteDeadLetteredError,
   WriteQueueFullError,
@@ -171,7 +170,7 @@ export class WriteBehindQueue {
    * queue is full and `whenFull` is 'wait', once the worker has made room for it.
    */
   enqueue<R>(info: Omit<QueuedWriteInfo, 'sequence'>, statement: pg.QueryConfig, toResult: (rows: pg.QueryResultRow[]) => R): Promise<QueuedWrite<R>> | QueuedWrite<R> {
-    if (this.#closing) throw new StoreClosedError('write-behind queue');
+    if (this.#closing) throw new ClosedError('write-behind queue');
     const full = this.pending >= this.#options.maxPending;
     if (full && this.#options.whenFull === 'reject') throw new WriteQueueFullError(this.#options.maxPending);
     const seq = ++this.#seq;
@@ -250,7 +249,7 @@ export class WriteBehindQueue {
     return new DeadLetters(this.#db, tenantId, {
       drain: () => this.drain(),
       assertOpen: () => {
-        if (this.#closing) throw new StoreClosedError('write-behind queue');
+        if (this.#closing) throw new ClosedError('write-behind queue');
       },
       announce: (write) => this.#announce([write]),
     });

@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { ClosedError } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import { createTestDb } from '@cairn/db/testing';
 import {
   FlushTimeoutError,
-  StoreClosedError,
   WriteBehindError,
   WriteDeadLetteredError,
   WriteQueueFullError,
@@ -59,7 +59,7 @@ describe('write-behind persistence', () => {
     // Reads see this process's own queued writes (load waits for that object's queue entries).
     expect((await events.get('a')).data.seq).toBe(117);
     await store.close();
-    await expect(events.save('a', { seq: -1 })).rejects.toBeInstanceOf(StoreClosedError);
+    await expect(events.save('a', { seq: -1 })).rejects.toBeInstanceOf(ClosedError);
 
     const history = await historyOf(tenant, 'Event');
     expect(history.map((h) => h.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i));

@@ -161,10 +161,3 @@ export class EmbeddingRequestError extends RagError {
   }
 }
 
-/** The Rag handle (or a collection from it) was used after `close()`. */
-export class RagClosedError extends RagError {
-  override readonly name = 'RagClosedError';
-  constructor() {
-    super('RAG_CLOSED', 'This Rag instance is closed.', { category: 'closed' });
-  }
-}

@@ -66,7 +66,6 @@ export {
   VectorIndexError,
   IngestError,
   EmbeddingRequestError,
-  RagClosedError,
 } from './errors.js';
 export {
   OpenAICompatibleEmbedder,

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { assertLanguage, columnDimensionError, readDocumentsTable, type DocumentsTableInfo } from './catalog.js';
 import { PgVectorCollection, type CollectionContext } from './collection.js';
 import type { Embedder } from './embedder.js';
-import { RagClosedError } from './errors.js';
+import { ClosedError } from '@cairn/core';
 import { CollectionOptionsSchema, NAME_PATTERN, RagOptionsSchema, type CollectionOptions, type Metadata, type RagOptions } from './options.js';
 import { RagStorage } from './storage.js';
 import {
@@ -190,7 +190,7 @@ export class Rag {
   }
 
   #assertOpen(): void {
-    if (this.#state.closed) throw new RagClosedError();
+    if (this.#state.closed) throw new ClosedError('Rag instance');
   }
 
   /** The vector indexes searches plan with (cached, see INDEX_CACHE_MS). */

@@ -2,7 +2,7 @@
 // embedded PGlite run this same suite (postgres.test.ts, pglite.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CairnDb } from '@cairn/db';
-import { ValidationError } from '@cairn/core';
+import { ClosedError, ValidationError } from '@cairn/core';
 import {
   createRag,
   DimensionMismatchError,
@@ -13,7 +13,6 @@ import {
   InvalidFilterError,
   InvalidVectorError,
   LocalHashEmbedder,
-  RagClosedError,
   UnknownLanguageError,
   type DocumentInput,
   type Embedder,
@@ -590,8 +589,8 @@ export function describeRagSuite(target: SuiteTarget): void {
       const own = createRag(db, { embedder });
       const col = await own.collection('closing');
       await own.close();
-      await expect(col.count()).rejects.toBeInstanceOf(RagClosedError);
-      await expect(own.collection('x')).rejects.toBeInstanceOf(RagClosedError);
+      await expect(col.count()).rejects.toBeInstanceOf(ClosedError);
+      await expect(own.collection('x')).rejects.toBeInstanceOf(ClosedError);
     });
   });
 }
