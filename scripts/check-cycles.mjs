@@ -1,5 +1,6 @@
 // Fails when dependencies stop pointing one way: a cycle between workspace packages, a package that
-// depends on an app, or a cycle between modules inside a package's src/ (relative imports).
+// depends on an app, or a cycle between modules inside a package's src/ (relative imports, type-only
+// ones included).
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
@@ -63,7 +64,8 @@ for (const dir of workspaces) {
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
     const targets = [];
-    for (const m of text.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+    // Type-only imports count too: two files that need each other's declarations are one concept.
+    for (const m of text.matchAll(/^\s*(?:import|export)\s+[^'"]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/gm)) {
       const target = path.resolve(path.dirname(file), m[1]).replace(/\.js$/, '.ts');
       if (files.includes(target)) targets.push(target);
     }

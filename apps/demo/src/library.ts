@@ -3,7 +3,7 @@
 // itself is recorded as a typed object (title, tags, chunk count, with versions on re-ingest).
 import { z } from 'zod';
 import { chunkText, type Cairn, type HybridSearchResult, type MetadataFilter, type PgVectorCollection, type SearchResult } from 'cairn';
-import type { Source } from './workflow.js';
+import type { Source } from './model.js';
 
 /** Search modes: vector (embeddings), text (full text), hybrid (both, fused by reciprocal rank). */
 export const SEARCH_MODES = ['hybrid', 'vector', 'text'] as const;

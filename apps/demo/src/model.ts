@@ -1,7 +1,19 @@
 // Who writes the workflow's drafts. By default a deterministic template (no network, same output
 // for the same input, so tests and the demo behave the same everywhere); with an OpenAI-compatible
 // endpoint configured, a real chat model.
-import type { Message, Source } from './workflow.js';
+/** A passage the retrieve step found. */
+export interface Source {
+  id: string;
+  title: string;
+  score: number;
+  excerpt: string;
+}
+
+/** One message of the conversation. */
+export interface Message {
+  role: 'user' | 'assistant';
+  content: string;
+}
 
 /** What the draft step gives the model. */
 export interface DraftInput {

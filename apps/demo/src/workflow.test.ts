@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ConflictError, MemoryCheckpointer } from 'cairn';
 import { TemplateModel } from './model.js';
-import { AgentWorkflow, NothingToResumeError, keywordsOf, type AgentState, type Retriever, type Source } from './workflow.js';
+import type { Source } from './model.js';
+import { AgentWorkflow, NothingToResumeError, keywordsOf, type AgentState, type Retriever } from './workflow.js';
 
 const passages: Source[] = [
   { id: 'a#0', title: 'Checkpoints', score: 0.8, excerpt: 'A rewind writes a new checkpoint that holds the old state. More text follows.' },

@@ -4,26 +4,12 @@
 // checkpoint makes the next run continue from there.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Checkpoint, Checkpointer } from 'cairn';
-import type { AnswerModel } from './model.js';
+import type { AnswerModel, Message, Source } from './model.js';
 
 /** The nodes of the workflow, in order. */
 export const NODES = ['receive', 'plan', 'retrieve', 'draft', 'review', 'answer'] as const;
 /** One node of the workflow. */
 export type NodeName = (typeof NODES)[number];
-
-/** A passage the retrieve step found. */
-export interface Source {
-  id: string;
-  title: string;
-  score: number;
-  excerpt: string;
-}
-
-/** One message of the conversation. */
-export interface Message {
-  role: 'user' | 'assistant';
-  content: string;
-}
 
 /** What every checkpoint of the workflow holds. Plain JSON, so it diffs and serialises simply. */
 export interface AgentState {

@@ -52,12 +52,12 @@ export {
   type PersistenceModeOf,
 } from './options.js';
 export { JsonValueSchema, JsonObjectSchema, TenantIdSchema, TypeNameSchema, IdSchema, type JsonValue, type JsonObject, type JsonPrimitive } from './json.js';
+export type { SessionRecord } from './session-record.js';
 export {
   SessionManager,
   SessionManagerOptionsSchema,
   SESSION_EVENTS_CHANNEL,
   type SessionManagerOptions,
-  type SessionRecord,
   type CreateSessionInput,
   type UpdateSessionInput,
 } from './session-manager.js';

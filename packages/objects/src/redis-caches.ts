@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { RedisCache, type RedisConnection } from '@cairn/redis';
 import type { RecordCache } from './collection.js';
 import type { JsonObject } from './json.js';
-import type { SessionCache, SessionRecord } from './session-manager.js';
+import type { SessionCache, SessionRecord } from './session-record.js';
 import type { ObjectRow } from './sql.js';
 
 /** A cache key from parts that may contain ':' themselves; long ones are hashed to fit Redis' key limit here. */

@@ -18,27 +18,8 @@ import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './j
 import { metadataForWrite, metadataFromRow } from './metadata.js';
 import { ChangeNotifierSchema, RedisConnectionSchema } from './options.js';
 import { cacheKey, RedisSessionCache } from './redis-caches.js';
+import type { SessionCache, SessionRecord } from './session-record.js';
 import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';
-
-/** A session as stored. */
-export interface SessionRecord<M extends JsonObject = JsonObject> {
-  readonly tenantId: string;
-  readonly id: string;
-  readonly userId: string;
-  readonly metadata: M;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-  readonly lastActivityAt: Date;
-  /** null: never expires. */
-  readonly expiresAt: Date | null;
-}
-
-/** @internal A read-through cache of session records (Redis in practice). Must never throw for outages. */
-export interface SessionCache {
-  getOrLoad(key: string, loader: () => Promise<SessionRecord<JsonObject> | null>, ttlSeconds: (value: SessionRecord<JsonObject>) => number): Promise<SessionRecord<JsonObject> | null>;
-  invalidate(key: string): Promise<void>;
-  close?(): Promise<void>;
-}
 
 export const SessionManagerOptionsSchema = z
   .object({

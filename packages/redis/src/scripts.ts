@@ -3,7 +3,10 @@
 // an auto-pipeline is pending (ioredis#1931, still so in ioredis 6.0.0: the pending pipeline was built
 // without the new command, the command is queued on it anyway, and the reply loop reads past the end
 // of its results: "results[i] is not iterable", thrown from a callback, uncaught).
-import type { RedisClient } from './connection.js';
+import type { Cluster, Redis } from 'ioredis';
+
+/** The clients scripts are defined on: connection.ts's RedisClient (named here so the two files do not import each other). */
+type Client = Redis | Cluster;
 
 // Cache entries (cache.ts): KEYS[1] the value, KEYS[2] its version counter. Every write bumps the
 // version; a read-through fill lands only if the version is still the one it saw before loading.
@@ -35,7 +38,7 @@ if ARGV[1] == '1' then return redis.call('HGET', KEYS[1], 'val') end
 return 'OK'`;
 
 /** A client with Cairn's script commands (every client a RedisConnection creates has them). */
-export type ScriptedClient = RedisClient & {
+export type ScriptedClient = Client & {
   cairnCacheSet(key: string, versionKey: string, value: Buffer, ttlMs: number, versionTtlMs: number): Promise<number>;
   cairnCacheDel(key: string, versionKey: string, tombstoneMs: number): Promise<number>;
   cairnCacheFill(key: string, versionKey: string, version: string, value: Buffer, ttlMs: number): Promise<number>;
@@ -44,7 +47,7 @@ export type ScriptedClient = RedisClient & {
 };
 
 /** Defines every Cairn script command on `client`. Call before the client sends anything. */
-export function defineScripts(client: RedisClient): ScriptedClient {
+export function defineScripts(client: Client): ScriptedClient {
   client.defineCommand('cairnCacheSet', { numberOfKeys: 2, lua: CACHE_SET });
   client.defineCommand('cairnCacheDel', { numberOfKeys: 2, lua: CACHE_DEL });
   client.defineCommand('cairnCacheFill', { numberOfKeys: 2, lua: CACHE_FILL });
