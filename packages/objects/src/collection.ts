@@ -5,7 +5,7 @@
 // cache entry: the cache was stale (a write it did not see), and the next read must see the truth.
 import { z } from 'zod';
 import jsonPatch from 'fast-json-patch';
-import { ValidationError, parseInput, toValidationIssues } from '@cairn/core';
+import { JsonValueSchema, ValidationError, checkId, parseInput, toValidationIssues } from '@cairn/core';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { outcomeUnknown, type Executor } from './executor.js';
 import {
@@ -16,7 +16,7 @@ import {
   VersionConflictError,
 } from './errors.js';
 import { compileFilter, type Equals, type Where } from './filter.js';
-import { checkId, ExpectedVersionSchema, jsonIssues, JsonValueSchema } from './json.js';
+import { storedJsonIssues } from './json.js';
 import type { PersistenceMode, ResolvedConflictRetry } from './options.js';
 import {
   DELETE_EXPECT_SQL,
@@ -133,6 +133,11 @@ const PatchSchema = z
   )
   .max(10_000);
 
+/** Versions are int4 in PostgreSQL: a larger number would fail there (22003) instead of here. */
+const MAX_VERSION = 2_147_483_647;
+/** A version number as the caller passes it (0 = "must not exist yet"). */
+const ExpectedVersionSchema = z.number().int().min(0).max(MAX_VERSION);
+
 const SaveOptionsSchema = z.object({ expectedVersion: ExpectedVersionSchema.optional() }).strict();
 const UpdateOptionsSchema = z.object({ maxAttempts: z.number().int().min(1).max(1000).optional() }).strict();
 const ConditionalOptionsSchema = UpdateOptionsSchema.extend({ expectedVersion: ExpectedVersionSchema.optional() }).strict();
@@ -153,10 +158,10 @@ const VersionsOptionsSchema = z
   .object({
     limit: z.number().int().min(1).max(1000).default(100),
     /** Only versions below this one (for paging back through history). */
-    beforeVersion: z.number().int().min(1).optional(),
+    beforeVersion: z.number().int().min(1).max(MAX_VERSION).optional(),
   })
   .strict();
-const VersionNumberSchema = z.number().int().min(1);
+const VersionNumberSchema = z.number().int().min(1).max(MAX_VERSION);
 
 /** @internal What a collection runs against; built by ObjectStore and ObjectTransaction. */
 export interface CollectionContext {
@@ -541,11 +546,20 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     return { tenantId: this.#ctx.tenantId, type: this.type, id };
   }
 
+  /**
+   * Checks `data` with core's JSON rule before the schema sees it (a recursive schema would
+   * overflow the stack on deep input, a zod record would drop a `__proto__` key, and a key zod
+   * strips silently is still the caller's data) and the schema's output after (a transform may
+   * produce anything), then parses it with the schema.
+   */
   #validateForWrite(id: string, data: unknown): { value: T; json: string } {
+    const what = `${this.type} ${JSON.stringify(id)} (data must be JSON)`;
+    const before = storedJsonIssues(data);
+    if (before.length > 0) throw new ValidationError(what, before);
     const result = this.schema.safeParse(data);
     if (!result.success) throw new ValidationError(`${this.type} ${JSON.stringify(id)}`, toValidationIssues(result.error), { cause: result.error });
-    const issues = jsonIssues(result.data);
-    if (issues.length > 0) throw new ValidationError(`${this.type} ${JSON.stringify(id)} (data must be JSON)`, issues);
+    const after = storedJsonIssues(result.data);
+    if (after.length > 0) throw new ValidationError(what, after);
     return { value: result.data, json: JSON.stringify(result.data) };
   }
 

@@ -1,9 +1,22 @@
 // Opaque keyset-pagination cursors: base64url JSON of the sort key of the last row returned, plus
 // what it was sorted by, so a cursor used with another ordering is refused instead of skipping rows.
+// A cursor comes back from the caller, so it is input like any other: what it decodes to must pass
+// the rules of what it carries (core's id rule for the id, the exact timestamp format this module
+// writes), or a tampered cursor would reach PostgreSQL as a NUL (22021) or a timestamp it refuses.
 import { z } from 'zod';
-import { ValidationError } from '@cairn/core';
+import { IdSchema, ValidationError } from '@cairn/core';
 
-const CursorSchema = z.tuple([z.string().max(64), z.union([z.string().max(64), z.null()]), z.string().max(512)]);
+// What Date.prototype.toISOString writes for the years PostgreSQL's timestamptz holds (1 to 9999 here).
+const ISO_TIMESTAMP = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+const CursorSchema = z.tuple([z.string().max(64), z.union([z.string().max(64), z.null()]), IdSchema]);
+
+/** Whether `value` is a timestamp as encodeCursor writes it (and not, say, `1`, which Date.parse reads as 2001). */
+function isCursorTimestamp(value: string): boolean {
+  if (!ISO_TIMESTAMP.test(value)) return false;
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString() === value;
+}
 
 /** Encodes `[sortKeyName, sortValue, id]`. */
 export function encodeCursor(order: string, value: string | null, id: string): string {
@@ -28,7 +41,7 @@ export function decodeCursor(cursor: string, order: string): { value: string | n
   if (cursorOrder !== order) {
     throw new ValidationError('cursor', [{ path: 'cursor', message: `was made for ordering ${cursorOrder}, not ${order}` }]);
   }
-  if (!byId && (value === null || Number.isNaN(Date.parse(value)))) {
+  if (!byId && (value === null || !isCursorTimestamp(value))) {
     throw new ValidationError('cursor', [{ path: 'cursor', message: 'holds an invalid timestamp' }]);
   }
   return { value, id };

@@ -1,14 +1,20 @@
 // Turns `find({ where, equals })` into SQL fragments. Every key and path segment is checked against a
 // strict pattern and against the collection's zod schema; values only ever travel as bind
 // parameters (a containment document for `@>`, a text[] path for `#>`), never inside SQL text.
+// Values pass core's JSON rule like stored data (a NUL or a lone surrogate is a ValidationError
+// naming its path, not PostgreSQL's 22P05 or a silently changed match), and the containment
+// document is built from null-prototype objects, so `constructor` is an ordinary key and no path
+// can reach Object.prototype.
 import type { z } from 'zod';
-import { ValidationError, type ValidationIssue } from '@cairn/core';
-import { jsonIssues, type JsonValue } from './json.js';
+import { ValidationError, type JsonValue, type ValidationIssue } from '@cairn/core';
+import { storedJsonIssues } from './json.js';
 
 /** A key in a filter: a JSON member name. Deliberately narrower than JSON allows. */
 const KEY_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$-]{0,63}$/;
 const INDEX_PATTERN = /^(0|[1-9][0-9]{0,8})$/;
 const MAX_SEGMENTS = 16;
+/** Never a stored key (core's JSON rule refuses it), and the one key assignment would turn into a prototype change. */
+const PROTO_KEY = '__proto__';
 
 type DeepPartial<T> = T extends readonly (infer U)[]
   ? DeepPartial<U>[]
@@ -100,6 +106,10 @@ function splitPath(path: string, allowIndexes: boolean, issues: ValidationIssue[
     return undefined;
   }
   for (const segment of segments) {
+    if (segment === PROTO_KEY) {
+      issues.push({ path, message: `segment "${PROTO_KEY}" is refused: stored data never has that key` });
+      return undefined;
+    }
     if (KEY_PATTERN.test(segment)) continue;
     if (allowIndexes && INDEX_PATTERN.test(segment)) continue;
     issues.push({ path, message: `segment ${JSON.stringify(segment)} must match ${KEY_PATTERN}${allowIndexes ? ' or be an array index' : ''}` });
@@ -127,7 +137,10 @@ export function compileFilter(schema: AnySchema, where: unknown, equals: unknown
     if (typeof where !== 'object' || where === null || Array.isArray(where)) {
       throw new ValidationError('filter', [{ path: 'where', message: 'must be an object' }]);
     }
-    const containment: Record<string, unknown> = {};
+    // The whole document first: depth, cycles, NUL, lone surrogates and __proto__ keys at any level.
+    const bad = storedJsonIssues(where, 'where');
+    if (bad.length > 0) throw new ValidationError('filter', bad);
+    const containment = emptyNode();
     for (const [key, value] of Object.entries(where as Record<string, unknown>)) {
       if (value === undefined) continue;
       const segments = splitPath(key, false, issues);
@@ -151,7 +164,7 @@ export function compileFilter(schema: AnySchema, where: unknown, equals: unknown
         issues.push({ path: `equals.${key}`, message: 'is not a path of this collection' });
         continue;
       }
-      const bad = jsonIssues(value, `equals.${key}`);
+      const bad = storedJsonIssues(value, `equals.${key}`);
       if (bad.length > 0 || value === undefined) {
         issues.push(...(bad.length > 0 ? bad : [{ path: `equals.${key}`, message: 'must be a JSON value' }]));
         continue;
@@ -183,7 +196,7 @@ function mergeInto(
   let node = target;
   for (const segment of segments.slice(0, -1)) {
     const next = node[segment];
-    if (next === undefined) node[segment] = {};
+    if (next === undefined) node[segment] = emptyNode();
     else if (typeof next !== 'object' || next === null || Array.isArray(next)) {
       issues.push({ path: `where.${label}`, message: 'overlaps another condition' });
       return;
@@ -198,7 +211,7 @@ function mergeInto(
       issues.push({ path: `where.${label}`, message: 'overlaps another condition' });
       return;
     }
-    node[last] ??= {};
+    node[last] ??= emptyNode();
     for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
       if (inner === undefined) continue;
       if (!KEY_PATTERN.test(key)) {
@@ -213,10 +226,10 @@ function mergeInto(
     issues.push({ path: `where.${label}`, message: 'overlaps another condition' });
     return;
   }
-  const bad = jsonIssues(value, `where.${full.join('.')}`);
-  if (bad.length > 0) {
-    issues.push(...bad);
-    return;
-  }
   node[last] = value instanceof Date ? value.toISOString() : value;
+}
+
+/** A node of the containment document: no prototype, so every key is an own, ordinary key. */
+function emptyNode(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
 }

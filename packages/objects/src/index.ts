@@ -51,7 +51,9 @@ export {
   type PersistenceMode,
   type PersistenceModeOf,
 } from './options.js';
-export { JsonValueSchema, JsonObjectSchema, TenantIdSchema, TypeNameSchema, IdSchema, type JsonValue, type JsonObject, type JsonPrimitive } from './json.js';
+// The input rules are @cairn/core's (one owner); re-exported for callers that validate before calling.
+export { JsonValueSchema, JsonObjectSchema, TenantIdSchema, IdSchema, type JsonValue, type JsonObject, type JsonPrimitive } from '@cairn/core';
+export { TypeNameSchema } from './type-name.js';
 export type { SessionRecord } from './session-record.js';
 export {
   SessionManager,

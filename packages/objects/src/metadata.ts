@@ -1,15 +1,17 @@
-// Validation of session and thread metadata: a zod schema of the application's choosing (plain
-// JSON objects by default), checked on write and on read like object data.
+// Validation of session and thread metadata: a zod schema of the application's choosing (any JSON
+// object by default, core's JsonObjectSchema), checked on write and on read like object data. The
+// caller's metadata passes core's JSON rule before the schema sees it (MetadataInputSchema, in the
+// managers' input schemas) and the schema's output passes it again before it is written.
 import type { z } from 'zod';
-import { ValidationError, toValidationIssues } from '@cairn/core';
+import { ValidationError, toValidationIssues, type JsonObject } from '@cairn/core';
 import { StoredObjectInvalidError } from './errors.js';
-import { jsonIssues, type JsonObject } from './json.js';
+import { storedJsonIssues } from './json.js';
 
 /** Validates metadata before it is written; returns the parsed value. */
 export function metadataForWrite<M extends JsonObject>(schema: z.ZodType<M>, value: unknown, what: string): M {
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationError(what, toValidationIssues(result.error).map((i) => ({ ...i, path: i.path ? `metadata.${i.path}` : 'metadata' })), { cause: result.error });
-  const issues = jsonIssues(result.data, 'metadata');
+  const issues = storedJsonIssues(result.data, 'metadata');
   if (issues.length > 0) throw new ValidationError(what, issues);
   return result.data;
 }

@@ -3,14 +3,13 @@
 // owns the write-behind queue when that persistence mode is chosen.
 import type pg from 'pg';
 import type { z } from 'zod';
-import { parseInput } from '@cairn/core';
+import { ClosedError, JsonValueSchema, TenantIdSchema, parseInput, type JsonValue } from '@cairn/core';
 import { ISOLATION_LEVELS, type CairnDb, type IsolationLevel } from '@cairn/db';
 import type { CairnEvent } from '@cairn/redis';
 import { BIND, Collection, type CollectionContext, type RecordCache } from './collection.js';
 import { EntityRepository, type Persistable, type PersistableClass } from './entity-repository.js';
-import { ClosedError } from '@cairn/core';
 import { ObjectsError } from './errors.js';
-import { JsonValueSchema, TenantIdSchema, TypeNameSchema, type JsonValue } from './json.js';
+import { TypeNameSchema } from './type-name.js';
 import {
   CollectionOptionsSchema,
   OBJECT_EVENTS_CHANNEL,

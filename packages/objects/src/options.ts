@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { ChangeNotifier, RedisConnection } from '@cairn/redis';
 import type { WriteBehindError } from './errors.js';
-import { TenantIdSchema } from './json.js';
+import { TenantIdSchema } from '@cairn/core';
 
 const fn = <F>(what: string) => z.custom<F>((v) => typeof v === 'function', `${what} must be a function`);
 

@@ -3,9 +3,9 @@
 // invalidation; when Redis is down every call degrades to a miss / no-op and reads go to PostgreSQL,
 // and after an outage the invalidations that did not reach Redis are replayed before it serves again.
 import { createHash } from 'node:crypto';
+import type { JsonObject } from '@cairn/core';
 import { RedisCache, type RedisConnection } from '@cairn/redis';
 import type { RecordCache } from './collection.js';
-import type { JsonObject } from './json.js';
 import type { SessionCache, SessionRecord } from './session-record.js';
 import type { ObjectRow } from './sql.js';
 

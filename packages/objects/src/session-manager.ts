@@ -6,7 +6,7 @@
 // Statements are parameterised SQL through CairnDb.run / CairnDb.transaction rather than Prisma's
 // client: Prisma's errors hide the SQLSTATE, and the retry policy and typed errors need it.
 import { z } from 'zod';
-import { errorCode, parseInput } from '@cairn/core';
+import { IdSchema, JsonObjectSchema, TenantIdSchema, errorCode, parseInput, type JsonObject } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
@@ -14,12 +14,23 @@ import type { CairnEvent, ChangeNotifier } from '@cairn/redis';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError } from './errors.js';
 import { poolExecutor, type Executor } from './executor.js';
-import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './json.js';
+import { MetadataInputSchema } from './json.js';
 import { metadataForWrite, metadataFromRow } from './metadata.js';
 import { ChangeNotifierSchema, RedisConnectionSchema } from './options.js';
 import { cacheKey, RedisSessionCache } from './redis-caches.js';
 import type { SessionCache, SessionRecord } from './session-record.js';
 import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';
+
+/**
+ * Lifetimes and expiries stay where timestamptz and Date both reach (years 1-9999 here): beyond,
+ * PostgreSQL would refuse the value (22008) or the Date would be invalid.
+ */
+const MAX_TTL_SECONDS = 3_155_760_000; // 100 years
+const TtlSecondsSchema = z.number().int().min(1).max(MAX_TTL_SECONDS, 'must be at most 3155760000 (100 years)');
+const ExpiresAtSchema = z
+  .date()
+  .min(new Date('0001-01-01T00:00:00.000Z'), 'must be in year 1 or later')
+  .max(new Date('9999-12-31T23:59:59.999Z'), 'must be in year 9999 or earlier');
 
 export const SessionManagerOptionsSchema = z
   .object({
@@ -31,7 +42,7 @@ export const SessionManagerOptionsSchema = z
      */
     threadData: ThreadDataOwnersSchema.optional(),
     /** Lifetime of new sessions in seconds; null: sessions never expire unless told. @defaultValue null */
-    defaultTtlSeconds: z.number().int().min(1).nullable().default(null),
+    defaultTtlSeconds: TtlSecondsSchema.nullable().default(null),
     /** touch() also pushes the expiry to now + the session's TTL (defaultTtlSeconds). @defaultValue false */
     slidingExpiration: z.boolean().default(false),
     /** Validates metadata on write and read. @defaultValue any JSON object */
@@ -65,24 +76,24 @@ const CreateSchema = z
     userId: IdSchema,
     /** Your own id; a UUIDv7 is generated when absent. */
     id: IdSchema.optional(),
-    metadata: z.unknown().optional(),
+    metadata: MetadataInputSchema.optional(),
     /** Lifetime in seconds (overrides defaultTtlSeconds; null: never expires). */
-    ttlSeconds: z.number().int().min(1).nullable().optional(),
+    ttlSeconds: TtlSecondsSchema.nullable().optional(),
     /** Absolute expiry (overrides ttlSeconds). */
-    expiresAt: z.date().nullable().optional(),
+    expiresAt: ExpiresAtSchema.nullable().optional(),
   })
   .strict();
 
 const UpdateSchema = z
   .object({
     /** Replaces the metadata. */
-    metadata: z.unknown().optional(),
-    /** Shallow-merges into the metadata (after `metadata`, if both are given). */
-    mergeMetadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: MetadataInputSchema.optional(),
+    /** Shallow-merges into the metadata (after `metadata`, if both are given); checked in place, so a `__proto__` key is refused, not dropped. */
+    mergeMetadata: MetadataInputSchema.optional(),
     /** Sets last activity to now (and extends the expiry with slidingExpiration). */
     touch: z.boolean().optional(),
-    expiresAt: z.date().nullable().optional(),
-    ttlSeconds: z.number().int().min(1).nullable().optional(),
+    expiresAt: ExpiresAtSchema.nullable().optional(),
+    ttlSeconds: TtlSecondsSchema.nullable().optional(),
   })
   .strict();
 

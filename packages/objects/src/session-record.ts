@@ -1,6 +1,6 @@
 // A session as stored, and the cache seam the session manager reads it through (redis-caches.ts
 // implements it).
-import type { JsonObject } from './json.js';
+import type { JsonObject } from '@cairn/core';
 
 /** A session as stored. */
 export interface SessionRecord<M extends JsonObject = JsonObject> {

@@ -5,11 +5,11 @@
 // start (neither has side effects outside the transaction), and what finally fails is typed.
 import { z } from 'zod';
 import type pg from 'pg';
-import { parseInput } from '@cairn/core';
+import { IdSchema, JsonValueSchema, TenantIdSchema, idSchema, parseInput, type JsonValue } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import { SnapshotConflictError } from './errors.js';
 import { outcomeUnknown } from './executor.js';
-import { IdSchema, JsonValueSchema, TypeNameSchema, type JsonValue } from './json.js';
+import { TypeNameSchema } from './type-name.js';
 
 /** Format tag written into every snapshot. */
 export const SNAPSHOT_FORMAT = 'cairn.objects.snapshot/v1';
@@ -48,15 +48,24 @@ export interface ObjectSnapshot {
   objects: SnapshotObject[];
 }
 
-const Timestamp = z.iso.datetime({ offset: true });
-const SnapshotVersionSchema = z
-  .object({ version: z.number().int().min(1), operation: z.string().min(1).max(64), createdAt: Timestamp, data: JsonValueSchema })
-  .strict();
+// A snapshot is input like any other: every field must pass the rule of the column it lands in, so
+// that an edited snapshot is a ValidationError naming the field, never PostgreSQL's refusal mid-import.
+// Timestamps: ISO 8601, in years 1-9999 (timestamptz refuses year 0, which the ISO pattern allows).
+const Timestamp = z.iso.datetime({ offset: true }).refine((value) => {
+  const time = Date.parse(value);
+  return !value.startsWith('0000') && time >= Date.parse('0001-01-01T00:00:00Z') && time <= Date.parse('9999-12-31T23:59:59.999Z');
+}, 'must be a time in years 1-9999');
+// Versions are int4 columns; operations a short text column (`save`, `update`, ... `import`).
+const Version = z.number().int().min(1).max(2_147_483_647);
+const Operation = idSchema({ maxBytes: 64 });
+// Data is checked in place by core's JSON rule (depth without recursion, NUL, lone surrogates,
+// __proto__ keys), never copied, so what was checked is what is inserted.
+const SnapshotVersionSchema = z.object({ version: Version, operation: Operation, createdAt: Timestamp, data: JsonValueSchema }).strict();
 const SnapshotObjectSchema = z
   .object({
     type: TypeNameSchema,
     id: IdSchema,
-    version: z.number().int().min(1),
+    version: Version,
     data: JsonValueSchema,
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -68,7 +77,7 @@ const SnapshotObjectSchema = z
 export const ObjectSnapshotSchema = z
   .object({
     format: z.literal(SNAPSHOT_FORMAT),
-    tenantId: z.string().min(1).max(128),
+    tenantId: TenantIdSchema,
     takenAt: Timestamp,
     types: z.array(TypeNameSchema).nullable(),
     objects: z.array(SnapshotObjectSchema),

@@ -4,13 +4,13 @@
 // Statements are parameterised SQL through CairnDb.run / CairnDb.transaction rather than Prisma's
 // client: Prisma's errors hide the SQLSTATE, and the retry policy and typed errors need it.
 import { z } from 'zod';
-import { errorCode, parseInput } from '@cairn/core';
+import { IdSchema, JsonObjectSchema, TenantIdSchema, TextSchema, errorCode, parseInput, type JsonObject } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import { v7 as uuidv7 } from 'uuid';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError, ThreadNotFoundError } from './errors.js';
 import { poolExecutor, type Executor } from './executor.js';
-import { IdSchema, JsonObjectSchema, TenantIdSchema, type JsonObject } from './json.js';
+import { MetadataInputSchema } from './json.js';
 import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';
 import { metadataForWrite, metadataFromRow } from './metadata.js';
 
@@ -46,7 +46,8 @@ export type ThreadManagerOptions<M extends JsonObject = JsonObject> = Omit<z.inp
   metadataSchema?: z.ZodType<M>;
 };
 
-const Title = z.string().max(1000);
+/** Titles: core's text rule (no NUL, no lone surrogates), at most 1000 characters. */
+const Title = TextSchema.refine((title) => title.length <= 1000, 'must be at most 1000 characters');
 
 const CreateSchema = z
   .object({
@@ -56,15 +57,15 @@ const CreateSchema = z
     /** A live session of this tenant; SessionNotFoundError otherwise. */
     sessionId: IdSchema.nullable().optional(),
     title: Title.nullable().optional(),
-    metadata: z.unknown().optional(),
+    metadata: MetadataInputSchema.optional(),
   })
   .strict();
 
 const UpdateSchema = z
   .object({
     title: Title.nullable().optional(),
-    metadata: z.unknown().optional(),
-    mergeMetadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: MetadataInputSchema.optional(),
+    mergeMetadata: MetadataInputSchema.optional(),
   })
   .strict();
 

@@ -17,7 +17,7 @@
 // the process dies; `flush()` / `QueuedWrite.persisted()` say when a write is durable.
 import type pg from 'pg';
 import { z } from 'zod';
-import { ClosedError, TRANSIENT, backoffDelay, errorCode, isConnectionError, isTransientError, parseInput, type RetrySettings } from '@cairn/core';
+import { ClosedError, IdSchema, TRANSIENT, backoffDelay, errorCode, isConnectionError, isTransientError, parseInput, type RetrySettings } from '@cairn/core';
 import { CommitOutcomeUnknown, runTransaction, type CairnDb, type DeadLetter } from '@cairn/db';
 import {
   DeadLetterNotFoundError,
@@ -27,7 +27,7 @@ import {
   WriteQueueFullError,
   type QueuedWriteInfo,
 } from './errors.js';
-import { IdSchema, TypeNameSchema } from './json.js';
+import { TypeNameSchema } from './type-name.js';
 import type { ResolvedWriteBehindOptions } from './options.js';
 import { DELETE_SQL, writeStatement } from './sql.js';
 

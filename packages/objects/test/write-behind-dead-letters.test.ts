@@ -1,12 +1,13 @@
-// Write-behind writes that PostgreSQL refuses for good (a permanent error: a NUL that jsonb cannot
-// hold, a trigger's exception, a deferred constraint failing at COMMIT) against a real PostgreSQL:
+// Write-behind writes that PostgreSQL refuses for good (a permanent error: a trigger's exception, a
+// deferred constraint failing at COMMIT) against a real PostgreSQL. (A NUL that jsonb cannot hold
+// no longer gets that far: core's JSON rule refuses it at the call, before the queue.)
 // the bad write goes to write_behind_dead_letters, the writes around it persist in order, nothing
 // is retried as a batch, close() resolves; and the dead letters can be listed, replayed and
 // discarded, per tenant.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { StorageError } from '@cairn/core';
+import { StorageError, ValidationError } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import { createTestDb } from '@cairn/db/testing';
 import { DeadLetterNotFoundError, WriteDeadLetteredError, type WriteBehindError } from '../src/index.js';
@@ -47,33 +48,35 @@ async function deadLetterRows(tenantId: string) {
 }
 
 describe('a permanent error in a write-behind batch', () => {
-  it('dead-letters a save holding a NUL, persists the valid saves before and after it, and close() resolves', async () => {
+  it('dead-letters a save PostgreSQL refuses, persists the valid saves before and after it, and close() resolves', async () => {
     const tenant = `dl-${randomUUID().slice(0, 8)}`;
     const errors: WriteBehindError[] = [];
     const store = writeBehind(tenant, errors);
-    const events = store.collection('Event', Event);
+    const events = store.collection('Poisoned', Event);
     const before = await events.save('x', { seq: 0 });
-    const bad = await events.save('x', { seq: 1, note: 'a\u0000b' });
+    // Refused at the call, so never queued (and it takes no sequence number).
+    await expect(events.save('x', { seq: 1, note: 'a\u0000b' })).rejects.toBeInstanceOf(ValidationError);
+    const bad = await events.save('x', { seq: 1, note: 'refused by the trigger', poison: true });
     const after = await events.save('x', { seq: 2 });
 
     const error = await bad.persisted().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WriteDeadLetteredError);
-    expect(error).toMatchObject({ code: 'WRITE_BEHIND_DEAD_LETTERED', sqlstate: '22P05', attempts: 1, writes: [{ sequence: 2, type: 'Event', id: 'x', kind: 'save' }] });
+    expect(error).toMatchObject({ code: 'WRITE_BEHIND_DEAD_LETTERED', sqlstate: 'P0001', attempts: 1, writes: [{ sequence: 2, type: 'Poisoned', id: 'x', kind: 'save' }] });
     // The later write of the same object persists: it is a whole new version, and the newer intent.
     expect(await before.persisted()).toMatchObject({ version: 1, data: { seq: 0 } });
     expect(await after.persisted()).toMatchObject({ version: 2, data: { seq: 2 } });
     await expect(store.close()).resolves.toBeUndefined();
 
-    expect(await historyOf(tenant, 'Event')).toEqual([
+    expect(await historyOf(tenant, 'Poisoned')).toEqual([
       { id: 'x', version: 1, seq: 0 },
       { id: 'x', version: 2, seq: 2 },
     ]);
     const letters = await deadLetterRows(tenant);
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ id: (error as WriteDeadLetteredError).deadLetterId, type: 'Event', object_id: 'x', operation: 'save', error_code: '22P05', attempts: 1 });
-    expect(letters[0]!.error).toContain('unsupported Unicode escape sequence');
-    // The payload is the write's JSON, byte for byte, NUL escape included.
-    expect(JSON.parse(letters[0]!.payload!.toString('utf8'))).toEqual({ seq: 1, note: 'a\u0000b' });
+    expect(letters[0]).toMatchObject({ id: (error as WriteDeadLetteredError).deadLetterId, type: 'Poisoned', object_id: 'x', operation: 'save', error_code: 'P0001', attempts: 1 });
+    expect(letters[0]!.error).toContain('poisoned write 1');
+    // The payload is the write's JSON, byte for byte.
+    expect(JSON.parse(letters[0]!.payload!.toString('utf8'))).toEqual({ seq: 1, note: 'refused by the trigger', poison: true });
 
     // onError saw the batch fail once (permanent: not retried as a batch) and the dead letter.
     expect(errors.map((e) => [e.code, e.transient])).toEqual([
