@@ -13,12 +13,13 @@
 // Keys: `<keyPrefix>cache:[<cacheScope>:]<namespace>:{<key>}` and `…{<key>}:v`; the connection's
 // cache scope (the database's epoch) keeps a reset or restored database from meeting old entries.
 import { z } from 'zod';
-import { JsonSerializer, parseInput, type Serializer } from '@cairn/core';
+import { idIssue, JsonSerializer, parseInput, type Serializer } from '@cairn/core';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisUnavailableError } from './errors.js';
 import type { ScriptedClient } from './scripts.js';
 
-const ttlSeconds = z.number().positive().max(365 * 24 * 3600);
+// At least a millisecond: Redis' expiries are whole milliseconds, and `PX 0` is an error.
+const ttlSeconds = z.number().min(0.001).max(365 * 24 * 3600);
 /** Options of a RedisCache (besides the serializer). Defaults live here. */
 export const CacheOptionsSchema = z
   .object({
@@ -36,17 +37,38 @@ export type CacheOptions = z.input<typeof CacheOptionsSchema> & {
   serializer?: Serializer;
 };
 
-// Braces would break the `{key}` hash tag that keeps an entry's two keys in one cluster slot.
-/** Cache keys: 1–1024 characters, no braces (they would break the entry's `{key}` hash tag). */
-export const CacheKeySchema = z.string().min(1).max(1024).regex(/^[^{}]*$/, 'must not contain { or }');
+/**
+ * Largest cache key, in UTF-8 bytes (what Redis receives, not JavaScript characters). Cairn's own
+ * keys stay under 900 bytes; Redis would take far more, but a key is sent on every call.
+ */
+export const MAX_CACHE_KEY_BYTES = 1024;
 
 /**
- * The hit path's check, equal to CacheKeySchema (a unit test holds them together): a zod parse
- * per get is a measurable share of a sub-100 µs GET. Keys it refuses go through the schema, which
- * throws the ValidationError listing the problems.
+ * Why `key` cannot be a cache key, or undefined when it can: @cairn/core's id rule (well-formed
+ * Unicode, no NUL or control characters) bounded at MAX_CACHE_KEY_BYTES, and no braces. ioredis
+ * sends a lone surrogate as U+FFFD, so `a\uD800b` and `a\uDBFFb` would be one entry; braces would
+ * break the `{key}` hash tag that keeps an entry's two keys in one cluster slot.
+ */
+export function cacheKeyIssue(key: unknown): string | undefined {
+  const issue = idIssue(key, { maxBytes: MAX_CACHE_KEY_BYTES });
+  if (issue !== undefined) return issue;
+  const text = key as string;
+  return text.includes('{') || text.includes('}') ? 'must not contain { or }: they would break the hash tag of the entry' : undefined;
+}
+
+/** Cache keys: see `cacheKeyIssue`. */
+export const CacheKeySchema: z.ZodType<string> = z.string({ error: 'must be a string' }).superRefine((key, ctx) => {
+  const message = cacheKeyIssue(key);
+  if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+});
+
+/**
+ * The hit path's check: `cacheKeyIssue` without building a zod issue (a zod parse per get is a
+ * measurable share of a sub-100 µs GET). Keys it refuses go through the schema, which throws the
+ * ValidationError naming the problem.
  */
 export function isValidCacheKey(key: unknown): key is string {
-  return typeof key === 'string' && key.length >= 1 && key.length <= 1024 && !key.includes('{') && !key.includes('}');
+  return cacheKeyIssue(key) === undefined;
 }
 const setOptionsSchema = z.object({ ttlSeconds: ttlSeconds.optional() }).strict();
 /** Per-call options of set() and getOrLoad(): `ttlSeconds` overrides the cache's default TTL. */

@@ -33,4 +33,17 @@ describe('CairnEventSchema', () => {
     expect(CairnEventSchema.safeParse({ type: 'object.updated', tenantId: 't', objectType: 'Note', id: 'n', version: -1 }).success).toBe(false);
     expect(CairnEventSchema.safeParse({ type: 'unknown', tenantId: 't' }).success).toBe(false);
   });
+
+  it("holds ids and tenant ids to @cairn/core's rules", () => {
+    const saved = { type: 'checkpoint.saved', tenantId: 'acme', threadId: 'th', namespace: '', checkpointId: 'c' };
+    const refused = (patch: Record<string, unknown>) => CairnEventSchema.safeParse({ ...saved, ...patch }).success === false;
+    // Lone surrogates would reach Redis and PostgreSQL as U+FFFD: two threads, one event.
+    expect(refused({ threadId: 'a\uD800b' })).toBe(true);
+    expect(refused({ namespace: 'n\uDBFF' })).toBe(true);
+    expect(refused({ checkpointId: '東'.repeat(171) })).toBe(true); // 513 bytes
+    expect(refused({ tenantId: 'acme corp' })).toBe(true);
+    expect(refused({ tenantId: 'x'.repeat(129) })).toBe(true);
+    expect(refused({ threadId: 'a\nb' })).toBe(true);
+    expect(refused({ threadId: '東'.repeat(170) + 'ab', tenantId: 'acme:eu-1@x', namespace: 'a\uD800\uDC00' })).toBe(false);
+  });
 });

@@ -1,13 +1,15 @@
 // The typed change events Cairn publishes, validated on receipt: a malformed message is dropped
 // and counted, never handed to a handler.
 import { z } from 'zod';
+import { IdSchema, idSchema, TenantIdSchema } from '@cairn/core';
 
-const tenantId = z.string().min(1).max(256);
-const id = z.string().min(1).max(4096);
+// @cairn/core's rules: the ids and the tenant id of an event are those of the rows it is about.
+const tenantId = TenantIdSchema;
+const id = IdSchema;
 
 /** The zod schema every event is checked against, on publish and on receipt. */
 export const CairnEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('checkpoint.saved'), tenantId, threadId: id, namespace: z.string().max(1024), checkpointId: id }),
+  z.object({ type: z.literal('checkpoint.saved'), tenantId, threadId: id, namespace: idSchema({ allowEmpty: true }), checkpointId: id }),
   z.object({ type: z.literal('checkpoint.deleted'), tenantId, threadId: id, checkpointId: id.optional() }),
   z.object({ type: z.literal('object.updated'), tenantId, objectType: id, id, version: z.number().int().nonnegative() }),
   z.object({ type: z.literal('object.deleted'), tenantId, objectType: id, id }),

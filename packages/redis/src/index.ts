@@ -3,7 +3,7 @@
 export { createRedis, RedisConnection, type RedisClient, type RedisStats, type RedisHealth, type RedisRecovery } from './connection.js';
 export { RedisOptionsSchema, type RedisOptions } from './options.js';
 export { CircuitBreaker, type BreakerState, type BreakerOptions } from './circuit-breaker.js';
-export { RedisCache, CacheOptionsSchema, type CacheOptions, type CacheSetOptions } from './cache.js';
+export { RedisCache, CacheOptionsSchema, MAX_CACHE_KEY_BYTES, type CacheOptions, type CacheSetOptions } from './cache.js';
 export { RedisSessionStore, SessionStoreOptionsSchema, type SessionStoreOptions } from './session-store.js';
 export {
   RedisNotifier,

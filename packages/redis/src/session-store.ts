@@ -1,24 +1,26 @@
 // TTL key-value storage for sessions with sliding expiry: every touch pushes the expiry out by the
 // entry's own TTL. Each entry is a hash { val, ttl } so a touch needs no knowledge of the TTL.
 import { z } from 'zod';
-import { JsonSerializer, parseInput, type Serializer } from '@cairn/core';
+import { checkId, JsonSerializer, parseInput, type Serializer } from '@cairn/core';
 import type { RedisClient, RedisConnection } from './connection.js';
 import type { ScriptedClient } from './scripts.js';
+
+// At least a millisecond: Redis' expiries are whole milliseconds, and `PEXPIRE key 0` deletes the key.
+const ttlSeconds = z.number().min(0.001).max(365 * 24 * 3600);
 
 /** Options of a RedisSessionStore (besides the serializer). Defaults live here. */
 export const SessionStoreOptionsSchema = z
   .object({
     /** Names this store's keys (`<keyPrefix>sessions:<namespace>:<id>`). @defaultValue 'default' */
     namespace: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/).default('default'),
-    /** Sliding TTL of entries when set() gives none, in seconds. @defaultValue 1800 */
-    defaultTtlSeconds: z.number().positive().max(365 * 24 * 3600).default(1_800),
+    /** Sliding TTL of entries when set() gives none, in seconds (at least 0.001). @defaultValue 1800 */
+    defaultTtlSeconds: ttlSeconds.default(1_800),
   })
   .strict();
 /** Options of `new RedisSessionStore(redis, options)`; `serializer` defaults to JsonSerializer. */
 export type SessionStoreOptions = z.input<typeof SessionStoreOptionsSchema> & { serializer?: Serializer };
 
-const idSchema = z.string().min(1).max(512);
-const ttlSchema = z.object({ ttlSeconds: z.number().positive().max(365 * 24 * 3600).optional() }).strict();
+const ttlSchema = z.object({ ttlSeconds: ttlSeconds.optional() }).strict();
 
 // Every client of a RedisConnection has Cairn's scripts (the touch script: scripts.ts).
 const scripted = (client: RedisClient) => client as ScriptedClient;
@@ -42,8 +44,9 @@ export class RedisSessionStore {
     this.#defaultTtlMs = Math.round(opts.defaultTtlSeconds * 1000);
   }
 
+  /** Session ids follow @cairn/core's id rule: ioredis sends a lone surrogate as U+FFFD, so two ids would share an entry. */
   #key(id: string): string {
-    return this.#redis.key('sessions', this.#namespace, parseInput(idSchema, id, 'session id'));
+    return this.#redis.key('sessions', this.#namespace, checkId(id, 'session id'));
   }
 
   /** Stores a value with a sliding TTL. */

@@ -8,7 +8,6 @@ import { createDb, type CairnDb } from '@cairn/db';
 import { createTestDatabase, createTestDb, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from '@cairn/db/testing';
 import {
   createRedis,
-  NotificationError,
   PostgresNotifier,
   RedisNotifier,
   type CairnEvent,
@@ -214,18 +213,26 @@ describe('PostgresNotifier limits', () => {
     await db.close();
   });
 
-  it('refuses events larger than a NOTIFY payload can carry, and sends none of it', async () => {
+  it('carries the widest valid event, and refuses larger ids before sending anything', async () => {
+    // The id rule bounds every event: three 512-byte ids of characters JSON escapes (quotes,
+    // backslashes) and a 128-byte tenant id still fit a NOTIFY payload, so NOTIFICATION_TOO_LARGE
+    // is only a guard.
     const notifier = new PostgresNotifier(db);
     const received: CairnEvent[] = [];
     const unsubscribe = await notifier.subscribe('big', (_c, e) => void received.push(e));
-    const err = await notifier.publish('big', saved('x'.repeat(4000), 'y'.repeat(4000))).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NotificationError);
-    expect((err as NotificationError).code).toBe('NOTIFICATION_TOO_LARGE');
-    await notifier.publish('big', saved('small'));
-    await until(() => received.length === 1);
-    expect(received).toEqual([saved('small')]);
-    await unsubscribe();
-    await notifier.close();
+    try {
+      const widest: CairnEvent = { type: 'checkpoint.saved', tenantId: 't'.repeat(128), threadId: '"'.repeat(512), namespace: '\\'.repeat(512), checkpointId: '"'.repeat(512) };
+      expect(Buffer.byteLength(JSON.stringify(widest))).toBeGreaterThan(3_000);
+      await notifier.publish('big', widest);
+      const err = await notifier.publish('big', saved('x'.repeat(4000), 'y'.repeat(4000))).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      await notifier.publish('big', saved('small'));
+      await until(() => received.length === 2);
+      expect(received).toEqual([widest, saved('small')]);
+    } finally {
+      await unsubscribe();
+      await notifier.close();
+    }
   });
 
   it('delivers nothing from a rolled-back transaction', async () => {
