@@ -8,7 +8,7 @@ import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
 import { PostgresCheckpointer } from '@cairn/checkpointer';
 import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
-import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection } from '@cairn/redis';
+import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection, type TenantNotifier } from '@cairn/redis';
 import { CairnCloseError, CairnStartError } from './errors.js';
 import { registerConnectionMetrics, registerObjectStoreMetrics } from './metrics.js';
 import { CairnOptionsSchema, TenantIdSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
@@ -44,6 +44,7 @@ interface Resources {
   readonly db: CairnDb;
   readonly metricsRegistry: Registry;
   readonly redis: RedisConnection | undefined;
+  /** The transport (every tenant's events); components and views take their tenant's feed of it. */
   readonly notifier: ChangeNotifier | undefined;
   readonly transport: CairnHealth['notifications']['transport'];
   /** The checkpointer of a tenant with this instance's settings (one per tenant, made on first use). */
@@ -80,10 +81,11 @@ export class Cairn implements AsyncDisposable {
   /** The shared Redis connection, when `redisUrl` was given. */
   readonly redis: RedisConnection | undefined;
   /**
-   * The change feed every component publishes to and `subscribe()`s on: Redis pub/sub, PostgreSQL
-   * LISTEN/NOTIFY, or undefined when notifications are `off`.
+   * This tenant's change feed, the one its components publish to: Redis pub/sub, PostgreSQL
+   * LISTEN/NOTIFY, or undefined when notifications are `off`. Its `subscribe()` hears this tenant's
+   * events only, whatever the pattern; every view shares one transport.
    */
-  readonly notifier: ChangeNotifier | undefined;
+  readonly notifier: TenantNotifier | undefined;
   readonly #resources: Resources;
   readonly #root: boolean;
 
@@ -100,7 +102,7 @@ export class Cairn implements AsyncDisposable {
     this.rag = parts.rag;
     this.embedder = parts.embedder;
     this.redis = resources.redis;
-    this.notifier = resources.notifier;
+    this.notifier = resources.notifier?.forTenant(parts.tenantId);
   }
 
   /** How change notifications travel: 'redis', 'postgres' (LISTEN/NOTIFY) or 'off'. */
@@ -291,7 +293,8 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
         tenantId,
         metrics: { ...opts.checkpointer?.metrics, registry: metricsRegistry },
         // Latest checkpoints cached in Redis; changes go out on the shared notifier only (never
-        // a second, checkpointer-owned one: `notifications: 'off'` must mean off).
+        // a second, checkpointer-owned one: `notifications: 'off'` must mean off), on the feed of
+        // the checkpointer's tenant (it takes `forTenant(tenantId)` itself, as the object store does).
         redis: redis ? { ...cacheOptions, connection: redis, publish: false } : undefined,
         notifier,
       });

@@ -2,7 +2,7 @@
 // change listeners and the retention timer. Backends implement the storage primitives (`store*`),
 // which receive validated, packed rows and must be atomic per call.
 import { parseInput, type Serializer, JsonSerializer } from '@cairn/core';
-import { RedisNotifier, type CairnEvent, type ChangeNotifier } from '@cairn/redis';
+import { RedisNotifier, type CairnEvent, type ChangeNotifier, type TenantNotifier } from '@cairn/redis';
 import type { Registry } from 'prom-client';
 import { newCheckpointId, newCheckpointIdAfter } from './checkpoint-id.js';
 import { CheckpointNotFoundError, ClosedError, ConflictError } from './errors.js';
@@ -571,12 +571,19 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     };
   }
 
+  #tenantFeed: TenantNotifier | undefined;
+
+  /** This tenant's feed on the notifier (made on first use): it never hears another tenant's events. */
+  #feed(): TenantNotifier | undefined {
+    return this.#notifier && (this.#tenantFeed ??= this.#notifier.forTenant(this.tenantId));
+  }
+
   /** Delivers an event of this instance to local listeners and to other instances. */
   protected async emit(event: CheckpointEvent, invalidate = true): Promise<void> {
     // Caches first, so a caller that reads after its write never sees the older checkpoint.
     if (invalidate) await this.onLocalChange(event);
     this.deliver(event);
-    const notifier = this.#notifier;
+    const notifier = this.#feed();
     if (notifier) {
       const key = JSON.stringify(event);
       // Only while subscribed does our own event come back; bounded in case it never does.
@@ -600,11 +607,11 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
 
   /** Subscribes once to other instances' events (when a notifier is configured). */
   async #listenRemote(): Promise<void> {
-    const notifier = this.#notifier;
+    const notifier = this.#feed();
     if (!notifier) return;
     this.#remote ??= notifier
       .subscribe(CHECKPOINT_CHANNEL, (_channel, event) => {
-        if (event.tenantId !== this.tenantId || (event.type !== 'checkpoint.saved' && event.type !== 'checkpoint.deleted')) return;
+        if (event.type !== 'checkpoint.saved' && event.type !== 'checkpoint.deleted') return;
         const key = JSON.stringify(event);
         if (this.#echoes.has(key)) {
           this.#forgetEcho(key);

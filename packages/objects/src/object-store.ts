@@ -47,7 +47,7 @@ function buildCore(db: CairnDb, options: ResolvedObjectStoreOptions): StoreCore 
       const event: CairnEvent =
         version === null ? { type: 'object.deleted', tenantId, objectType: type, id } : { type: 'object.updated', tenantId, objectType: type, id, version };
       // Events are at most once by the notifier's contract; a failed publish must not fail a committed write.
-      notifier.publish(OBJECT_EVENTS_CHANNEL, event).catch(() => undefined);
+      notifier.forTenant(tenantId).publish(OBJECT_EVENTS_CHANNEL, event).catch(() => undefined);
     }
     await cache?.invalidate(tenantId, type, id);
   };

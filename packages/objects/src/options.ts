@@ -13,9 +13,9 @@ export const RedisConnectionSchema = z.custom<RedisConnection>(
   'must be a RedisConnection from @cairn/redis (createRedis())',
 );
 
-/** A @cairn/redis ChangeNotifier (RedisNotifier or PostgresNotifier). */
+/** A @cairn/redis ChangeNotifier (RedisNotifier or PostgresNotifier); each write publishes on its tenant's feed (`forTenant`). */
 export const ChangeNotifierSchema = z.custom<ChangeNotifier>(
-  (v) => typeof v === 'object' && v !== null && typeof (v as { publish?: unknown }).publish === 'function',
+  (v) => typeof v === 'object' && v !== null && typeof (v as { forTenant?: unknown }).forTenant === 'function',
   'must be a ChangeNotifier from @cairn/redis',
 );
 

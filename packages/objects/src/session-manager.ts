@@ -364,7 +364,7 @@ export class SessionManager<M extends JsonObject = JsonObject> {
   #publish(type: 'session.updated' | 'session.deleted' | 'session.expired', sessionId: string): void {
     const event: CairnEvent = { type, tenantId: this.tenantId, sessionId };
     // At most once by the notifier's contract: a failed publish must not fail a committed write.
-    this.#options.notifier?.publish(SESSION_EVENTS_CHANNEL, event).catch(() => undefined);
+    this.#options.notifier?.forTenant(this.tenantId).publish(SESSION_EVENTS_CHANNEL, event).catch(() => undefined);
   }
 
   #cacheTtl(session: SessionRecord<JsonObject>): number {

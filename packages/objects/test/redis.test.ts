@@ -94,7 +94,7 @@ describe('object cache', () => {
   it('publishes object events after each committed write', async () => {
     const notifier = new RedisNotifier(redis);
     const events: CairnEvent[] = [];
-    const unsubscribe = await notifier.subscribe(OBJECT_EVENTS_CHANNEL, (_channel, event) => {
+    const unsubscribe = await notifier.forTenant('events').subscribe(OBJECT_EVENTS_CHANNEL, (_channel, event) => {
       events.push(event);
     });
     const announcing = createObjectStore(db, { tenantId: 'events', notifier });
@@ -163,7 +163,7 @@ describe('session cache', () => {
   it('publishes session events', async () => {
     const notifier = new RedisNotifier(redis);
     const events: CairnEvent[] = [];
-    const unsubscribe = await notifier.subscribe(SESSION_EVENTS_CHANNEL, (_channel, event) => {
+    const unsubscribe = await notifier.forTenant('sessions-events').subscribe(SESSION_EVENTS_CHANNEL, (_channel, event) => {
       events.push(event);
     });
     const sessions = new SessionManager(db, { tenantId: 'sessions-events', notifier });

@@ -10,6 +10,8 @@ export {
   PostgresNotifier,
   MAX_NOTIFY_PAYLOAD_BYTES,
   type ChangeNotifier,
+  type TenantNotifier,
+  type Unsubscribe,
   type EventHandler,
   type NotifierStats,
   type NotifierDatabase,

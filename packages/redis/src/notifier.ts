@@ -1,7 +1,10 @@
 // Change notifications behind one interface, on Redis pub/sub or on PostgreSQL LISTEN/NOTIFY
-// (so they work without Redis, and on the embedded database).
+// (so they work without Redis, and on the embedded database). Every event belongs to a tenant, and
+// so does every subscription: `forTenant(id)` is the door Cairn's components use, and a tenant's
+// subscriber, whatever its pattern, never receives another tenant's events. Only
+// `subscribeAllTenants` crosses tenants, and says so.
 import pg from 'pg';
-import { parseInput } from '@cairn/core';
+import { checkTenantId, parseInput, ValidationError } from '@cairn/core';
 import { CairnEventSchema, channelSchema, patternSchema, patternToRegExp, type CairnEvent } from './events.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { NotificationError } from './errors.js';
@@ -9,43 +12,74 @@ import { NotificationError } from './errors.js';
 /** Receives an event and the channel it came on. Exceptions are contained and counted. */
 export type EventHandler = (channel: string, event: CairnEvent) => void | Promise<void>;
 
+/** Ends a subscription (idempotent). */
+export type Unsubscribe = () => Promise<void>;
+
 /** Counters of a notifier since it was created. */
 export interface NotifierStats {
   /** Handler calls made (one event matching two subscriptions counts twice). */
   delivered: number;
-  /** Messages dropped because they were not valid CairnEvents. */
+  /** Messages dropped because they were not valid CairnEvents, or came on another tenant's channel. */
   malformed: number;
   /** Handlers that threw or rejected (the other handlers still ran). */
   handlerErrors: number;
 }
 
-/** Publish and subscribe to CairnEvents. Delivery is at most once: events published while a subscriber is disconnected are lost. */
+/**
+ * One tenant's change feed on a notifier: it publishes that tenant's events only, and its
+ * subscriptions receive that tenant's events only, whatever the pattern (`*` included).
+ */
+export interface TenantNotifier {
+  /** The tenant this feed is confined to. */
+  readonly tenantId: string;
+  /** Validates and sends `event` on `channel`; an event of another tenant is a ValidationError and is not sent. */
+  publish(channel: string, event: CairnEvent): Promise<void>;
+  /** Subscribes to this tenant's events on channels matching `pattern` (`*` = any run); see ChangeNotifier.subscribeAllTenants for when it resolves. */
+  subscribe(pattern: string, handler: EventHandler): Promise<Unsubscribe>;
+}
+
+/**
+ * Publish and subscribe to CairnEvents: a transport (RedisNotifier, PostgresNotifier) that hands
+ * out tenant feeds. Delivery is at most once: events published while a subscriber is disconnected are lost.
+ */
 export interface ChangeNotifier {
-  /** Validates and sends `event` on `channel` (letters, digits, `: _ . -`). */
+  /** This transport confined to one tenant (a ValidationError for an invalid tenant id). Cheap: a view, not a connection. */
+  forTenant(tenantId: string): TenantNotifier;
+  /** Validates and sends `event` (letters, digits, `: _ . -` in `channel`) on the feed of the tenant it names. */
   publish(channel: string, event: CairnEvent): Promise<void>;
   /**
-   * Subscribes to channels matching `pattern` (`*` = any run). Resolves once the subscription is
-   * active; while the transport is unreachable, RedisNotifier resolves after its command timeout
-   * and the subscription starts when Redis is back.
+   * Cross-tenant: every tenant's events on channels matching `pattern`, for operators' tools
+   * (audit, metrics), never for a component serving one tenant (use `forTenant(id).subscribe`).
+   * Resolves once the subscription is active; while the transport is unreachable, RedisNotifier
+   * resolves after its command timeout and the subscription starts when Redis is back.
    */
-  subscribe(pattern: string, handler: EventHandler): Promise<() => Promise<void>>;
+  subscribeAllTenants(pattern: string, handler: EventHandler): Promise<Unsubscribe>;
   /** Deliveries, messages dropped because they were not valid events, and handler exceptions. */
   stats(): NotifierStats;
-  /** Drops every subscription and closes the listening connection (not the shared one). */
+  /** Drops every subscription (of every tenant feed) and closes the listening connection (not the shared one). */
   close(): Promise<void>;
 }
 
 interface Subscription {
   regex: RegExp;
+  /** The tenant whose events it receives; undefined: every tenant's (subscribeAllTenants). */
+  tenantId: string | undefined;
   handler: EventHandler;
+  /** The transport's own pattern this subscription was made with (Redis delivers a message once per matching pattern). */
+  wirePattern: string | undefined;
 }
 
-/** Dispatching shared by both transports: validate, match, call handlers. */
+/** Dispatching shared by both transports: validate, match tenant and channel, call handlers. */
 class Dispatcher {
   readonly subscriptions = new Set<Subscription>();
   readonly counters = { delivered: 0, malformed: 0, handlerErrors: 0 };
 
-  dispatch(channel: string, payload: string): void {
+  /**
+   * Delivers `payload`, received on `channel` of `tenantId` (undefined when the transport does not
+   * carry the tenant apart from the event), to the subscriptions made with `wirePattern`
+   * (undefined: all of them).
+   */
+  dispatch(channel: string, payload: string, tenantId?: string, wirePattern?: string): void {
     let event: CairnEvent;
     try {
       event = CairnEventSchema.parse(JSON.parse(payload));
@@ -53,7 +87,14 @@ class Dispatcher {
       this.counters.malformed += 1;
       return;
     }
+    // Sent on one tenant's channel but naming another: not published through a notifier.
+    if (tenantId !== undefined && event.tenantId !== tenantId) {
+      this.counters.malformed += 1;
+      return;
+    }
     for (const sub of this.subscriptions) {
+      if (sub.tenantId !== undefined && sub.tenantId !== event.tenantId) continue;
+      if (wirePattern !== undefined && sub.wirePattern !== wirePattern) continue;
       if (!sub.regex.test(channel)) continue;
       this.counters.delivered += 1;
       try {
@@ -67,24 +108,109 @@ class Dispatcher {
   }
 }
 
-/** Notifications over Redis pub/sub, on a subscriber connection of its own. */
-export class RedisNotifier implements ChangeNotifier {
+/** A validated channel name and event. */
+function checkPublish(channel: string, event: CairnEvent): [string, CairnEvent] {
+  return [parseInput(channelSchema, channel, 'channel'), parseInput(CairnEventSchema, event, 'event')];
+}
+
+/** What a tenant feed needs of its transport. */
+interface Transport {
+  send(channel: string, event: CairnEvent): Promise<void>;
+  listen(pattern: string, handler: EventHandler, tenantId: string | undefined): Promise<Unsubscribe>;
+}
+
+/** A tenant's feed on a transport: refuses other tenants' events on publish, subscribes within the tenant. */
+class TenantFeed implements TenantNotifier {
+  readonly tenantId: string;
+  readonly #transport: Transport;
+
+  constructor(tenantId: string, transport: Transport) {
+    this.tenantId = checkTenantId(tenantId);
+    this.#transport = transport;
+  }
+
+  async publish(channel: string, event: CairnEvent): Promise<void> {
+    const [name, valid] = checkPublish(channel, event);
+    if (valid.tenantId !== this.tenantId) {
+      throw new ValidationError('event', [
+        { path: 'tenantId', message: `must be ${JSON.stringify(this.tenantId)}, the tenant of this notifier (is ${JSON.stringify(valid.tenantId)})` },
+      ]);
+    }
+    await this.#transport.send(name, valid);
+  }
+
+  subscribe(pattern: string, handler: EventHandler): Promise<Unsubscribe> {
+    return this.#transport.listen(pattern, handler, this.tenantId);
+  }
+
+  toJSON(): { tenantId: string } {
+    return { tenantId: this.tenantId };
+  }
+}
+
+/** What both transports share: validation, tenant feeds, the cross-tenant subscription, counters. */
+abstract class Notifier implements ChangeNotifier {
+  protected readonly dispatcher = new Dispatcher();
+  readonly #transport: Transport = {
+    send: (channel, event) => this.send(channel, event),
+    // async: an invalid pattern is a rejection, as every other failure to subscribe.
+    listen: async (pattern, handler, tenantId) => this.listen(parseInput(patternSchema, pattern, 'channel pattern'), handler, tenantId),
+  };
+
+  forTenant(tenantId: string): TenantNotifier {
+    return new TenantFeed(tenantId, this.#transport);
+  }
+
+  async publish(channel: string, event: CairnEvent): Promise<void> {
+    const [name, valid] = checkPublish(channel, event);
+    await this.send(name, valid);
+  }
+
+  subscribeAllTenants(pattern: string, handler: EventHandler): Promise<Unsubscribe> {
+    return this.#transport.listen(pattern, handler, undefined);
+  }
+
+  stats(): NotifierStats {
+    return { ...this.dispatcher.counters };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  abstract close(): Promise<void>;
+
+  /** Sends a validated event on a validated channel, on the feed of the event's tenant. */
+  protected abstract send(channel: string, event: CairnEvent): Promise<void>;
+
+  /** Subscribes `handler` to a validated pattern, for one tenant or (undefined) all of them. */
+  protected abstract listen(pattern: string, handler: EventHandler, tenantId: string | undefined): Promise<Unsubscribe>;
+}
+
+/**
+ * Redis channel of a Cairn channel: `<keyPrefix>t/<tenantId>/<channel>`. Neither tenant ids nor
+ * channels contain `/`, and tenant ids contain no glob character, so the pattern
+ * `<keyPrefix>t/acme/*` matches tenant `acme`'s channels only (not `acme.eu`'s), and Redis itself
+ * sends a tenant's subscriber nothing of another tenant.
+ */
+const TENANT_CHANNEL = /^t\/([^/]+)\/(.+)$/;
+
+/** Notifications over Redis pub/sub, on a subscriber connection of its own. Each tenant's events travel on channels of their own. */
+export class RedisNotifier extends Notifier {
   readonly #redis: RedisConnection;
-  readonly #dispatcher = new Dispatcher();
   #subscriber: RedisClient | undefined;
   readonly #patterns = new Map<string, number>();
 
   constructor(redis: RedisConnection) {
+    super();
     this.#redis = redis;
   }
 
-  async publish(channel: string, event: CairnEvent): Promise<void> {
-    const name = parseInput(channelSchema, channel, 'channel');
-    const payload = JSON.stringify(parseInput(CairnEventSchema, event, 'event'));
+  protected async send(channel: string, event: CairnEvent): Promise<void> {
     try {
-      await this.#redis.client.publish(this.#redis.key(name), payload);
+      await this.#redis.client.publish(`${this.#redis.keyPrefix}t/${event.tenantId}/${channel}`, JSON.stringify(event));
     } catch (cause) {
-      throw new NotificationError('NOTIFICATION_FAILED', `Could not publish to ${name}: ${(cause as Error).message}`, { cause });
+      throw new NotificationError('NOTIFICATION_FAILED', `Could not publish to ${channel}: ${(cause as Error).message}`, { cause });
     }
   }
 
@@ -92,8 +218,13 @@ export class RedisNotifier implements ChangeNotifier {
     if (this.#subscriber) return this.#subscriber;
     const subscriber = this.#redis.duplicate();
     const prefix = this.#redis.keyPrefix;
-    subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
-      this.#dispatcher.dispatch(channel.slice(prefix.length), message);
+    subscriber.on('pmessage', (pattern: string, channel: string, message: string) => {
+      const parts = TENANT_CHANNEL.exec(channel.slice(prefix.length));
+      if (!parts) {
+        this.dispatcher.counters.malformed += 1;
+        return;
+      }
+      this.dispatcher.dispatch(parts[2]!, message, parts[1], pattern);
     });
     // ioredis re-subscribes only to patterns Redis had acknowledged; a PSUBSCRIBE sent during an
     // outage is dropped from its queue. So every (re)connection subscribes to the whole wanted set
@@ -106,21 +237,20 @@ export class RedisNotifier implements ChangeNotifier {
     return subscriber;
   }
 
-  async subscribe(pattern: string, handler: EventHandler): Promise<() => Promise<void>> {
-    const p = parseInput(patternSchema, pattern, 'channel pattern');
+  protected async listen(p: string, handler: EventHandler, tenantId: string | undefined): Promise<Unsubscribe> {
     const subscriber = this.#connect();
-    const sub: Subscription = { regex: patternToRegExp(p), handler };
-    const redisPattern = this.#redis.key(p);
+    const redisPattern = `${this.#redis.keyPrefix}t/${tenantId ?? '*'}/${p}`;
+    const sub: Subscription = { regex: patternToRegExp(p), tenantId, handler, wirePattern: redisPattern };
     const count = this.#patterns.get(redisPattern) ?? 0;
     this.#patterns.set(redisPattern, count + 1);
-    this.#dispatcher.subscriptions.add(sub);
+    this.dispatcher.subscriptions.add(sub);
     if (count === 0) {
       try {
         await subscriber.psubscribe(redisPattern);
       } catch (err) {
         if (err instanceof Error && err.name === 'ReplyError') {
           // Redis refused (an ACL, say): nothing was subscribed.
-          this.#dispatcher.subscriptions.delete(sub);
+          this.dispatcher.subscriptions.delete(sub);
           this.#patterns.set(redisPattern, count);
           throw new NotificationError('NOTIFICATION_FAILED', `Could not subscribe to ${p}: ${err.message}`, { cause: err });
         }
@@ -132,7 +262,7 @@ export class RedisNotifier implements ChangeNotifier {
     return async () => {
       if (!active) return;
       active = false;
-      this.#dispatcher.subscriptions.delete(sub);
+      this.dispatcher.subscriptions.delete(sub);
       const left = (this.#patterns.get(redisPattern) ?? 1) - 1;
       this.#patterns.set(redisPattern, left);
       if (left === 0) {
@@ -142,16 +272,8 @@ export class RedisNotifier implements ChangeNotifier {
     };
   }
 
-  stats(): NotifierStats {
-    return { ...this.#dispatcher.counters };
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  async close(): Promise<void> {
-    this.#dispatcher.subscriptions.clear();
+  override async close(): Promise<void> {
+    this.dispatcher.subscriptions.clear();
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     if (subscriber && subscriber.status !== 'end') await subscriber.quit().catch(() => subscriber.disconnect());
@@ -169,35 +291,35 @@ export const MAX_NOTIFY_PAYLOAD_BYTES = 7_999;
 const PG_CHANNEL = 'cairn_events';
 
 /**
- * Notifications over PostgreSQL LISTEN/NOTIFY. All Cairn channels share one PostgreSQL channel;
- * the Cairn channel travels in the payload and patterns are matched here. The listening
- * connection reconnects with backoff; NOTIFY is transactional, so an event published inside a
- * rolled-back transaction is never delivered.
+ * Notifications over PostgreSQL LISTEN/NOTIFY. All Cairn channels of all tenants share one
+ * PostgreSQL channel; the Cairn channel travels in the payload, and patterns and tenants are
+ * matched here (every listening process receives every tenant's payloads; a tenant's handlers
+ * see only its own). The listening connection reconnects with backoff; NOTIFY is transactional,
+ * so an event published inside a rolled-back transaction is never delivered.
  */
-export class PostgresNotifier implements ChangeNotifier {
+export class PostgresNotifier extends Notifier {
   readonly #db: NotifierDatabase;
-  readonly #dispatcher = new Dispatcher();
   #listener: pg.Client | undefined;
   #connecting: Promise<pg.Client> | undefined;
   #closed = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(db: NotifierDatabase) {
+    super();
     this.#db = db;
   }
 
-  async publish(channel: string, event: CairnEvent): Promise<void> {
-    const name = parseInput(channelSchema, channel, 'channel');
-    const payload = JSON.stringify({ c: name, e: parseInput(CairnEventSchema, event, 'event') });
+  protected async send(channel: string, event: CairnEvent): Promise<void> {
+    const payload = JSON.stringify({ c: channel, e: event });
     if (Buffer.byteLength(payload) > MAX_NOTIFY_PAYLOAD_BYTES) {
-      throw new NotificationError('NOTIFICATION_TOO_LARGE', `Event for ${name} is ${Buffer.byteLength(payload)} bytes; LISTEN/NOTIFY carries at most ${MAX_NOTIFY_PAYLOAD_BYTES}`);
+      throw new NotificationError('NOTIFICATION_TOO_LARGE', `Event for ${channel} is ${Buffer.byteLength(payload)} bytes; LISTEN/NOTIFY carries at most ${MAX_NOTIFY_PAYLOAD_BYTES}`);
     }
     try {
       // Through the listening connection when there is one: on the embedded database (PGlite, one
       // backend multiplexed over connections) a notification only reaches the connection that sent it.
       await (this.#listener ?? this.#db.pool).query('SELECT pg_notify($1, $2)', [PG_CHANNEL, payload]);
     } catch (cause) {
-      throw new NotificationError('NOTIFICATION_FAILED', `Could not publish to ${name}: ${(cause as Error).message}`, { cause });
+      throw new NotificationError('NOTIFICATION_FAILED', `Could not publish to ${channel}: ${(cause as Error).message}`, { cause });
     }
   }
 
@@ -210,9 +332,9 @@ export class PostgresNotifier implements ChangeNotifier {
         try {
           const { c, e } = JSON.parse(msg.payload) as { c: unknown; e: unknown };
           if (typeof c !== 'string') throw new Error('no channel');
-          this.#dispatcher.dispatch(c, JSON.stringify(e));
+          this.dispatcher.dispatch(c, JSON.stringify(e));
         } catch {
-          this.#dispatcher.counters.malformed += 1;
+          this.dispatcher.counters.malformed += 1;
         }
       });
       const lost = () => {
@@ -238,7 +360,7 @@ export class PostgresNotifier implements ChangeNotifier {
   }
 
   #scheduleReconnect(attempt: number): void {
-    if (this.#closed || this.#dispatcher.subscriptions.size === 0 || this.#reconnectTimer) return;
+    if (this.#closed || this.dispatcher.subscriptions.size === 0 || this.#reconnectTimer) return;
     const delay = Math.min(5_000, 50 * 2 ** Math.min(attempt, 7));
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
@@ -247,28 +369,19 @@ export class PostgresNotifier implements ChangeNotifier {
     this.#reconnectTimer.unref();
   }
 
-  async subscribe(pattern: string, handler: EventHandler): Promise<() => Promise<void>> {
-    const p = parseInput(patternSchema, pattern, 'channel pattern');
+  protected async listen(p: string, handler: EventHandler, tenantId: string | undefined): Promise<Unsubscribe> {
     await this.#connect();
-    const sub: Subscription = { regex: patternToRegExp(p), handler };
-    this.#dispatcher.subscriptions.add(sub);
+    const sub: Subscription = { regex: patternToRegExp(p), tenantId, handler, wirePattern: undefined };
+    this.dispatcher.subscriptions.add(sub);
     return async () => {
-      this.#dispatcher.subscriptions.delete(sub);
+      this.dispatcher.subscriptions.delete(sub);
     };
   }
 
-  stats(): NotifierStats {
-    return { ...this.#dispatcher.counters };
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.#closed = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
-    this.#dispatcher.subscriptions.clear();
+    this.dispatcher.subscriptions.clear();
     const client = this.#listener ?? (await this.#connecting?.catch(() => undefined));
     this.#listener = undefined;
     await client?.end().catch(() => undefined);

@@ -78,7 +78,7 @@ describe('when Redis goes away', () => {
     await until(() => redis.stats().breaker !== 'closed');
     const notifier = new RedisNotifier(redis);
     const received: CairnEvent[] = [];
-    const unsubscribe = await notifier.subscribe('back:*', (_c, e) => void received.push(e));
+    const unsubscribe = await notifier.forTenant('default').subscribe('back:*', (_c, e) => void received.push(e));
     await server.start();
     await until(() => redis.serving, 15_000);
     // At most once: what is published before the subscription is re-established is lost.

@@ -24,7 +24,7 @@ describe('PostgresNotifier on the embedded database', () => {
     const notifier = new PostgresNotifier(db);
     try {
       const received: CairnEvent[] = [];
-      await notifier.subscribe('embedded:*', (_c, e) => void received.push(e));
+      await notifier.forTenant('default').subscribe('embedded:*', (_c, e) => void received.push(e));
       await notifier.publish('embedded:t1', saved('t1'));
       await notifier.publish('elsewhere', saved('t2'));
       await until(() => received.length === 1);

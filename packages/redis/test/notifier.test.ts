@@ -13,6 +13,7 @@ import {
   type CairnEvent,
   type ChangeNotifier,
   type RedisConnection,
+  type TenantNotifier,
 } from '@cairn/redis';
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +28,7 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
 }
 
 const saved = (threadId: string, checkpointId = '1'): CairnEvent => ({ type: 'checkpoint.saved', tenantId: 'default', threadId, namespace: '', checkpointId });
+const updated = (tenantId: string, id: string): CairnEvent => ({ type: 'object.updated', tenantId, objectType: 'Note', id, version: 1 });
 
 interface Transport {
   /** Two notifiers on separate connections, as two app instances would have. */
@@ -45,9 +47,12 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
     let transport: Transport;
     let a: ChangeNotifier;
     let b: ChangeNotifier;
+    /** Tenant `default`'s feed on `b`, where most tests listen. */
+    let feed: TenantNotifier;
     beforeAll(async () => {
       transport = await setup();
       [a, b] = await transport.pair();
+      feed = b.forTenant('default');
     });
     afterAll(async () => {
       await a.close();
@@ -57,15 +62,15 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
 
     it('delivers typed events across two connections, by pattern', async () => {
       const received: [string, CairnEvent][] = [];
-      const unsubscribe = await b.subscribe('threads:*', (channel, event) => void received.push([channel, event]));
+      const unsubscribe = await feed.subscribe('threads:*', (channel, event) => void received.push([channel, event]));
       await a.publish('threads:t1', saved('t1'));
       await a.publish('objects:o1', { type: 'object.deleted', tenantId: 'default', objectType: 'Note', id: 'o1' });
-      await a.publish('threads:t2', { type: 'session.expired', tenantId: 'acme', sessionId: 's9' });
+      await a.forTenant('default').publish('threads:t2', { type: 'session.expired', tenantId: 'default', sessionId: 's9' });
       await until(() => received.length === 2);
       await sleep(50);
       expect(received).toEqual([
         ['threads:t1', saved('t1')],
-        ['threads:t2', { type: 'session.expired', tenantId: 'acme', sessionId: 's9' }],
+        ['threads:t2', { type: 'session.expired', tenantId: 'default', sessionId: 's9' }],
       ]);
       await unsubscribe();
       await a.publish('threads:t3', saved('t3'));
@@ -73,9 +78,72 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
       expect(received).toHaveLength(2);
     });
 
+    it("gives a tenant's subscriber none of another tenant's events, even on the widest pattern", async () => {
+      const ofAcme: [string, CairnEvent][] = [];
+      const ofAll: [string, CairnEvent][] = [];
+      const stopAcme = await b.forTenant('acme').subscribe('*', (channel, event) => void ofAcme.push([channel, event]));
+      const stopAll = await b.subscribeAllTenants('*', (channel, event) => void ofAll.push([channel, event]));
+      try {
+        // `acme.eu` and `acme-b` start like `acme`: a tenant's channels must not be a prefix of another's.
+        for (const tenant of ['acme.eu', 'acme-b', 'beta']) {
+          await a.forTenant(tenant).publish('cairn:objects', updated(tenant, 'theirs'));
+          await a.publish(`cairn:${tenant}`, updated(tenant, 'theirs too'));
+        }
+        await a.forTenant('acme').publish('cairn:objects', updated('acme', 'mine'));
+        // One publisher's events arrive in order: once acme's is here, the others' have come and gone.
+        await until(() => ofAcme.length === 1 && ofAll.length === 7);
+        await sleep(50);
+        expect(ofAcme).toEqual([['cairn:objects', updated('acme', 'mine')]]);
+        // The explicitly cross-tenant subscription still hears every tenant.
+        expect(new Set(ofAll.map(([, e]) => e.tenantId))).toEqual(new Set(['acme.eu', 'acme-b', 'beta', 'acme']));
+      } finally {
+        await stopAcme();
+        await stopAll();
+      }
+    });
+
+    it("refuses to publish another tenant's event through a tenant's notifier, and sends nothing", async () => {
+      const ofBeta: CairnEvent[] = [];
+      const stop = await b.forTenant('beta').subscribe('*', (_c, e) => void ofBeta.push(e));
+      try {
+        const error = await a
+          .forTenant('acme')
+          .publish('cairn:objects', updated('beta', 'forged'))
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).issues).toEqual([{ path: 'tenantId', message: expect.stringMatching(/must be "acme", the tenant of this notifier \(is "beta"\)/) }]);
+        await a.forTenant('beta').publish('cairn:objects', updated('beta', 'genuine'));
+        await until(() => ofBeta.length === 1);
+        await sleep(50);
+        expect(ofBeta).toEqual([updated('beta', 'genuine')]);
+      } finally {
+        await stop();
+      }
+      expect(() => a.forTenant('acme corp')).toThrow(ValidationError);
+      expect(() => a.forTenant('acme\uD800')).toThrow(ValidationError);
+      expect(a.forTenant('acme').tenantId).toBe('acme');
+    });
+
+    it('calls each subscription once per event when their patterns overlap', async () => {
+      const calls = { narrow: 0, wide: 0, all: 0 };
+      const stops = [
+        await feed.subscribe('overlap:*', () => void (calls.narrow += 1)),
+        await feed.subscribe('*', () => void (calls.wide += 1)),
+        await b.subscribeAllTenants('overlap:*', () => void (calls.all += 1)),
+      ];
+      try {
+        await a.publish('overlap:1', saved('o'));
+        await until(() => calls.narrow + calls.wide + calls.all >= 3);
+        await sleep(100);
+        expect(calls).toEqual({ narrow: 1, wide: 1, all: 1 });
+      } finally {
+        for (const stop of stops) await stop();
+      }
+    });
+
     it('keeps publish order for one publisher', async () => {
       const ids: string[] = [];
-      const unsubscribe = await b.subscribe('order', (_c, e) => void (e.type === 'checkpoint.saved' && ids.push(e.checkpointId)));
+      const unsubscribe = await feed.subscribe('order', (_c, e) => void (e.type === 'checkpoint.saved' && ids.push(e.checkpointId)));
       for (let i = 0; i < 50; i++) await a.publish('order', saved('t', String(i)));
       await until(() => ids.length === 50);
       expect(ids).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
@@ -85,7 +153,7 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
     it('delivers events published by another process', async () => {
       const from = new Set<string>();
       let count = 0;
-      const unsubscribe = await b.subscribe('cross', (_c, e) => {
+      const unsubscribe = await feed.subscribe('cross', (_c, e) => {
         if (e.type === 'checkpoint.saved') from.add(e.threadId);
         count += 1;
       });
@@ -101,7 +169,7 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
 
     it('drops malformed messages instead of handing them to handlers', async () => {
       const received: CairnEvent[] = [];
-      const unsubscribe = await b.subscribe('dirty', (_c, e) => void received.push(e));
+      const unsubscribe = await feed.subscribe('dirty', (_c, e) => void received.push(e));
       const before = b.stats().malformed;
       await transport.sendGarbage('dirty');
       await a.publish('dirty', saved('clean'));
@@ -114,12 +182,14 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
     it('rejects invalid channels, patterns and events', async () => {
       await expect(a.publish('bad channel', saved('t'))).rejects.toBeInstanceOf(ValidationError);
       await expect(a.publish('ok', { type: 'nope' } as unknown as CairnEvent)).rejects.toBeInstanceOf(ValidationError);
-      await expect(b.subscribe("x'; DROP", () => undefined)).rejects.toBeInstanceOf(ValidationError);
+      await expect(feed.subscribe("x'; DROP", () => undefined)).rejects.toBeInstanceOf(ValidationError);
+      await expect(b.subscribeAllTenants('a b', () => undefined)).rejects.toBeInstanceOf(ValidationError);
+      await expect(a.forTenant('default').publish('bad channel', saved('t'))).rejects.toBeInstanceOf(ValidationError);
     });
 
     it('resumes delivery after its listening connection is killed', async () => {
       const received: CairnEvent[] = [];
-      const unsubscribe = await b.subscribe('resume', (_c, e) => void received.push(e));
+      const unsubscribe = await feed.subscribe('resume', (_c, e) => void received.push(e));
       await a.publish('resume', saved('before'));
       await until(() => received.length === 1);
       expect(await transport.killListeners()).toBeGreaterThanOrEqual(1);
@@ -136,10 +206,10 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
 
     it('keeps delivering when a handler throws', async () => {
       let good = 0;
-      const u1 = await b.subscribe('throws', () => {
+      const u1 = await feed.subscribe('throws', () => {
         throw new Error('handler bug');
       });
-      const u2 = await b.subscribe('throws', () => void (good += 1));
+      const u2 = await feed.subscribe('throws', () => void (good += 1));
       await a.publish('throws', saved('t'));
       await until(() => good === 1);
       expect(b.stats().handlerErrors).toBeGreaterThanOrEqual(1);
@@ -163,7 +233,7 @@ describeNotifier('RedisNotifier', async () => {
     pair: async () => [new RedisNotifier(await connect()), new RedisNotifier(await connect())],
     childTransport: () => `redis|${testRedisUrl()}|${keyPrefix}`,
     sendGarbage: async (channel) => {
-      await connections[0]!.client.publish(`${keyPrefix}${channel}`, '{"type":"checkpoint.saved"');
+      await connections[0]!.client.publish(`${keyPrefix}t/default/${channel}`, '{"type":"checkpoint.saved"');
     },
     killListeners: async () => {
       // Only this file's subscriber connections (named after its key prefix): the Redis is shared.
@@ -180,6 +250,42 @@ describeNotifier('RedisNotifier', async () => {
       await Promise.all(connections.map((c) => c.close()));
     },
   };
+});
+
+describe('RedisNotifier channels', () => {
+  it("keep each tenant's events on channels of its own, which no other tenant's pattern matches", async () => {
+    const keyPrefix = uniqueKeyPrefix('notify-wire');
+    const redis = createRedis({ url: testRedisUrl(), keyPrefix });
+    await redis.ready();
+    const raw = redis.duplicate();
+    const notifier = new RedisNotifier(redis);
+    const seen: string[] = [];
+    raw.on('pmessage', (_pattern: string, channel: string) => void seen.push(channel));
+    try {
+      // What Redis itself sends a subscriber of tenant acme's channels.
+      await raw.psubscribe(`${keyPrefix}t/acme/*`);
+      await notifier.publish('cairn:objects', updated('acme.eu', 'x'));
+      await notifier.forTenant('acme').publish('cairn:objects', updated('acme', 'y'));
+      await until(() => seen.length === 1);
+      await sleep(50);
+      expect(seen).toEqual([`${keyPrefix}t/acme/cairn:objects`]);
+
+      // A message on acme's channel naming another tenant was not sent by a notifier: dropped and counted.
+      const received: CairnEvent[] = [];
+      const stop = await notifier.subscribeAllTenants('*', (_c, e) => void received.push(e));
+      const before = notifier.stats().malformed;
+      await redis.client.publish(`${keyPrefix}t/acme/cairn:objects`, JSON.stringify(updated('beta', 'forged')));
+      await notifier.forTenant('acme').publish('cairn:objects', updated('acme', 'z'));
+      await until(() => received.length === 1);
+      expect(received).toEqual([updated('acme', 'z')]);
+      expect(notifier.stats().malformed).toBe(before + 1);
+      await stop();
+    } finally {
+      await raw.quit();
+      await notifier.close();
+      await redis.close();
+    }
+  });
 });
 
 describeNotifier('PostgresNotifier (LISTEN/NOTIFY)', async () => {
@@ -219,7 +325,7 @@ describe('PostgresNotifier limits', () => {
     // is only a guard.
     const notifier = new PostgresNotifier(db);
     const received: CairnEvent[] = [];
-    const unsubscribe = await notifier.subscribe('big', (_c, e) => void received.push(e));
+    const unsubscribe = await notifier.subscribeAllTenants('big', (_c, e) => void received.push(e));
     try {
       const widest: CairnEvent = { type: 'checkpoint.saved', tenantId: 't'.repeat(128), threadId: '"'.repeat(512), namespace: '\\'.repeat(512), checkpointId: '"'.repeat(512) };
       expect(Buffer.byteLength(JSON.stringify(widest))).toBeGreaterThan(3_000);
@@ -238,7 +344,7 @@ describe('PostgresNotifier limits', () => {
   it('delivers nothing from a rolled-back transaction', async () => {
     const notifier = new PostgresNotifier(db);
     const received: CairnEvent[] = [];
-    const unsubscribe = await notifier.subscribe('tx', (_c, e) => void received.push(e));
+    const unsubscribe = await notifier.forTenant('default').subscribe('tx', (_c, e) => void received.push(e));
     const client = await db.pool.connect();
     try {
       await client.query('BEGIN');
