@@ -86,5 +86,6 @@ export {
   RedisUnavailableError,
   type RedisOptions,
   type ChangeNotifier,
+  type TenantNotifier,
   type CairnEvent,
 } from '@cairn/redis';

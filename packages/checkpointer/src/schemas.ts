@@ -183,7 +183,7 @@ export const CheckpointerOptionsSchema = z
      * Where changes are published so other instances' `subscribe` listeners hear them (e.g.
      * `new PostgresNotifier(db)` from @cairn/redis). @defaultValue a RedisNotifier when `redis` is set
      */
-    notifier: z.custom<ChangeNotifier>((n) => typeof n === 'object' && n !== null && typeof (n as ChangeNotifier).publish === 'function').optional(),
+    notifier: z.custom<ChangeNotifier>((n) => typeof n === 'object' && n !== null && typeof (n as ChangeNotifier).forTenant === 'function').optional(),
     /** Called with errors of background work (interval retention, cache maintenance). */
     onBackgroundError: z.custom<(error: unknown) => void>((f) => typeof f === 'function').optional(),
   })
