@@ -6,85 +6,43 @@
 //
 // A scratch database is created (migrated by createDb) and dropped at the end; Redis keys live
 // under a prefix of their own and are left to expire.
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { z } from 'zod';
+import { adminUrlFromEnv, compareInterleaved, describeMachine, envInteger, median, printTable, redisUrlFromEnv, scratchDatabase, type SideMeasurement } from '@cairn/bench-kit';
 import { createDb } from '@cairn/db';
 import { createCairn, type Cairn } from '../src/index.js';
 
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const OPS = Number(process.env.BENCH_OPS ?? 1000);
-const STARTS = Number(process.env.BENCH_STARTS ?? 5);
+const REDIS_URL = redisUrlFromEnv();
+const OPS = envInteger('BENCH_OPS', 1000);
+const STARTS = envInteger('BENCH_STARTS', 5);
 const THREAD_SIZE = 100;
 
-interface Result {
-  opsPerSec: number;
-  p50: number;
-  p99: number;
+/** Each side `ops` times in 10 interleaved rounds, after 50 warm-up calls each. */
+function compare<K extends string>(ops: number, sides: Record<K, (i: number) => Promise<unknown>>): Promise<Record<K, SideMeasurement>> {
+  return compareInterleaved(sides, { ops, rounds: 10, warmup: { calls: Math.min(50, ops) } });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+function resultTable(title: string, results: Record<string, SideMeasurement>, baseline: string): void {
+  console.log(`\n${title}\n`);
+  printTable(
+    ['', 'ops/s', 'p50 ms', 'p99 ms', `vs ${baseline}`],
+    Object.entries(results).map(([name, r]) => [name, r.opsPerSec.toFixed(0), r.p50.toFixed(3), r.p99.toFixed(3), `${(r.opsPerSec / results[baseline]!.opsPerSec).toFixed(2)}×`]),
+    { pad: true },
+  );
 }
 
-/** Runs each function `ops` times, interleaved in rounds so load changes hit all alike. */
-async function compare(ops: number, fns: Record<string, (i: number) => Promise<unknown>>, rounds = 10): Promise<Record<string, Result>> {
-  const names = Object.keys(fns);
-  const times = new Map<string, number[]>(names.map((n) => [n, []]));
-  for (const name of names) for (let i = 0; i < Math.min(50, ops); i++) await fns[name]!(i); // warm-up
-  const perRound = Math.ceil(ops / rounds);
-  for (let r = 0; r < rounds; r++) {
-    for (const name of names) {
-      const list = times.get(name)!;
-      for (let i = 0; i < perRound; i++) {
-        const started = performance.now();
-        await fns[name]!(r * perRound + i);
-        list.push(performance.now() - started);
-      }
-    }
-  }
-  const out: Record<string, Result> = {};
-  for (const name of names) {
-    const list = times.get(name)!.sort((a, b) => a - b);
-    const total = list.reduce((a, b) => a + b, 0);
-    out[name] = { opsPerSec: (list.length / total) * 1000, p50: percentile(list, 50), p99: percentile(list, 99) };
-  }
-  return out;
-}
-
-function row(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-}
-
-function printTable(title: string, results: Record<string, Result>, baseline: string): void {
-  const widths = [34, 10, 9, 9, 10];
-  console.log(`\n${title}`);
-  console.log(row(['', 'ops/s', 'p50 ms', 'p99 ms', `vs ${baseline}`], widths));
-  for (const [name, r] of Object.entries(results)) {
-    const ratio = r.opsPerSec / results[baseline]!.opsPerSec;
-    console.log(row([name, r.opsPerSec.toFixed(0), r.p50.toFixed(3), r.p99.toFixed(3), `${ratio.toFixed(2)}×`], widths));
-  }
-}
-
-async function median(n: number, fn: () => Promise<number>): Promise<number> {
+/** The median of `n` runs of `fn`, each returning the milliseconds it measured. */
+async function medianOf(n: number, fn: () => Promise<number>): Promise<number> {
   const values: number[] = [];
   for (let i = 0; i < n; i++) values.push(await fn());
-  values.sort((a, b) => a - b);
-  return values[Math.floor(values.length / 2)]!;
+  return median(values);
 }
 
 async function main(): Promise<void> {
-  const name = `cairn_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const dbUrl = url.toString();
-  console.log(`cairn bench: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, Node ${process.version}, ops ${OPS}`);
+  const scratch = await scratchDatabase({ adminUrl: adminUrlFromEnv(), prefix: 'cairn_bench' });
+  const dbUrl = scratch.url;
+  console.log(`cairn bench: ${describeMachine()}, ops ${OPS}`);
 
   let plain: Cairn | undefined;
   let cached: Cairn | undefined;
@@ -96,36 +54,34 @@ async function main(): Promise<void> {
     await (await createDb({ url: dbUrl, migrate: true })).close();
 
     // ---- start-up -------------------------------------------------------------------------------
-    const dbStart = await median(STARTS, async () => {
+    const dbStart = await medianOf(STARTS, async () => {
       const t = performance.now();
       const db = await createDb({ url: dbUrl });
       const ms = performance.now() - t;
       await db.close();
       return ms;
     });
-    const cairnStart = await median(STARTS, async () => {
+    const cairnStart = await medianOf(STARTS, async () => {
       const t = performance.now();
       const c = await createCairn({ databaseUrl: dbUrl });
       const ms = performance.now() - t;
       await c.close();
       return ms;
     });
-    const cairnRedisStart = await median(STARTS, async () => {
+    const cairnRedisStart = await medianOf(STARTS, async () => {
       const t = performance.now();
       const c = await createCairn({ databaseUrl: dbUrl, redisUrl: REDIS_URL, redis: { keyPrefix: `bench-${process.pid}:` } });
       const ms = performance.now() - t;
       await c.close();
       return ms;
     });
-    console.log('\nStart-up (median of %d, ready to serve)', STARTS);
-    console.log(row(['', 'ms', 'vs createDb'], [34, 9, 12]));
-    for (const [label, ms] of [
+    console.log(`\nStart-up (median of ${STARTS}, ready to serve)\n`);
+    const starts: [string, number][] = [
       ['createDb (baseline)', dbStart],
       ['createCairn, PostgreSQL only', cairnStart],
       ['createCairn, PostgreSQL + Redis', cairnRedisStart],
-    ] as const) {
-      console.log(row([label, ms.toFixed(1), `${(ms / dbStart).toFixed(2)}×`], [34, 9, 12]));
-    }
+    ];
+    printTable(['', 'ms', 'vs createDb'], starts.map(([label, ms]) => [label, ms.toFixed(1), `${(ms / dbStart).toFixed(2)}×`]), { pad: true });
 
     // ---- hot reads ------------------------------------------------------------------------------
     plain = await createCairn({ databaseUrl: dbUrl, db: { pool: { max: 4 } } });
@@ -137,7 +93,7 @@ async function main(): Promise<void> {
     const plainProfiles = plain.objects.collection('Profile', Profile);
     const cachedProfiles = cached.objects.collection('Profile', Profile);
 
-    printTable(
+    resultTable(
       `Latest checkpoint of a ${THREAD_SIZE}-checkpoint thread (~1 KiB state), decoded`,
       await compare(OPS, {
         'raw pg SELECT (baseline)': () =>
@@ -147,7 +103,7 @@ async function main(): Promise<void> {
       }),
       'raw pg SELECT (baseline)',
     );
-    printTable(
+    resultTable(
       'Object load by id, validated by its zod schema',
       await compare(OPS, {
         'raw pg SELECT (baseline)': () => raw.query(`SELECT data, version FROM objects WHERE tenant_id = $1 AND type = $2 AND id = $3`, ['default', 'Profile', 'p1']),
@@ -156,7 +112,7 @@ async function main(): Promise<void> {
       }),
       'raw pg SELECT (baseline)',
     );
-    printTable(
+    resultTable(
       'Health check',
       await compare(Math.min(OPS, 500), {
         'db.healthCheck (baseline)': () => plain!.db.healthCheck(),
@@ -169,8 +125,7 @@ async function main(): Promise<void> {
     await plain?.close();
     await cached?.close();
     await raw.end();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 

@@ -7,41 +7,46 @@
 // A fresh database is created (Cairn migrations applied; PostgresSaver's tables in schema
 // `langgraph`) and dropped at the end. The raw `pg` baseline writes hand-written single statements
 // into the same `checkpoints` table (tenant 'raw'), so it pays for the same indexes.
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import {
+  adminUrlFromEnv,
+  compareInterleaved,
+  describeMachine,
+  envInteger,
+  envIntegerList,
+  envString,
+  printTable,
+  scratchDatabase,
+  summarize,
+  type BenchCall,
+  type Measurement,
+  type SideMeasurement,
+} from '@cairn/bench-kit';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { uuid6, type Checkpoint as LgCheckpoint } from '@langchain/langgraph-checkpoint';
 import { createDb, type CairnDb } from '@cairn/db';
 import { CairnSaver, PostgresCheckpointer } from '../src/index.js';
 
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const THREAD_SIZE = Number(process.env.BENCH_THREAD_SIZE ?? 1000);
+const THREAD_SIZE = envInteger('BENCH_THREAD_SIZE', 1000);
 // 100 KiB states: PostgresSaver needs ~1 s per list(20) on a long thread; keep the default run short.
-const LARGE_THREAD_SIZE = Number(process.env.BENCH_LARGE_THREAD_SIZE ?? 200);
-const READ_OPS = Number(process.env.BENCH_OPS ?? 500);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const CONCURRENT_PUTS = Number(process.env.BENCH_CONCURRENT_PUTS ?? 30);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
-const SIZES = (process.env.BENCH_SIZES ?? '1024,102400').split(',').map(Number);
+const LARGE_THREAD_SIZE = envInteger('BENCH_LARGE_THREAD_SIZE', 200);
+const READ_OPS = envInteger('BENCH_OPS', 500);
+const CONCURRENCY = envInteger('BENCH_CONCURRENCY', 64);
+const CONCURRENT_PUTS = envInteger('BENCH_CONCURRENT_PUTS', 30);
+const WARMUP = envInteger('BENCH_WARMUP', 3000);
+const WARMUP_MS = envInteger('BENCH_WARMUP_MS', 3000);
+const SIZES = envIntegerList('BENCH_SIZES', [1024, 102400]);
 // `off` takes the disk's flush latency out of every commit, for all implementations alike (an
 // ALTER DATABASE on the scratch database), to compare what the libraries themselves cost.
-const SYNC_COMMIT = process.env.BENCH_SYNC_COMMIT ?? 'on';
+const SYNC_COMMIT = envString('BENCH_SYNC_COMMIT', 'on');
 // PgBouncer in transaction pooling in front of the same server (scripts/setup-services.sh starts it
 // on 6432); `off` skips the rows measured through it.
-const PGBOUNCER_URL = process.env.BENCH_PGBOUNCER_URL ?? 'postgresql://postgres@127.0.0.1:6432/postgres';
+const PGBOUNCER_URL = envString('BENCH_PGBOUNCER_URL', 'postgresql://postgres@127.0.0.1:6432/postgres');
 
 type Impl = 'cairn' | 'saver' | 'pgsaver' | 'raw';
 const IMPLS: Impl[] = ['cairn', 'saver', 'pgsaver', 'raw'];
 const LABEL: Record<Impl, string> = { cairn: 'Cairn API', saver: 'CairnSaver', pgsaver: 'PostgresSaver', raw: 'raw pg' };
-
-interface Result {
-  opsPerSec: number;
-  p50: number;
-  p99: number;
-}
 
 const WORDS = 'agent tool call memory plan step observe retry state thread message user assistant system result value graph node edge'.split(' ');
 function text(bytes: number, seed: number): string {
@@ -56,50 +61,16 @@ function text(bytes: number, seed: number): string {
 
 /**
  * Runs each implementation's operation `ops` times, interleaved in rounds (a slice of each in
- * turn), so a change in machine load affects all of them alike. Returns ops/s and latency
- * percentiles per implementation.
+ * turn, the first rotating), so a change in machine load affects all of them alike.
+ *
+ * Warm-up: enough calls for the JIT to settle on each side (a library runs far more code per call
+ * than a hand-written query; a 10-call warm-up charged its compilation to the first thousands of
+ * measured calls). Up to WARMUP calls or WARMUP_MS per implementation, whichever comes first, so
+ * slow baselines do not stretch the run, on negative indices (batches of their own). Writes warm
+ * up on threads of their own (`warmupSides`), leaving the measured threads at their specified size.
  */
-async function compare(
-  ops: number,
-  fns: Partial<Record<Impl, (i: number) => Promise<unknown>>>,
-  rounds = 10,
-  warmupFns: Partial<Record<Impl, (i: number) => Promise<unknown>>> = fns,
-): Promise<Partial<Record<Impl, Result>>> {
-  const entries = Object.entries(fns) as [Impl, (i: number) => Promise<unknown>][];
-  const times = new Map<Impl, number[]>(entries.map(([k]) => [k, []]));
-  const totals = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
-  // Warm-up: enough calls for the JIT to settle on each side (a library runs far more code per
-  // call than a hand-written query; a 10-call warm-up charged its compilation to the first
-  // thousands of measured calls). Up to WARMUP calls or WARMUP_MS per implementation, whichever
-  // comes first, so slow baselines do not stretch the run. Writes warm up on threads of their own
-  // (warmupFns), leaving the measured threads at their specified size.
-  for (const [impl] of entries) {
-    const fn = warmupFns[impl]!;
-    const until = performance.now() + WARMUP_MS;
-    for (let i = 0; i < WARMUP && performance.now() < until; i += 1) await fn(-1 - i);
-  }
-  const slice = Math.max(1, Math.ceil(ops / rounds));
-  const done = new Map<Impl, number>(entries.map(([k]) => [k, 0]));
-  for (let r = 0; r < rounds; r += 1) {
-    for (const [impl, fn] of entries) {
-      const from = done.get(impl)!;
-      const to = Math.min(ops, from + slice);
-      const started = performance.now();
-      for (let i = from; i < to; i += 1) {
-        const t = performance.now();
-        await fn(i);
-        times.get(impl)!.push(performance.now() - t);
-      }
-      totals.set(impl, totals.get(impl)! + performance.now() - started);
-      done.set(impl, to);
-    }
-  }
-  const out: Partial<Record<Impl, Result>> = {};
-  for (const [impl] of entries) {
-    const t = times.get(impl)!.sort((a, b) => a - b);
-    out[impl] = { opsPerSec: (t.length / totals.get(impl)!) * 1000, p50: t[Math.floor(t.length * 0.5)]!, p99: t[Math.min(t.length - 1, Math.floor(t.length * 0.99))]! };
-  }
-  return out;
+function compare<K extends Impl>(ops: number, sides: Record<K, BenchCall>, rounds = 10, warmupSides?: Partial<Record<K, BenchCall>>): Promise<Record<K, SideMeasurement>> {
+  return compareInterleaved(sides, { ops, rounds, warmup: { calls: WARMUP, maxMs: WARMUP_MS, from: -WARMUP, ...(warmupSides ? { sides: warmupSides } : {}) } });
 }
 
 function lgCheckpoint(payload: string, version: number): LgCheckpoint {
@@ -114,18 +85,12 @@ function lgCheckpoint(payload: string, version: number): LgCheckpoint {
 }
 
 async function main(): Promise<void> {
-  const name = `cairn_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  if (SYNC_COMMIT === 'off') await admin.query(`ALTER DATABASE "${name}" SET synchronous_commit = off`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const scratch = await scratchDatabase({ adminUrl: adminUrlFromEnv(), prefix: 'cairn_bench', settings: SYNC_COMMIT === 'off' ? { synchronous_commit: 'off' } : {} });
   let db: CairnDb | undefined;
   let pgsaver: PostgresSaver | undefined;
-  const rawPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
+  const rawPool = new pg.Pool({ connectionString: scratch.url, max: 16 });
   // PostgresSaver on a pool this script owns and ends (same size as Cairn's).
-  const pgsaverPool = new pg.Pool({ connectionString: url.toString(), max: 16 });
+  const pgsaverPool = new pg.Pool({ connectionString: scratch.url, max: 16 });
   // A client still checked out when the scratch database is force-dropped gets "terminating
   // connection due to administrator command" (57P01); expected at teardown, anything else is not.
   for (const pool of [rawPool, pgsaverPool]) {
@@ -134,14 +99,14 @@ async function main(): Promise<void> {
     });
   }
   try {
-    db = await createDb({ url: url.toString(), migrate: true, pool: { max: 16 } });
+    db = await createDb({ url: scratch.url, migrate: true, pool: { max: 16 } });
     const cairn = new PostgresCheckpointer(db);
     const saver = new CairnSaver(new PostgresCheckpointer(db, { tenantId: 'saver' }));
     pgsaver = new PostgresSaver(pgsaverPool, undefined, { schema: 'langgraph' });
     await pgsaver.setup();
 
-    const rows: { op: string; size: number; results: Partial<Record<Impl, Result>> }[] = [];
-    const record = (op: string, size: number, results: Partial<Record<Impl, Result>>) => {
+    const rows: { op: string; size: number; results: Partial<Record<Impl, Measurement>> }[] = [];
+    const record = (op: string, size: number, results: Partial<Record<Impl, Measurement>>) => {
       rows.push({ op, size, results });
       process.stderr.write(`${op} ${size}: ${Object.entries(results).map(([k, r]) => `${k} ${Math.round(r.opsPerSec)}/s`).join(', ')}\n`);
     };
@@ -193,14 +158,14 @@ async function main(): Promise<void> {
         saver: () => saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } }),
         pgsaver: () => pgsaver!.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } }),
         raw: () =>
-          rawPool.query({ name: 'raw_latest', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`, values: [thread] }).then((r) => JSON.parse(r.rows[0].state.toString())),
+          rawPool.query<{ state: Buffer }>({ name: 'raw_latest', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`, values: [thread] }).then((r) => JSON.parse(r.rows[0]!.state.toString()) as unknown),
       }));
       record('get by id', size, await compare(readOps, {
         cairn: (i) => cairn.get(thread, pick(ids.cairn, i)),
         saver: (i) => saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '', checkpoint_id: pick(ids.saver, i) } }),
         pgsaver: (i) => pgsaver!.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '', checkpoint_id: pick(ids.pgsaver, i) } }),
         raw: (i) =>
-          rawPool.query({ name: 'raw_by_id', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' AND checkpoint_id = $2`, values: [thread, pick(ids.raw, i)] }).then((r) => JSON.parse(r.rows[0].state.toString())),
+          rawPool.query<{ state: Buffer }>({ name: 'raw_by_id', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' AND checkpoint_id = $2`, values: [thread, pick(ids.raw, i)] }).then((r) => JSON.parse(r.rows[0]!.state.toString()) as unknown),
       }));
       const listOps = large ? 10 : Math.round(READ_OPS / 2);
       const drain = async (it: AsyncIterable<unknown>) => {
@@ -214,8 +179,8 @@ async function main(): Promise<void> {
         pgsaver: () => drain(pgsaver!.list({ configurable: { thread_id: thread, checkpoint_ns: '' } }, { limit: 20 })),
         raw: () =>
           rawPool
-            .query({ name: 'raw_list', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 20`, values: [thread] })
-            .then((r) => r.rows.map((x) => JSON.parse(x.state.toString()))),
+            .query<{ state: Buffer }>({ name: 'raw_list', text: `SELECT * FROM checkpoints WHERE tenant_id = 'raw' AND thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 20`, values: [thread] })
+            .then((r) => r.rows.map((x) => JSON.parse(x.state.toString()) as unknown)),
       }));
       // putMany(100): one call for Cairn and raw pg (unnest); PostgresSaver has no batch API, so 100 puts.
       const batches = large ? 3 : 20;
@@ -245,7 +210,7 @@ async function main(): Promise<void> {
       }, batches));
 
       // 64 threads writing at once (each its own thread), checkpoints per second overall.
-      const concurrent = async (impl: Impl): Promise<Result> => {
+      const concurrent = async (impl: Impl): Promise<Measurement> => {
         const latencies: number[] = [];
         const started = performance.now();
         await Promise.all(
@@ -265,43 +230,41 @@ async function main(): Promise<void> {
             }
           }),
         );
-        const total = performance.now() - started;
-        latencies.sort((a, b) => a - b);
-        return { opsPerSec: (latencies.length / total) * 1000, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+        return summarize(latencies, performance.now() - started);
       };
       record(`${CONCURRENCY} threads put`, size, { cairn: await concurrent('cairn'), saver: await concurrent('saver'), pgsaver: await concurrent('pgsaver') });
     }
 
-    if (PGBOUNCER_URL !== 'off') await throughPgBouncer(name, record);
+    if (PGBOUNCER_URL !== 'off') await throughPgBouncer(scratch.name, record);
 
     // Report.
-    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     const { rows: ver } = await rawPool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
-    const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-    console.log(
-      `\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, load average ${load}, Node ${process.version}, PostgreSQL ${ver[0]?.v} on loopback, synchronous_commit=${SYNC_COMMIT}`,
-    );
+    console.log(`\nMachine: ${describeMachine()}, PostgreSQL ${ver[0]?.v} on loopback, synchronous_commit=${SYNC_COMMIT}`);
     console.log(
       `Threads of ${THREAD_SIZE} (1 KiB) / ${LARGE_THREAD_SIZE} (100 KiB) checkpoints per implementation; ${READ_OPS} / ${Math.round(READ_OPS / 5)} reads; pool max 16 connections each.\n`,
     );
-    const fmt = (r: Result | undefined) => (r ? `${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(7)} /s  p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms` : '—');
-    const ratio = (a: Result | undefined, b: Result | undefined) => (a && b ? `${(a.opsPerSec / b.opsPerSec).toFixed(2)}×` : '—');
+    const fmt = (r: Measurement | undefined) => (r ? `${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(7)} /s  p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms` : '—');
+    const ratio = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${(a.opsPerSec / b.opsPerSec).toFixed(2)}×` : '—');
     const header = ['operation', 'state', ...IMPLS.map((i) => LABEL[i]), 'Cairn / PgSaver', 'CairnSaver / PgSaver', 'Cairn / raw pg'];
-    console.log(`| ${header.join(' | ')} |`);
-    console.log(`|${header.map(() => '---').join('|')}|`);
-    for (const { op, size, results } of rows) {
-      console.log(
-        `| ${op} | ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} | ${IMPLS.map((i) => fmt(results[i])).join(' | ')} | ${ratio(results.cairn, results.pgsaver)} | ${ratio(results.saver, results.pgsaver)} | ${ratio(results.cairn, results.raw)} |`,
-      );
-    }
+    printTable(
+      header,
+      rows.map(({ op, size, results }) => [
+        op,
+        size >= 1024 ? `${size / 1024} KiB` : `${size} B`,
+        ...IMPLS.map((i) => fmt(results[i])),
+        ratio(results.cairn, results.pgsaver),
+        ratio(results.saver, results.pgsaver),
+        ratio(results.cairn, results.raw),
+      ]),
+      { align: header.map(() => 'left') },
+    );
     await saver.checkpointer.close();
     await cairn.close();
   } finally {
     await pgsaverPool.end();
     await rawPool.end();
     await db?.close();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 
@@ -309,7 +272,7 @@ async function main(): Promise<void> {
  * put and get latest (1 KiB) through PgBouncer in transaction pooling: Cairn (statements unnamed,
  * `pgbouncer: true`), PostgresSaver and raw pg, each on a pool of its own through the pooler.
  */
-async function throughPgBouncer(database: string, record: (op: string, size: number, results: Partial<Record<Impl, Result>>) => void): Promise<void> {
+async function throughPgBouncer(database: string, record: (op: string, size: number, results: Partial<Record<Impl, Measurement>>) => void): Promise<void> {
   const url = new URL(PGBOUNCER_URL);
   url.pathname = `/${database}`;
   let db: CairnDb;
@@ -330,7 +293,7 @@ async function throughPgBouncer(database: string, record: (op: string, size: num
     const thread = 'bouncer';
     // The last checkpoint id each implementation wrote per thread (the next put's parent).
     const prev = new Map<string, string>();
-    const puts = (threadId: string): Partial<Record<Impl, (i: number) => Promise<unknown>>> => ({
+    const puts = (threadId: string): Record<'cairn' | 'pgsaver' | 'raw', BenchCall> => ({
       cairn: (i) => cairn.put(threadId, { messages: payloads[Math.abs(i) % 16], step: i }, { metadata: meta(i) }),
       pgsaver: async (i) => {
         const cp = lgCheckpoint(payloads[Math.abs(i) % 16]!, Math.abs(i) + 2);

@@ -1,9 +1,12 @@
 // Benchmark: JsonSerializer against plain JSON.stringify/parse (the baseline: what it costs to keep
-// Dates, Maps, BigInts... intact), same process, same input.
+// Dates, Maps, BigInts... intact), same process, same input, interleaved in rounds.
+// Entry point: BENCH_N (round trips per side and row, default 20 000).
+import { compareInterleaved, describeMachine, envInteger, printTable } from '@cairn/bench-kit';
 import { JsonSerializer } from '@cairn/core';
 
 const serializer = new JsonSerializer();
-const n = Number(process.env.BENCH_N ?? 20_000);
+const n = envInteger('BENCH_N', 20_000);
+const rounds = 10;
 
 function state(size: number) {
   return {
@@ -13,21 +16,17 @@ function state(size: number) {
   };
 }
 
-function time(count: number, fn: () => unknown): number {
-  for (let i = 0; i < 500; i++) fn();
-  const start = performance.now();
-  for (let i = 0; i < count; i++) fn();
-  return (count / (performance.now() - start)) * 1000;
-}
-
-console.log(`\n@cairn/core bench: ${n} iterations per row\n`);
-console.log('| state | JsonSerializer round trips/s | JSON.stringify+parse round trips/s | ratio |');
-console.log('| --- | ---: | ---: | ---: |');
+console.log(`\n@cairn/core bench: ${n} round trips per side and row in ${rounds} interleaved rounds; ${describeMachine()}\n`);
+const rows: string[][] = [];
 for (const size of [4, 64]) {
   const value = state(size);
   const plain = { ...value, counters: Object.fromEntries(value.counters), seen: [...value.seen] };
-  const ours = time(n, () => serializer.deserialize(serializer.serialize(value)));
-  const base = time(n, () => JSON.parse(JSON.stringify(plain)));
-  const bytes = serializer.serialize(value).byteLength;
-  console.log(`| ${size} messages (${(bytes / 1024).toFixed(1)} KiB) | ${ours.toFixed(0)} | ${base.toFixed(0)} | ${(ours / base).toFixed(2)}× |`);
+  // A round trip takes microseconds: timed per round, not per call (two clock reads would show).
+  const r = await compareInterleaved(
+    { ours: () => serializer.deserialize(serializer.serialize(value)), base: () => JSON.parse(JSON.stringify(plain)) as unknown },
+    { ops: n, rounds, warmup: { calls: 500 }, timeCalls: false },
+  );
+  const kib = serializer.serialize(value).byteLength / 1024;
+  rows.push([`${size} messages (${kib.toFixed(1)} KiB)`, r.ours.opsPerSec.toFixed(0), r.base.opsPerSec.toFixed(0), `${(r.ours.opsPerSec / r.base.opsPerSec).toFixed(2)}×`]);
 }
+printTable(['state', 'JsonSerializer round trips/s', 'JSON.stringify+parse round trips/s', 'ratio'], rows);

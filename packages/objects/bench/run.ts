@@ -1,73 +1,28 @@
 // Benchmark: @cairn/objects against raw node-postgres running the same SQL on the same pool, in
-// the same process, interleaved in rounds so that drift (autovacuum, CPU frequency, neighbours)
-// hits both sides alike. Entry point: reads BENCH_DATABASE_URL, BENCH_N, BENCH_ROUNDS.
-import os from 'node:os';
-import pg from 'pg';
+// the same process, interleaved in rounds (alternating which side goes first) so that drift
+// (autovacuum, CPU frequency, neighbours) hits both sides alike. Entry point: reads
+// BENCH_ADMIN_URL (where the scratch database is created), BENCH_N (ops per side, default 4000),
+// BENCH_ROUNDS (default 8), BENCH_REDIS_URL / REDIS_URL.
 import jsonPatch from 'fast-json-patch';
 import { z } from 'zod';
+import { adminUrlFromEnv, compareInterleaved, describeMachine, envInteger, printTable, redisUrlFromEnv, scratchDatabase, type SideMeasurement } from '@cairn/bench-kit';
 import { createDb } from '@cairn/db';
 import { createRedis } from '@cairn/redis';
 import { createObjectStore, type WriteBehindError } from '../src/index.js';
 import { LOAD_SQL, writeStatement } from '../src/sql.js';
 
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const n = Number(process.env.BENCH_N ?? 4000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const database = `cairn_bench_objects_${process.pid}`;
+const n = envInteger('BENCH_N', 4000);
+const rounds = envInteger('BENCH_ROUNDS', 8);
+const redisUrl = redisUrlFromEnv();
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+/** Both sides in interleaved rounds of sequential operations, after 200 warm-up calls each on ids of their own. */
+async function compare(ours: (i: number) => Promise<unknown>, raw: (i: number) => Promise<unknown>): Promise<[SideMeasurement, SideMeasurement]> {
+  const r = await compareInterleaved({ ours, raw }, { ops: n, rounds, warmup: { calls: 200, from: 1_000_000 } });
+  return [r.ours, r.raw];
 }
 
-interface Figures {
-  opsPerSec: number;
-  p50: number;
-  p99: number;
-}
-
-/** Runs both sides in alternating rounds of n/rounds sequential operations each. */
-async function compare(ours: (i: number) => Promise<unknown>, raw: (i: number) => Promise<unknown>): Promise<[Figures, Figures]> {
-  const per = Math.ceil(n / rounds);
-  const times: [number[], number[]] = [[], []];
-  const totals = [0, 0];
-  for (let w = 0; w < 200; w++) {
-    await ours(1_000_000 + w); // warm-up, on ids of their own
-    await raw(1_000_000 + w);
-  }
-  for (let round = 0; round < rounds; round++) {
-    // Alternate which side goes first, so neither always runs on a cache the other just warmed.
-    const order: Array<[number, (i: number) => Promise<unknown>]> = round % 2 === 0 ? [[0, ours], [1, raw]] : [[1, raw], [0, ours]];
-    for (const [side, op] of order) {
-      const start = performance.now();
-      for (let k = 0; k < per; k++) {
-        const i = round * per + k;
-        const t = performance.now();
-        await op(i);
-        times[side]!.push(performance.now() - t);
-      }
-      totals[side]! += performance.now() - start;
-    }
-  }
-  return [figures(times[0], totals[0]!), figures(times[1], totals[1]!)];
-}
-
-function figures(times: number[], totalMs: number): Figures {
-  times.sort((a, b) => a - b);
-  return { opsPerSec: (times.length / totalMs) * 1000, p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
-}
-
-await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-await admin(`CREATE DATABASE ${database}`);
-const url = new URL(adminUrl);
-url.pathname = `/${database}`;
-const db = await createDb({ url: url.toString(), migrate: true, pool: { max: 4 } });
+const scratch = await scratchDatabase({ adminUrl: adminUrlFromEnv(), prefix: 'cairn_bench_objects' });
+const db = await createDb({ url: scratch.url, migrate: true, pool: { max: 4 } });
 try {
   const Doc = z.object({
     title: z.string(),
@@ -90,7 +45,7 @@ try {
     return pool.query({ ...statement, name: `raw_${statement.name}` });
   };
   const rawLoad = async (i: number) => {
-    const { rows } = await pool.query({ name: 'raw_load', text: LOAD_SQL.text, values: [...key('raw', i % n)] });
+    const { rows } = await pool.query<{ version: number; data: Doc }>({ name: 'raw_load', text: LOAD_SQL.text, values: [...key('raw', i % n)] });
     return rows[0];
   };
   const rawModify = async (i: number, change: (d: Doc) => Doc, operation: string) => {
@@ -100,7 +55,7 @@ try {
     const statement = writeStatement('expect', { tenantId, type, id, json: JSON.stringify(change(row.data)), operation, expectedVersion: row.version, keepVersions: null });
     return pool.query({ ...statement, name: `raw_${statement.name}` });
   };
-  const ops: Array<[string, Figures, Figures]> = [];
+  const ops: Array<[string, SideMeasurement, SideMeasurement]> = [];
   ops.push(['save (upsert + history, 1 KiB)', ...(await compare((i) => docs.save(`ours-${i}`, doc(i)), rawSave))]);
   // Autovacuum would have analysed the tables by now in any real deployment. Without statistics,
   // PostgreSQL 15 may answer id lookups from the (tenant_id, type, updated_at) index and filter
@@ -153,18 +108,17 @@ try {
   const fmt = (x: number) => x.toFixed(x < 10 ? 3 : 0);
   console.log(
     `\n@cairn/objects bench: ${n} sequential ops per side in ${rounds} interleaved rounds, one client, 1 KiB JSON documents\n` +
-      `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}, PostgreSQL ${health.serverVersion} on loopback\n`,
+      `${describeMachine()}, PostgreSQL ${health.serverVersion} on loopback\n`,
   );
-  console.log('| operation | @cairn/objects ops/s | p50 ms | p99 ms | raw pg ops/s | p50 ms | p99 ms | objects / raw |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const [name, ours, raw] of ops) {
-    console.log(`| ${name} | ${fmt(ours.opsPerSec)} | ${fmt(ours.p50)} | ${fmt(ours.p99)} | ${fmt(raw.opsPerSec)} | ${fmt(raw.p50)} | ${fmt(raw.p99)} | ${(ours.opsPerSec / raw.opsPerSec).toFixed(2)}× |`);
-  }
+  printTable(
+    ['operation', '@cairn/objects ops/s', 'p50 ms', 'p99 ms', 'raw pg ops/s', 'p50 ms', 'p99 ms', 'objects / raw'],
+    ops.map(([name, ours, raw]) => [name, fmt(ours.opsPerSec), fmt(ours.p50), fmt(ours.p99), fmt(raw.opsPerSec), fmt(raw.p50), fmt(raw.p99), `${(ours.opsPerSec / raw.opsPerSec).toFixed(2)}×`]),
+  );
   console.log(
     `\nwrite-behind save: ${n} saves returned in ${returned.toFixed(0)} ms (${fmt((n / returned) * 1000)} ops/s); ` +
       `all persisted after ${drained.toFixed(0)} ms (${fmt((n / drained) * 1000)} ops/s, batches of 200); ${errors.length} errors`,
   );
 } finally {
   await db.close();
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await scratch.drop();
 }

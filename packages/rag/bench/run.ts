@@ -7,48 +7,26 @@
 //   BENCH_CONCURRENCY  clients for the throughput column       default 4
 //   BENCH_N_1536       vectors for the 1536-dim ingest run     default 1000 (0 skips it)
 //   BENCH_ADMIN_URL    where to create the scratch databases   default postgresql://postgres@127.0.0.1:5432/postgres
-import { cpus, totalmem } from 'node:os';
 import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { adminUrlFromEnv, compareInterleaved, describeMachine, envInteger, median, printTable, scratchDatabase, type BenchCall } from '@cairn/bench-kit';
 import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { createDb, migrateDatabase, MIGRATIONS_DIR, SCHEMA_PATH, type CairnDb } from '@cairn/db';
 import { createRag, type PgVectorCollection } from '../src/index.js';
 import { clusteredVectors, recall } from '../test/fixtures.js';
 
-const env = (name: string, fallback: number) => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${raw}`);
-  return value;
-};
-const N = env('BENCH_N', 5_000);
-const Q = env('BENCH_QUERIES', 200);
-const C = env('BENCH_CONCURRENCY', 4);
-const N1536 = env('BENCH_N_1536', 1_000);
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const N = envInteger('BENCH_N', 5_000);
+const Q = envInteger('BENCH_QUERIES', 200);
+const C = envInteger('BENCH_CONCURRENCY', 4);
+const N1536 = envInteger('BENCH_N_1536', 1_000);
+const ADMIN_URL = adminUrlFromEnv();
 const K = 10;
 const BATCH = 500;
 
 // ------------------------------------------------------------------ helpers
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function urlFor(database: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 const uuidFor = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 const indexOfUuid = (id: string) => Number.parseInt(id.slice(24), 16);
@@ -65,60 +43,54 @@ interface Latency {
 
 type Search = (q: number[]) => Promise<string[]>;
 
+/** The searches as the sides of an interleaved comparison, keyed by position. */
+function sidesOf(searches: readonly ((i: number) => Promise<unknown>)[]): Record<string, BenchCall> {
+  return Object.fromEntries(searches.map((search, s) => [String(s), search]));
+}
+
 /**
- * Sequential latency (p50/p99) and recall over all queries, after a warm-up pass. The searches
- * are interleaved query by query (in rotating order), so that load from other processes on a
- * shared machine falls on all of them alike.
+ * Sequential latency (p50/p99) and recall over all queries, after a warm-up of 50 queries. The
+ * searches are interleaved query by query (a round per query, in rotating order), so that load
+ * from other processes on a shared machine falls on all of them alike.
  */
 async function measureSequential(queries: readonly number[][], truth: readonly string[][], searches: readonly Search[]): Promise<Latency[]> {
-  for (const q of queries.slice(0, Math.min(50, queries.length))) for (const search of searches) await search(q);
-  const times = searches.map(() => [] as number[]);
-  const recalls = searches.map(() => 0);
-  const fulls = searches.map(() => 0);
-  for (let i = 0; i < queries.length; i++) {
-    for (let j = 0; j < searches.length; j++) {
-      const s = (i + j) % searches.length;
-      const t = performance.now();
-      const ids = await searches[s]!(queries[i]!);
-      times[s]!.push(performance.now() - t);
-      recalls[s]! += recall(ids, truth[i]!);
-      if (ids.length === K) fulls[s]! += 1;
-    }
-  }
+  const found = searches.map(() => new Array<string[]>(queries.length));
+  const r = await compareInterleaved(
+    sidesOf(searches.map((search, s) => async (i: number) => {
+      found[s]![i] = await search(queries[i]!);
+    })),
+    { ops: queries.length, rounds: queries.length, warmup: { calls: Math.min(50, queries.length) } },
+  );
   return searches.map((_, s) => {
-    const sorted = [...times[s]!].sort((a, b) => a - b);
-    const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+    const m = r[String(s)]!;
+    const ids = found[s]!;
     return {
-      qps: 1000 / mean,
-      p50: sorted[Math.floor(sorted.length * 0.5)]!,
-      p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!,
-      recall: recalls[s]! / queries.length,
-      full: fulls[s]! / queries.length,
+      qps: m.opsPerSec,
+      p50: m.p50,
+      p99: m.p99,
+      recall: ids.reduce((sum, hit, i) => sum + recall(hit, truth[i]!), 0) / queries.length,
+      full: ids.filter((hit) => hit.length === K).length / queries.length,
     };
   });
 }
 
-/** Throughput with `C` clients, each system in turn, three rounds; the median round per system. */
+/** Throughput with `C` clients, three rounds (the systems in turn, rotating); the median round per system. */
 async function measureConcurrent(queries: readonly number[][], searches: readonly Search[]): Promise<number[]> {
-  const rounds = searches.map(() => [] as number[]);
-  for (let round = 0; round < 3; round++) {
-    for (let s = 0; s < searches.length; s++) {
-      let next = 0;
-      const started = performance.now();
-      await Promise.all(
-        Array.from({ length: C }, async () => {
-          for (let i = next++; i < queries.length; i = next++) await searches[s]!(queries[i]!);
-        }),
-      );
-      rounds[s]!.push((queries.length / (performance.now() - started)) * 1000);
-    }
-  }
-  return rounds.map((r) => r.sort((a, b) => a - b)[1]!);
+  const r = await compareInterleaved(sidesOf(searches.map((search) => (i: number) => search(queries[i % queries.length]!))), {
+    ops: 3 * queries.length,
+    rounds: 3,
+    concurrency: C,
+    timeCalls: false,
+  });
+  return searches.map((_, s) => {
+    const m = r[String(s)]!;
+    return median(m.roundMs.map((ms, round) => (m.roundOps[round]! / ms) * 1000));
+  });
 }
 
 /** `items.map(fn)` with at most C calls in flight, results in order. */
 async function mapBounded<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: C }, async () => {
@@ -143,13 +115,10 @@ const noEmbeddings: EmbeddingsInterface = {
   embedQuery: () => Promise.reject(new Error('not used')),
 };
 
+/** A padded Markdown table; numbers as integers when whole or ≥ 100, else with two decimals. */
 function table(headers: string[], rows: (string | number)[][]): void {
-  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isInteger(c) || Math.abs(c) >= 100 ? c.toFixed(0) : c.toFixed(2)) : c)));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => String(r[i]).length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  console.log(line(headers));
-  console.log(`| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`);
-  for (const r of cells) console.log(line(r.map(String)));
+  const cell = (c: string | number) => (typeof c === 'number' ? (Number.isInteger(c) || Math.abs(c) >= 100 ? c.toFixed(0) : c.toFixed(2)) : c);
+  printTable(headers, rows.map((r) => r.map(cell)), { pad: true });
 }
 
 // ------------------------------------------------------------------ the systems under test
@@ -248,7 +217,7 @@ async function rawSystem(url: string, dims: number): Promise<System> {
 async function langchainSystem(url: string, tableName: string, dims: number, index: 'before' | 'after' | 'none'): Promise<System> {
   const config = (pool: pg.Pool) => ({ pool, tableName, distanceStrategy: 'cosine' as const, dimensions: dims });
   const pool = benchPool({ connectionString: url, max: C + 1, options: '-c maintenance_work_mem=512MB' });
-  const store = await PGVectorStore.initialize(noEmbeddings as never, config(pool));
+  const store = await PGVectorStore.initialize(noEmbeddings, config(pool));
   // createHnswIndex names its index `<namespace>_embedding_embedding_hnsw_idx` whatever the table, with
   // IF NOT EXISTS: without a namespace of its own, a second table's build is silently skipped.
   const buildIndex = () => store.createHnswIndex({ dimensions: dims, m: 16, efConstruction: 64, namespace: tableName });
@@ -281,7 +250,7 @@ async function langchainSystem(url: string, tableName: string, dims: number, ind
     search: async (q, filter) => toIds(await store.similaritySearchVectorWithScore(q, K, filter ? { bucket: BUCKET } : undefined)),
     async withEfSearch(ef) {
       const p = benchPool({ connectionString: url, max: C + 1, options: `-c hnsw.ef_search=${ef}` });
-      const s = new PGVectorStore(noEmbeddings as never, { ...config(p), skipInitializationCheck: true });
+      const s = new PGVectorStore(noEmbeddings, { ...config(p), skipInitializationCheck: true });
       return { search: async (q) => toIds(await s.similaritySearchVectorWithScore(q, K)), close: () => p.end() };
     },
     close: () => store.end(),
@@ -295,26 +264,30 @@ const WORDS = ['vector', 'index', 'postgres', 'search', 'agent', 'memory', 'grap
 const text = (i: number) => `Document ${i}: ${WORDS[i % 12]} ${WORDS[(i * 7) % 12]} ${WORDS[(i * 5) % 12]} notes, part ${i % 97}.`;
 
 /** A freshly migrated scratch database; `drop()` closes the systems using it and removes it. */
-async function scratchDatabase(database: string, systems: System[]) {
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${database}`);
-  const url = urlFor(database);
-  const db = await createDb({ url, migrate: true, pool: { max: C + 2 } });
+async function migratedDatabase(prefix: string, systems: System[]) {
+  const scratch = await scratchDatabase({ adminUrl: ADMIN_URL, prefix });
+  let db: CairnDb;
+  try {
+    db = await createDb({ url: scratch.url, migrate: true, pool: { max: C + 2 } });
+  } catch (error) {
+    await scratch.drop();
+    throw error;
+  }
   const drop = async () => {
     for (const s of systems) await s.close().catch(() => undefined);
     await db.close();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await scratch.drop();
   };
-  return { url, db, drop };
+  return { url: scratch.url, db, drop };
 }
 
 async function mainRun(): Promise<void> {
   const systems: System[] = [];
-  const { url, db, drop } = await scratchDatabase(`cairn_bench_rag_${process.pid}`, systems);
+  const { url, db, drop } = await migratedDatabase('cairn_bench_rag', systems);
   try {
     const health = await db.healthCheck();
     console.log(`\n@cairn/rag bench: ${N} vectors × 384 dims, ${Q} queries, k = ${K}, ${C} clients for QPS`);
-    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; PostgreSQL ${health.serverVersion}, pgvector ${health.pgvectorVersion}\n`);
+    console.log(`machine: ${describeMachine()}; PostgreSQL ${health.serverVersion}, pgvector ${health.pgvectorVersion}\n`);
 
     console.log('generating clustered vectors …');
     // Overlapping clusters in a 128-dimensional latent space (see test/fixtures.ts): at 100k rows,
@@ -461,7 +434,7 @@ async function mainRun(): Promise<void> {
  */
 async function runBulkLoad(vectors: readonly Float32Array[]): Promise<number> {
   const systems: System[] = [];
-  const { db, drop } = await scratchDatabase(`cairn_bench_ragb_${process.pid}`, systems);
+  const { db, drop } = await migratedDatabase('cairn_bench_ragb', systems);
   try {
     const bulk = await cairnSystem(db, 384, true);
     systems.push(bulk);
@@ -478,7 +451,7 @@ async function runBulkLoad(vectors: readonly Float32Array[]): Promise<number> {
  */
 async function runWritePath(vectors: readonly Float32Array[]): Promise<Map<string, number>> {
   const systems: System[] = [];
-  const { url, db, drop } = await scratchDatabase(`cairn_bench_ragw_${process.pid}`, systems);
+  const { url, db, drop } = await migratedDatabase('cairn_bench_ragw', systems);
   const rates = new Map<string, number>();
   try {
     await db.pool.query('DROP INDEX documents_embedding_hnsw_cosine_idx');
@@ -499,11 +472,9 @@ async function runWritePath(vectors: readonly Float32Array[]): Promise<Map<strin
  */
 async function run1536(): Promise<void> {
   if (N1536 === 0) return;
-  const database = `cairn_bench_rag1536_${process.pid}`;
   const work = await mkdtemp(path.join(tmpdir(), 'cairn-bench-1536-'));
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${database}`);
-  const url = urlFor(database);
+  const scratch = await scratchDatabase({ adminUrl: ADMIN_URL, prefix: 'cairn_bench_rag1536' });
+  const url = scratch.url;
   let db: CairnDb | undefined;
   const systems: System[] = [];
   try {
@@ -542,7 +513,7 @@ async function run1536(): Promise<void> {
   } finally {
     for (const s of systems) await s.close().catch(() => undefined);
     await db?.close();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await scratch.drop();
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -1,16 +1,17 @@
 // Benchmark: plain GET of a 1 KiB value, one call at a time and with 64 callers, through ioredis
-// 5.11.1 and 6.0.0 in one process (and 6.0.0 over RESP2), in alternating rounds, so that the
+// 5.11.1 and 6.0.0 in one process (and 6.0.0 over RESP2), in rounds of rotating order, so that the
 // upgrade's own cost shows apart from Cairn's. Needs ioredis 5.11.1 in the pnpm store (a dependency
-// of @langchain/community pulls it in). Entry point: REDIS_URL, BENCH_N, BENCH_ROUNDS.
+// of @langchain/community pulls it in). Entry point: BENCH_REDIS_URL (else REDIS_URL), BENCH_N (calls per
+// side and row, default 40 000), BENCH_ROUNDS (default 20).
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compareInterleaved, describeMachine, envInteger, medianRoundRatio, printTable, redisUrlFromEnv } from '@cairn/bench-kit';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const n = Number(process.env.BENCH_N ?? 40_000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
-const perRound = Math.floor(n / rounds);
+const url = redisUrlFromEnv();
+const n = envInteger('BENCH_N', 40_000);
+const rounds = envInteger('BENCH_ROUNDS', 20);
 const store = path.resolve(fileURLToPath(new URL('../../../node_modules/.pnpm', import.meta.url)));
 const require = createRequire(import.meta.url);
 
@@ -29,43 +30,21 @@ const sides = [
 const key = `cairn-bench-versions:${process.pid}`;
 await sides[0]!.client.set(key, 'x'.repeat(1024), 'EX', 600);
 
-const cpuUs = sides.map(() => 0);
+const get = Object.fromEntries(sides.map((s) => [s.name, () => s.client.get(key)]));
 
-/** Wall milliseconds of `count` calls; adds this process' CPU time (user + system) to cpuUs[side]. */
-async function round(side: number, count: number, callers: number): Promise<number> {
-  const get = () => sides[side]!.client.get(key);
-  let next = 0;
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  await Promise.all(Array.from({ length: callers }, async () => {
-    while (next++ < count) await get();
-  }));
-  const used = process.cpuUsage(cpu);
-  cpuUs[side]! += used.user + used.system;
-  return performance.now() - started;
-}
-
-console.log(`\nplain GET of 1 KiB, ${perRound * rounds} calls per side and row, ${rounds} rounds in rotating order, Node ${process.version}\n`);
-console.log(`| callers | ${sides.map((s) => `${s.name} ops/s, CPU µs/op`).join(' | ')} | 6.0.0 / 5.11.1 time (median of rounds) | CPU |`);
-console.log(`| ---: | ${sides.map(() => '---:').join(' | ')} | ---: | ---: |`);
+console.log(`\nplain GET of 1 KiB, ${n} calls per side and row, ${rounds} rounds in rotating order; ${describeMachine()}\n`);
+const rows: string[][] = [];
 for (const callers of [1, 64]) {
-  for (let i = 0; i < sides.length; i++) await round(i, 3000, callers); // warm-up
-  cpuUs.fill(0);
-  const ms = sides.map(() => 0);
-  const ratios: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const times = sides.map(() => 0);
-    for (let j = 0; j < sides.length; j++) {
-      const i = (j + r) % sides.length; // rotate who goes first
-      times[i] = await round(i, perRound, callers);
-      ms[i]! += times[i]!;
-    }
-    ratios.push(times[1]! / times[0]!);
-  }
-  ratios.sort((a, b) => a - b);
-  const calls = perRound * rounds;
-  console.log(
-    `| ${callers} | ${ms.map((m, i) => `${((calls / m) * 1000).toFixed(0)}, ${(cpuUs[i]! / calls).toFixed(1)}`).join(' | ')} | ${ratios[Math.floor(rounds / 2)]!.toFixed(2)}× | ${(cpuUs[1]! / cpuUs[0]!).toFixed(2)}× |`,
-  );
+  // A GET takes tens of microseconds: timed per round (two clock reads per call would show in the CPU column).
+  const r = await compareInterleaved(get, { ops: n, rounds, concurrency: callers, warmup: { calls: 3000 }, timeCalls: false });
+  const [old, current] = [r[sides[0]!.name]!, r[sides[1]!.name]!];
+  rows.push([
+    String(callers),
+    ...sides.map((s) => `${r[s.name]!.opsPerSec.toFixed(0)}, ${(r[s.name]!.cpuUs / n).toFixed(1)}`),
+    `${medianRoundRatio(current, old).toFixed(2)}×`,
+    `${(current.cpuUs / old.cpuUs).toFixed(2)}×`,
+  ]);
 }
+const columns = ['callers', ...sides.map((s) => `${s.name} ops/s, CPU µs/op`), '6.0.0 / 5.11.1 time (median of rounds)', 'CPU'];
+printTable(columns, rows, { align: columns.map(() => 'right' as const) });
 await Promise.all(sides.map((s) => s.client.quit()));

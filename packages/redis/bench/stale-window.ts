@@ -3,15 +3,16 @@
 // is connected directly. During the cut A keeps writing ("PostgreSQL" is a Map here, bumped on every
 // write) and its cache writes fail; B reads through the cache without pause. A read is stale when it
 // returns a version older than the one the database had when the read began.
-// Entry point: BENCH_TRIALS (default 5), BENCH_CUT_MS (default 2000), BENCH_DEFAULTS=1 to use
-// createRedis' defaults for A (else the umbrella's: the same defaults).
+// Entry point: BENCH_TRIALS (default 5), BENCH_CUT_MS (default 2000). Both instances run
+// createRedis' defaults (the umbrella's are the same).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeMachine, envInteger, printTable } from '@cairn/bench-kit';
 import { startRedisServer } from '@cairn/db/testing';
 import { createRedis, RedisCache, type RedisConnection } from '@cairn/redis';
 import { startProxy } from '../test/proxy.js';
 
-const trials = Number(process.env.BENCH_TRIALS ?? 5);
-const cutMs = Number(process.env.BENCH_CUT_MS ?? 2000);
+const trials = envInteger('BENCH_TRIALS', 5);
+const cutMs = envInteger('BENCH_CUT_MS', 2000);
 const keys = Array.from({ length: 20 }, (_, i) => `row${i}`);
 
 interface Trial {
@@ -39,7 +40,6 @@ async function trial(n: number): Promise<Trial> {
   let phase = 'before' as 'before' | 'cut' | 'healed';
   let healedAt = 0;
   let readyAt = 0;
-  let servingAt = 0;
   const result: Trial = { staleDuringCut: 0, readsDuringCut: 0, staleAfterHeal: 0, lastStaleAfterHealMs: 0, readyAfterHealMs: 0, servingAfterHealMs: 0 };
   a.client.on('ready', () => {
     if (phase === 'healed' && readyAt === 0) readyAt = performance.now();
@@ -53,7 +53,7 @@ async function trial(n: number): Promise<Trial> {
       const startedIn = phase;
       const started = performance.now();
       const got = await cacheB.getOrLoad(k, async () => ({ v: db.get(k)! }));
-      const stale = (got as { v: number }).v < expected;
+      const stale = got.v < expected;
       if (startedIn === 'cut') {
         result.readsDuringCut += 1;
         if (stale) result.staleDuringCut += 1;
@@ -81,7 +81,7 @@ async function trial(n: number): Promise<Trial> {
   healedAt = performance.now();
   phase = 'healed';
   while (!a.serving) await sleep(1);
-  servingAt = performance.now();
+  const servingAt = performance.now();
   // Keep B reading a little longer: any stale read after A serves again would show.
   await sleep(300);
   running = false;
@@ -100,9 +100,10 @@ await proxy.close();
 await server.stop();
 
 const f = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(0));
-console.log(`\nstale window: ${trials} trials, cut ${cutMs} ms, A writes every ~5 ms during the cut, B reads without pause\n`);
-console.log('| trial | B reads during cut | stale | stale reads after heal | last stale read after heal, ms | A ready after heal, ms | A serving after heal, ms |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-results.forEach((r, i) =>
-  console.log(`| ${i + 1} | ${r.readsDuringCut} | ${r.staleDuringCut} | ${r.staleAfterHeal} | ${r.staleAfterHeal ? f(r.lastStaleAfterHealMs) : '–'} | ${f(r.readyAfterHealMs)} | ${f(r.servingAfterHealMs)} |`),
+console.log(`\nstale window: ${trials} trials, cut ${cutMs} ms, A writes every ~5 ms during the cut, B reads without pause; ${describeMachine()}\n`);
+const columns = ['trial', 'B reads during cut', 'stale', 'stale reads after heal', 'last stale read after heal, ms', 'A ready after heal, ms', 'A serving after heal, ms'];
+printTable(
+  columns,
+  results.map((r, i) => [String(i + 1), String(r.readsDuringCut), String(r.staleDuringCut), String(r.staleAfterHeal), r.staleAfterHeal ? f(r.lastStaleAfterHealMs) : '–', f(r.readyAfterHealMs), f(r.servingAfterHealMs)]),
+  { align: columns.map(() => 'right' as const) },
 );
