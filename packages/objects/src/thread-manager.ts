@@ -237,12 +237,12 @@ export class ThreadManager<M extends JsonObject = JsonObject> {
   }
 
   /** The session's threads, newest first, one page at a time. */
-  listBySession(sessionId: string, options: { limit?: number; cursor?: string | null } = {}): Promise<Page<ThreadRecord<M>>> {
+  async listBySession(sessionId: string, options: { limit?: number; cursor?: string | null } = {}): Promise<Page<ThreadRecord<M>>> {
     return this.#list({ sessionId: parseInput(IdSchema, sessionId, 'session id') }, options);
   }
 
   /** The user's threads (in any session or none), newest first, one page at a time. */
-  listByUser(userId: string, options: { limit?: number; cursor?: string | null } = {}): Promise<Page<ThreadRecord<M>>> {
+  async listByUser(userId: string, options: { limit?: number; cursor?: string | null } = {}): Promise<Page<ThreadRecord<M>>> {
     return this.#list({ userId: parseInput(IdSchema, userId, 'user id') }, options);
   }
 
