@@ -9,7 +9,7 @@
 // bulk load only until it starts reading its source, which cannot be read twice.
 import type pg from 'pg';
 import { z } from 'zod';
-import { parseInput } from '@cairn/core';
+import { FULL_TEXT_MAX_BYTES, ValidationError, fitsFullTextIndex, fullTextIssue, parseInput, textIssue, utf8ByteLength } from '@cairn/core';
 import { assertEmbeddings, type Embedder, type EmbedOptions } from './embedder.js';
 import { DocumentNotFoundError, EmbedderRequiredError, EmptyTextError, IngestError, InvalidFilterError } from './errors.js';
 import { isEmptyFilter, type MetadataFilter } from './filter.js';
@@ -23,7 +23,7 @@ import {
   SearchOptionsSchema,
   UpdateOptionsSchema,
   UpsertOptionsSchema,
-  documentIdSchema,
+  DocumentIdSchema,
   type DocumentInput,
   type DocumentUpdate,
   type GetOptions,
@@ -167,18 +167,54 @@ interface Row {
 }
 
 const DeleteInputSchema = z.union([
-  z.array(documentIdSchema).max(100_000),
+  z.array(DocumentIdSchema).max(100_000),
   z.object({ where: z.custom<MetadataFilter>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a filter object') }).strict(),
 ]);
-const IdsSchema = z.array(documentIdSchema).max(100_000);
+const IdsSchema = z.array(DocumentIdSchema).max(100_000);
 const CountOptionsSchema = z
   .object({ where: z.custom<MetadataFilter>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a filter object').optional() })
   .strict();
 
+/**
+ * A row's text index: to_tsvector in the collection's language (`language`, a regconfig
+ * placeholder), or NULL when the content is longer than FULL_TEXT_MAX_BYTES. Such content reaches
+ * the database only from collections with longDocuments: 'skip-text-index' (the others refuse it
+ * first); the same test in SQL keeps refreshTextIndex from failing on it. octet_length is the
+ * UTF-8 length that fitsFullTextIndex measures, and the bound is core's constant, not input.
+ */
+function textIndexSql(content: string, language: string): string {
+  return `CASE WHEN octet_length(${content}) <= ${FULL_TEXT_MAX_BYTES} THEN to_tsvector(${language}::regconfig, ${content}) END`;
+}
+
+/** The refusal of content too long for the text index (longDocuments: 'refuse'), naming the document and the ways out. */
+function tooLongForTextIndex(what: string, at: string, id: string, content: string): ValidationError {
+  const bytes = utf8ByteLength(content);
+  const shown = JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id);
+  return new ValidationError(
+    what,
+    [
+      {
+        path: `${at}.content`,
+        message:
+          `document ${shown} has ${bytes} bytes of UTF-8 text, more than the full-text index takes (FULL_TEXT_MAX_BYTES, ${FULL_TEXT_MAX_BYTES}): ` +
+          "split it into chunks (chunkDocument(), one document per chunk), or open the collection with longDocuments: 'skip-text-index' " +
+          'to store it without a text index',
+      },
+    ],
+    { details: { id, bytes, maxBytes: FULL_TEXT_MAX_BYTES } },
+  );
+}
+
+/** Why a search text cannot be searched for, as a ValidationError (core's text rule; `fullText` when it becomes a tsquery). */
+function checkSearchText(text: string, fullText: boolean): void {
+  const issue = fullText ? fullTextIssue(text) : textIssue(text);
+  if (issue !== undefined) throw new ValidationError('search text', [{ path: '', message: issue }]);
+}
+
 const UPSERT_SQL =
   `WITH written AS (` +
   `INSERT INTO documents AS d (tenant_id, collection, id, content, metadata, embedding, embedded_by, tsv) ` +
-  `SELECT $1, $2, u.id, u.content, u.metadata::jsonb, u.embedding, u.embedded_by, to_tsvector($3::regconfig, u.content) ` +
+  `SELECT $1, $2, u.id, u.content, u.metadata::jsonb, u.embedding, u.embedded_by, ${textIndexSql('u.content', '$3')} ` +
   // $7 is a binary vector[] (encodeVectorArray): no decimal formatting or parsing of floats.
   `FROM unnest($4::text[], $5::text[], $6::text[], $7::vector[], $8::text[]) AS u(id, content, metadata, embedding, embedded_by) ` +
   `ON CONFLICT (tenant_id, collection, id) DO UPDATE SET content = EXCLUDED.content, metadata = EXCLUDED.metadata, ` +
@@ -417,7 +453,9 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     for (const u of list) byId.set(u.id, { ...byId.get(u.id), ...u });
     const merged = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     merged.forEach((u, i) => {
-      if (u.content !== undefined && u.content.trim() === '') throw new EmptyTextError(`updates[${i}].content is empty.`);
+      if (u.content === undefined) return;
+      if (u.content.trim() === '') throw new EmptyTextError(`updates[${i}].content is empty.`);
+      if (this.#options.longDocuments === 'refuse' && !fitsFullTextIndex(u.content)) throw tooLongForTextIndex('updates', `updates[${i}]`, u.id, u.content);
     });
     const vectors: (number[] | null)[] = merged.map((u, i) =>
       u.embedding === undefined ? null : checkVector(u.embedding, this.dimensions, this.metric, `updates[${i}].embedding`),
@@ -441,7 +479,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       `metadata = CASE WHEN u.metadata IS NULL THEN d.metadata WHEN $4 THEN d.metadata || u.metadata::jsonb ELSE u.metadata::jsonb END, ` +
       `embedding = COALESCE(u.embedding, d.embedding), ` +
       `embedded_by = CASE WHEN u.embedding IS NULL THEN d.embedded_by ELSE u.embedded_by END, ` +
-      `tsv = CASE WHEN u.content IS NULL THEN d.tsv ELSE to_tsvector($3::regconfig, u.content) END, updated_at = now() ` +
+      `tsv = CASE WHEN u.content IS NULL THEN d.tsv ELSE ${textIndexSql('u.content', '$3')} END, updated_at = now() ` +
       `FROM unnest($5::text[], $6::text[], $7::text[], $8::vector[], $9::text[]) AS u(id, content, metadata, embedding, embedded_by) ` +
       `WHERE d.tenant_id = $1 AND d.collection = $2 AND d.id = u.id RETURNING d.id`;
     const values = [
@@ -509,11 +547,12 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
 
   /**
    * Recomputes the full-text vectors (`tsv`) of every document with the collection's language,
-   * after changing the language. Returns how many rows it rewrote.
+   * after changing the language. Documents longer than FULL_TEXT_MAX_BYTES are left without one
+   * (see CollectionOptions.longDocuments). Returns how many rows it rewrote.
    */
   async refreshTextIndex(): Promise<number> {
     this.#ctx.assertOpen();
-    const r = await this.#ctx.storage.query('refreshTextIndex', `UPDATE documents SET tsv = to_tsvector($3::regconfig, content) WHERE tenant_id = $1 AND collection = $2`, [
+    const r = await this.#ctx.storage.query('refreshTextIndex', `UPDATE documents SET tsv = ${textIndexSql('content', '$3')} WHERE tenant_id = $1 AND collection = $2`, [
       this.tenantId,
       this.name,
       this.language,
@@ -710,6 +749,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const { signal, ...rest } = options;
     const opts = parseInput(HybridSearchOptionsSchema, rest, 'hybrid search options');
     if (typeof text !== 'string' || text.trim() === '') throw new EmptyTextError('The search text is empty.');
+    checkSearchText(text, opts.weights.text > 0);
     if (opts.maxDistance !== undefined) {
       throw new InvalidFilterError([{ path: 'maxDistance', message: 'does not apply to hybrid search; use minScore on the fused score' }]);
     }
@@ -798,6 +838,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
 
   async #embedQuery(text: string, signal: AbortSignal | undefined): Promise<number[]> {
     if (typeof text !== 'string' || text.trim() === '') throw new EmptyTextError('The search text is empty.');
+    checkSearchText(text, false);
     const embedder = this.#requireEmbedder('search by text');
     const vector = await embedder.embedQuery(text, { signal });
     return checkVector(vector, this.dimensions, this.metric, `embedding of the query by ${embedder.id}`);
@@ -816,6 +857,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
   ): Promise<Row[]> {
     const vectors: (number[] | undefined)[] = docs.map((d, i) => {
       if (d.content.trim() === '') throw new EmptyTextError(`${what}[${i}].content is empty.`, { details: { id: d.id } });
+      if (this.#options.longDocuments === 'refuse' && !fitsFullTextIndex(d.content)) throw tooLongForTextIndex('documents', `${what}[${i}]`, d.id, d.content);
       return d.embedding === undefined ? undefined : checkVector(d.embedding, this.dimensions, this.metric, `${what}[${i}].embedding`);
     });
     // Documents given without an embedding carry the embedder's id, whether their vector is

@@ -104,6 +104,7 @@ export class RagSchemaError extends RagError {
 const INDEX_ERROR_CATEGORIES = {
   INDEX_NOT_FOUND: 'not_found',
   INDEX_NOT_MANAGED: 'invalid_input',
+  INDEX_NAME_TAKEN: 'conflict',
   INDEX_TOO_MANY_DIMENSIONS: 'invalid_input',
   INDEX_BUILD_FAILED: 'internal',
 } as const satisfies Record<string, ErrorCategory>;

@@ -1,9 +1,11 @@
 // The metadata filter language and its translation to parameterised SQL over `documents.metadata`.
 //
 // Keys are checked against a strict pattern and travel as `text[]` path parameters; values always
-// travel as parameters. Equality, $in and $contains become jsonb containment (`@>`), which the
-// GIN(metadata jsonb_path_ops) index serves; ranges compare jsonb values of one JSON type.
-import type { ValidationIssue } from '@cairn/core';
+// travel as parameters, and string values follow core's text rule (a NUL or a lone surrogate would
+// be refused by jsonb, so it is an issue of the filter, named by its path). Equality, $in and
+// $contains become jsonb containment (`@>`), which the GIN(metadata jsonb_path_ops) index serves;
+// ranges compare jsonb values of one JSON type.
+import { textIssue, type ValidationIssue } from '@cairn/core';
 import { InvalidFilterError } from './errors.js';
 import type { SqlParams } from './sql-params.js';
 
@@ -98,6 +100,18 @@ class FilterCompiler {
     return 'FALSE';
   }
 
+  /** Whether every string among `values` can travel in jsonb (core's text rule); records an issue for each that cannot. */
+  private storable(values: readonly unknown[], at: string, indexed: boolean): boolean {
+    let ok = true;
+    values.forEach((value, i) => {
+      const problem = typeof value === 'string' ? textIssue(value) : undefined;
+      if (problem === undefined) return;
+      this.issue(indexed ? `${at}[${i}]` : at, problem);
+      ok = false;
+    });
+    return ok;
+  }
+
   private countClause(where: string): boolean {
     this.#clauses++;
     if (this.#clauses === MAX_CLAUSES + 1) this.issue(where, `too many conditions (at most ${MAX_CLAUSES})`);
@@ -180,6 +194,7 @@ class FilterCompiler {
   }
 
   private equals(path: string[], value: FilterScalar | Date, at: string): string {
+    if (!this.storable([value], at, false)) return 'FALSE';
     if (!this.countClause(at)) return 'FALSE';
     return `${this.column} @> ${this.params.add(nestJson(path, scalarJson(value)), 'jsonb')}`;
   }
@@ -191,6 +206,7 @@ class FilterCompiler {
       case '$eq':
       case '$ne': {
         if (!isScalar(operand) && !(operand instanceof Date)) return this.issue(at, 'takes a string, number, boolean, null or Date');
+        if (!this.storable([operand], at, false)) return 'FALSE';
         const sql = `${this.column} @> ${this.params.add(nestJson(path, scalarJson(operand)), 'jsonb')}`;
         return op === '$eq' ? sql : `NOT (${sql})`;
       }
@@ -201,6 +217,7 @@ class FilterCompiler {
         }
         const bad = operand.findIndex((v) => !isScalar(v) && !(v instanceof Date));
         if (bad >= 0) return this.issue(`${at}[${bad}]`, 'must be a string, number, boolean, null or Date');
+        if (!this.storable(operand, at, true)) return 'FALSE';
         const docs = operand.map((v) => nestJson(path, scalarJson(v as FilterScalar | Date)));
         const sql = `${this.column} @> ANY(${this.params.add(docs, 'jsonb[]')})`;
         return op === '$in' ? sql : `NOT (${sql})`;
@@ -210,6 +227,7 @@ class FilterCompiler {
         if (members.length === 0 || members.length > MAX_IN_VALUES || !members.every(isScalar)) {
           return this.issue(at, 'takes a value or an array of 1 to 1000 strings, numbers, booleans or nulls');
         }
+        if (!this.storable(members, at, Array.isArray(operand))) return 'FALSE';
         const json = `[${members.map((v) => JSON.stringify(v)).join(',')}]`;
         return `${this.column} @> ${this.params.add(nestJson(path, json), 'jsonb')}`;
       }
@@ -225,6 +243,7 @@ class FilterCompiler {
         else if (typeof operand === 'string') bound = operand;
         else if (operand instanceof Date && !Number.isNaN(operand.getTime())) bound = operand.toISOString();
         else return this.issue(at, 'takes a finite number, a string or a valid Date');
+        if (!this.storable([bound], at, false)) return 'FALSE';
         const type = typeof bound === 'number' ? 'number' : 'string';
         const value = `(${this.column} #> ${this.params.add(path, 'text[]')})`;
         // CASE rather than AND: the planner's default selectivity for jsonb_typeof(…) = '…' is

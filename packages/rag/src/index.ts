@@ -24,7 +24,8 @@ export {
   type Metadata,
   ITERATIVE_SCAN_MODES,
   type IterativeScanMode,
-  NAME_PATTERN,
+  LONG_DOCUMENT_MODES,
+  type LongDocumentMode,
 } from './options.js';
 export {
   type MetadataFilter,
@@ -44,6 +45,7 @@ export {
   type DropIndexOptions,
   type RebuildIndexOptions,
   type VectorIndexInfo,
+  type IndexScope,
 } from './vector-index.js';
 export {
   embedderFromLangChain,

@@ -1,12 +1,17 @@
 // Options and inputs of @cairn/rag, validated with zod. Defaults live here, in the schemas, and
 // nowhere else; the exported types are the schemas' input types.
 import { z } from 'zod';
+import { IdSchema, JsonObjectSchema, TenantIdSchema, TextSchema } from '@cairn/core';
 import type { Embedder } from './embedder.js';
 import type { MetadataFilter } from './filter.js';
 import { METRICS, type VectorInput } from './vector.js';
 
-/** Collection names and tenant ids: letters, digits and `_ . : -`, starting with a letter or digit, 1–128 characters. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/**
+ * Collection names: core's tenant-id rule (an ASCII slug of 1-128 characters: letters, digits and
+ * `_ . : @ -`, starting with a letter or digit), because they go where tenant ids go: the literals
+ * of partial index predicates (which listIndexes reads back) and the hash in an index's name.
+ */
+export const CollectionNameSchema = TenantIdSchema;
 
 /**
  * `maintenance_work_mem` for an index build, e.g. '512MB'. HNSW builds are much faster when the
@@ -18,7 +23,6 @@ export const MaintenanceWorkMemSchema = z
   .optional();
 /** `max_parallel_maintenance_workers` for an index build. @defaultValue the server's setting */
 export const ParallelWorkersSchema = z.number().int().min(0).max(64).optional();
-const name = (what: string) => z.string().regex(NAME_PATTERN, `${what} must match ${NAME_PATTERN.source}`);
 
 function isEmbedder(value: unknown): value is Embedder {
   const e = value as Partial<Embedder> | null;
@@ -45,8 +49,8 @@ export type IterativeScanMode = (typeof ITERATIVE_SCAN_MODES)[number];
 
 export const RagOptionsSchema = z
   .object({
-    /** Tenant whose documents this handle reads and writes. @defaultValue 'default' */
-    tenantId: name('tenantId').default('default'),
+    /** Tenant whose documents this handle reads and writes (core's tenant-id rule). @defaultValue 'default' */
+    tenantId: TenantIdSchema.default('default'),
     /** Embedder for collections that do not name their own. */
     embedder: embedderSchema.optional(),
   })
@@ -71,6 +75,11 @@ const tuning = {
    */
   exactFilterLimit: z.number().int().min(0).max(1_000_000),
 };
+
+/** What a collection does with content too long for the full-text index (see CollectionOptions.longDocuments). */
+export const LONG_DOCUMENT_MODES = ['refuse', 'skip-text-index'] as const;
+/** A long-document mode. */
+export type LongDocumentMode = (typeof LONG_DOCUMENT_MODES)[number];
 
 export const CollectionOptionsSchema = z
   .object({
@@ -108,6 +117,16 @@ export const CollectionOptionsSchema = z
     exactFilterLimit: tuning.exactFilterLimit.default(2000),
     /** Documents per INSERT statement when upserting. @defaultValue 500 */
     batchSize: z.number().int().min(1).max(10_000).default(500),
+    /**
+     * What upsert() and update() do with a document whose content is longer than the full-text
+     * index takes (FULL_TEXT_MAX_BYTES from @cairn/core, 256 KiB of UTF-8; past that to_tsvector
+     * could fail with a tsvector over 1 MB). 'refuse': a ValidationError naming the document,
+     * before anything is written; split such texts with chunkDocument() first (one document per
+     * chunk, which also retrieves better). 'skip-text-index': store it without a text index
+     * (`tsv` NULL): get, list and vector search find it, full-text search and the text side of
+     * hybrid search do not. @defaultValue 'refuse'
+     */
+    longDocuments: z.enum(LONG_DOCUMENT_MODES).default('refuse'),
   })
   .strict();
 /** Options of rag.collection(). */
@@ -170,30 +189,33 @@ export const HybridSearchOptionsSchema = z
 export type HybridSearchOptions = z.input<typeof HybridSearchOptionsSchema>;
 export type ResolvedHybridSearchOptions = z.output<typeof HybridSearchOptionsSchema>;
 
-/** Document ids: 1–512 characters, no NUL. */
-export const documentIdSchema = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(512)
-  .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
-
 const vectorSchema = z.custom<VectorInput>(
   (v) => Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array,
   'must be an array of numbers',
 );
 
-/** JSON with no NUL characters in strings or keys (PostgreSQL's jsonb refuses \u0000). */
-const jsonMetadataSchema = z
-  .record(z.string(), z.json())
-  .refine((m) => !JSON.stringify(m).includes('\\u0000'), 'must not contain NUL characters (\\u0000), which PostgreSQL cannot store');
+/**
+ * Document ids: core's id rule (1-512 UTF-8 bytes of well-formed Unicode, no NUL or control
+ * characters), so no two ids are one key to PostgreSQL and every key fits a btree row.
+ */
+export const DocumentIdSchema = IdSchema;
+
+/**
+ * Metadata: a JSON object jsonb stores and returns unchanged (core's JSON rule: no NUL, no lone
+ * surrogates, at most 256 levels, no own `__proto__`), checked in place and never copied.
+ */
+const MetadataSchema = JsonObjectSchema;
 
 export const DocumentInputSchema = z
   .object({
-    id: documentIdSchema,
-    /** The text. Must not be empty (EmptyTextError) and must not contain NUL. */
-    content: z.string().refine((s) => !s.includes('\u0000'), 'must not contain NUL characters, which PostgreSQL text cannot store'),
+    id: DocumentIdSchema,
+    /**
+     * The text: core's text rule (no NUL, no lone surrogates) and not empty (EmptyTextError). Longer
+     * than the full-text index takes (FULL_TEXT_MAX_BYTES): see CollectionOptions.longDocuments.
+     */
+    content: TextSchema,
     /** JSON metadata for filters. @defaultValue {} */
-    metadata: jsonMetadataSchema.default({}),
+    metadata: MetadataSchema.default({}),
     /** The vector; computed by the collection's embedder when absent. */
     embedding: vectorSchema.optional(),
   })
@@ -203,11 +225,11 @@ export type DocumentInput<M extends Metadata = Metadata> = Omit<z.input<typeof D
 
 export const DocumentUpdateSchema = z
   .object({
-    id: documentIdSchema,
-    /** New text (re-embedded with the collection's embedder unless `embedding` is given). */
-    content: z.string().refine((s) => !s.includes('\u0000'), 'must not contain NUL characters').optional(),
+    id: DocumentIdSchema,
+    /** New text (re-embedded with the collection's embedder unless `embedding` is given); the rules of DocumentInput.content. */
+    content: TextSchema.optional(),
     /** New metadata: replaces it, or is merged into it (top-level keys) with `mergeMetadata`. */
-    metadata: jsonMetadataSchema.optional(),
+    metadata: MetadataSchema.optional(),
     /** New vector. */
     embedding: vectorSchema.optional(),
   })
@@ -313,7 +335,7 @@ export const ListOptionsSchema = z
     /** Page size. @defaultValue 100 */
     limit: z.number().int().min(1).max(10_000).default(100),
     /** Return documents whose id sorts after this one (keyset pagination; pass the last id of the previous page). */
-    after: documentIdSchema.optional(),
+    after: DocumentIdSchema.optional(),
     includeEmbedding: z.boolean().default(false),
   })
   .strict();

@@ -3,17 +3,17 @@
 // manages vector indexes. It does not own the database; the application closes that. Everything
 // it and its collections ask of PostgreSQL goes through one RagStorage (retries, typed errors).
 import type { CairnDb } from '@cairn/db';
-import { ValidationError, parseInput } from '@cairn/core';
-import { z } from 'zod';
+import { TenantIdSchema, ValidationError, parseInput } from '@cairn/core';
 import { assertLanguage, columnDimensionError, readDocumentsTable, type DocumentsTableInfo } from './catalog.js';
 import { PgVectorCollection, type CollectionContext } from './collection.js';
 import type { Embedder } from './embedder.js';
 import { ClosedError } from '@cairn/core';
-import { CollectionOptionsSchema, NAME_PATTERN, RagOptionsSchema, type CollectionOptions, type Metadata, type RagOptions } from './options.js';
+import { CollectionNameSchema, CollectionOptionsSchema, RagOptionsSchema, type CollectionOptions, type Metadata, type RagOptions } from './options.js';
 import { RagStorage } from './storage.js';
 import {
   createVectorIndex,
   dropVectorIndex,
+  readTenantVectorIndexes,
   readVectorIndexes,
   rebuildVectorIndex,
   type CreateIndexOptions,
@@ -46,8 +46,6 @@ interface SharedState {
   iterateUntil: Map<string, number>;
   closed: boolean;
 }
-
-const collectionNameSchema = z.string().regex(NAME_PATTERN, `must match ${NAME_PATTERN.source}`);
 
 /** A collection's name and how many documents it holds. */
 export interface CollectionSummary {
@@ -92,7 +90,7 @@ export class Rag {
    */
   async collection<M extends Metadata = Metadata>(name: string, options: CollectionOptions = {}): Promise<PgVectorCollection<M>> {
     this.#assertOpen();
-    const collectionName = parseInput(collectionNameSchema, name, 'collection name');
+    const collectionName = parseInput(CollectionNameSchema, name, 'collection name');
     const opts = parseInput(CollectionOptionsSchema, options, 'collection options');
     const embedder = opts.embedder ?? this.embedder;
     const table = await this.tableInfo();
@@ -130,7 +128,7 @@ export class Rag {
   /** The same database and caches, for another tenant. Closing either closes both. */
   forTenant(tenantId: string): Rag {
     this.#assertOpen();
-    const id = parseInput(RagOptionsSchema.shape.tenantId, tenantId, 'tenant id');
+    const id = parseInput(TenantIdSchema, tenantId, 'tenant id');
     return new Rag(this.#state, id, this.embedder);
   }
 
@@ -157,20 +155,41 @@ export class Rag {
     return this.#changingIndexes(() => createVectorIndex(this.#state.storage, this.tenantId, table.dimensions, options));
   }
 
-  /** Drops a `cairn_rag_*` index; false when there was none. Migration-owned indexes are refused. */
+  /**
+   * Drops a `cairn_rag_*` index, shared or a partial index of this tenant's; false when there was
+   * none. Migration-owned indexes are refused (INDEX_NOT_MANAGED), and so is another tenant's
+   * partial index (INDEX_NOT_FOUND, category not_found).
+   */
   dropIndex(name: string, options: DropIndexOptions = {}): Promise<boolean> {
     this.#assertOpen();
-    return this.#changingIndexes(() => dropVectorIndex(this.#state.storage, name, options));
+    return this.#changingIndexes(() => dropVectorIndex(this.#state.storage, this.tenantId, name, options));
   }
 
-  /** Rebuilds (REINDEX) a vector index on documents.embedding, e.g. after bulk loads or many deletes. */
+  /**
+   * Rebuilds (REINDEX) a vector index on documents.embedding, e.g. after bulk loads or many deletes:
+   * a shared one or a partial index of this tenant's (anything else is INDEX_NOT_FOUND).
+   */
   rebuildIndex(name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
     this.#assertOpen();
-    return this.#changingIndexes(() => rebuildVectorIndex(this.#state.storage, name, options));
+    return this.#changingIndexes(() => rebuildVectorIndex(this.#state.storage, this.tenantId, name, options));
   }
 
-  /** HNSW and IVFFlat indexes on documents.embedding (all tenants: indexes are table-wide objects). */
+  /**
+   * The HNSW and IVFFlat indexes on documents.embedding this tenant uses: the shared ones
+   * (`scope: 'shared'`, table-wide, serving every tenant) and the partial indexes of this tenant's
+   * collections (`scope: 'collection'`). Other tenants' partial indexes are left out.
+   */
   listIndexes(): Promise<VectorIndexInfo[]> {
+    this.#assertOpen();
+    return readTenantVectorIndexes(this.#state.storage, this.tenantId);
+  }
+
+  /**
+   * Every vector index on documents.embedding, across tenants: other tenants' partial indexes
+   * (their names and collections) and partial indexes @cairn/rag did not make (`scope: 'other'`)
+   * included. For operators; a handle given to a tenant's code should not offer it.
+   */
+  listAllIndexes(): Promise<VectorIndexInfo[]> {
     this.#assertOpen();
     return readVectorIndexes(this.#state.storage);
   }

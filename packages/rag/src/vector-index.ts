@@ -1,6 +1,11 @@
 // Runtime vector index management on `documents.embedding`: HNSW or IVFFlat, per metric, for the
 // whole table or one collection (a partial index), plus drop and rebuild.
 //
+// Indexes are table-wide objects, but management is tenant-scoped: a Rag sees and changes the
+// shared indexes (no predicate, serving every tenant) and its own tenant's partial indexes, never
+// another tenant's (their names and predicates name that tenant's collections). listAllVectorIndexes
+// is the one cross-tenant read, and says so.
+//
 // Indexes are on the half-precision cast `embedding::halfvec(N)` by default (the migration's too):
 // about 40% smaller than on the full vectors, faster to insert into, and HNSW takes up to 4000
 // dimensions that way. The column keeps full precision and searches re-rank the index's candidates
@@ -19,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { StorageUnavailableError, parseInput } from '@cairn/core';
 import { VectorIndexError } from './errors.js';
-import { MaintenanceWorkMemSchema, NAME_PATTERN, ParallelWorkersSchema } from './options.js';
+import { CollectionNameSchema, MaintenanceWorkMemSchema, ParallelWorkersSchema } from './options.js';
 import type { Queryable, RagStorage } from './storage.js';
 import { METRIC_SQL, METRICS, type Metric } from './vector.js';
 
@@ -27,6 +32,7 @@ import { METRIC_SQL, METRICS, type Metric } from './vector.js';
 export const MANAGED_INDEX_PREFIX = 'cairn_rag_';
 const MANAGED_NAME = /^cairn_rag_[a-z0-9_]{1,53}$/;
 const ANY_INDEX_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+const PARTIAL_PREDICATE = /^\(\(tenant_id = '([^']*)'::text\) AND \(collection = '([^']*)'::text\)\)$/;
 /** The HNSW cosine index the init migration creates. */
 export const MIGRATION_INDEX_NAME = 'documents_embedding_hnsw_cosine_idx';
 
@@ -59,7 +65,7 @@ export const CreateIndexOptionsSchema = z
     /** IVFFlat: number of lists (rows/1000 up to 1M rows, √rows above is the usual start). Build after loading data. @defaultValue 100 */
     lists: z.number().int().min(1).max(32_768).default(100),
     /** Only this collection (of the Rag's tenant): a partial index, smaller and faster for it. */
-    collection: z.string().regex(NAME_PATTERN).optional(),
+    collection: CollectionNameSchema.optional(),
     /** Index name; must start with `cairn_rag_`. @defaultValue derived from type, metric and collection */
     name: z.string().regex(MANAGED_NAME, 'must match cairn_rag_[a-z0-9_]{1,53}').optional(),
     ...buildSettings,
@@ -89,6 +95,12 @@ export interface VectorIndexInfo {
   parameters: Record<string, number>;
   /** The collection a partial index covers, or null for the whole table. */
   partial: { tenantId: string; collection: string } | null;
+  /**
+   * Whom the index serves: 'shared', the whole table (every tenant, no predicate); 'collection',
+   * one tenant's collection (`partial` says which); 'other', a predicate @cairn/rag did not write
+   * (a hand-made partial index), which no tenant's listIndexes shows.
+   */
+  scope: IndexScope;
   /** False while a concurrent build runs, or after one failed. */
   valid: boolean;
   sizeBytes: number;
@@ -97,6 +109,9 @@ export interface VectorIndexInfo {
   /** CREATE INDEX statement, from pg_get_indexdef. */
   definition: string;
 }
+
+/** Whom a vector index serves (see VectorIndexInfo.scope). */
+export type IndexScope = 'shared' | 'collection' | 'other';
 
 /** Result of createIndex(). */
 export interface CreateIndexResult {
@@ -141,8 +156,9 @@ export async function listVectorIndexes(client: Queryable): Promise<VectorIndexI
       const [key, value] = option.split('=');
       if (key && value !== undefined && /^\d+$/.test(value)) parameters[key] = Number(value);
     }
-    // Partial indexes made here have the predicate ((tenant_id = '…'::text) AND (collection = '…'::text)).
-    const match = r.predicate ? /tenant_id = '([^']*)'::text\) AND \(collection = '([^']*)'::text/.exec(r.predicate) : null;
+    // Partial indexes made here have exactly the predicate ((tenant_id = '…'::text) AND (collection = '…'::text));
+    // tenant ids and collection names are slugs, so the literals hold no quote to unescape.
+    const match = r.predicate ? PARTIAL_PREDICATE.exec(r.predicate) : null;
     const served = operatorClassOf(r.opclass);
     return {
       name: r.name,
@@ -151,6 +167,7 @@ export async function listVectorIndexes(client: Queryable): Promise<VectorIndexI
       precision: served?.precision ?? null,
       parameters,
       partial: match ? { tenantId: match[1]!, collection: match[2]! } : null,
+      scope: r.predicate === null ? 'shared' : match ? 'collection' : 'other',
       valid: r.valid,
       sizeBytes: Number(r.size_bytes),
       managedBy: r.name === MIGRATION_INDEX_NAME ? 'migration' : r.name.startsWith(MANAGED_INDEX_PREFIX) ? 'cairn-rag' : 'other',
@@ -167,9 +184,28 @@ export async function applyBuildSettings(client: Queryable, s: { maintenanceWork
   }
 }
 
-/** The vector indexes on documents, read through `storage` (retried). */
+/** The vector indexes on documents, every tenant's, read through `storage` (retried). */
 export function readVectorIndexes(storage: RagStorage): Promise<VectorIndexInfo[]> {
   return storage.run('listing vector indexes', () => listVectorIndexes(storage.pool));
+}
+
+/** Whether `tenantId` may see and manage `index`: a shared one, or a partial index of its own collection. */
+export function isVisibleTo(index: VectorIndexInfo, tenantId: string): boolean {
+  return index.scope === 'shared' || (index.scope === 'collection' && index.partial?.tenantId === tenantId);
+}
+
+/** The shared vector indexes and `tenantId`'s own partial ones (retried). */
+export async function readTenantVectorIndexes(storage: RagStorage, tenantId: string): Promise<VectorIndexInfo[]> {
+  return (await readVectorIndexes(storage)).filter((index) => isVisibleTo(index, tenantId));
+}
+
+/** The error for a name that is none of `tenantId`'s indexes (another tenant's looks the same as a missing one). */
+function notFound(name: string, tenantId: string): VectorIndexError {
+  return new VectorIndexError(
+    'INDEX_NOT_FOUND',
+    `No vector index named ${JSON.stringify(name)} on documents.embedding among the shared ones and tenant "${tenantId}"'s (listIndexes() lists them).`,
+    { details: { name, tenantId } },
+  );
 }
 
 /**
@@ -254,8 +290,14 @@ export async function createVectorIndex(storage: RagStorage, tenantId: string, d
     );
   }
   const before = (await readVectorIndexes(storage)).find((i) => i.name === name);
+  if (before && !isVisibleTo(before, tenantId)) {
+    // Neither returned nor, when invalid, dropped: it serves another tenant (or no rag scope).
+    throw new VectorIndexError('INDEX_NAME_TAKEN', `The index name ${JSON.stringify(name)} is taken by an index that is not tenant "${tenantId}"'s; choose another name.`, {
+      details: { name, tenantId },
+    });
+  }
   if (before?.valid) return { index: before, created: false };
-  if (before && !before.valid) await dropVectorIndex(storage, name, { concurrently: opts.concurrently });
+  if (before && !before.valid) await dropVectorIndex(storage, tenantId, name, { concurrently: opts.concurrently });
   // Only validated integers and fixed operator classes reach the template; names and literals go through format().
   const withClause = opts.type === 'hnsw' ? `m = ${opts.m}, ef_construction = ${opts.efConstruction}` : `lists = ${opts.lists}`;
   const template =
@@ -269,7 +311,7 @@ export async function createVectorIndex(storage: RagStorage, tenantId: string, d
   try {
     await runDdl(storage, `building index ${name}`, sql, opts, name);
   } catch (cause) {
-    if (opts.concurrently) await dropVectorIndex(storage, name, { concurrently: true }).catch(() => undefined);
+    if (opts.concurrently) await dropVectorIndex(storage, tenantId, name, { concurrently: true }).catch(() => undefined);
     throw buildFailure('Building index', name, cause);
   }
   const index = (await readVectorIndexes(storage)).find((i) => i.name === name);
@@ -279,8 +321,11 @@ export async function createVectorIndex(storage: RagStorage, tenantId: string, d
   return { index, created: true };
 }
 
-/** Drops a `cairn_rag_*` index. Returns false when it did not exist. Refuses any other index. */
-export async function dropVectorIndex(storage: RagStorage, name: string, options: DropIndexOptions = {}): Promise<boolean> {
+/**
+ * Drops a `cairn_rag_*` index that is shared or `tenantId`'s own. Returns false when no index has
+ * that name; another tenant's index is refused with INDEX_NOT_FOUND, and any other name with INDEX_NOT_MANAGED.
+ */
+export async function dropVectorIndex(storage: RagStorage, tenantId: string, name: string, options: DropIndexOptions = {}): Promise<boolean> {
   const opts = parseInput(DropIndexOptionsSchema, options, 'drop index options');
   if (typeof name !== 'string' || !MANAGED_NAME.test(name)) {
     throw new VectorIndexError(
@@ -289,18 +334,22 @@ export async function dropVectorIndex(storage: RagStorage, name: string, options
         `${name === MIGRATION_INDEX_NAME ? 'This one belongs to the migrations; change it with a migration.' : ''}`.trim(),
     );
   }
-  const exists = (await readVectorIndexes(storage)).some((i) => i.name === name);
-  if (!exists) return false;
+  const index = (await readVectorIndexes(storage)).find((i) => i.name === name);
+  if (!index) return false;
+  if (!isVisibleTo(index, tenantId)) throw notFound(name, tenantId);
   const sql = await formatDdlRetried(storage, `DROP INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}IF EXISTS %I`, [name]);
   await runDdl(storage, `dropping index ${name}`, sql, { concurrently: opts.concurrently });
   return true;
 }
 
-/** Rebuilds a vector index on documents (REINDEX), the migration's included: its definition does not change. */
-export async function rebuildVectorIndex(storage: RagStorage, name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
+/**
+ * Rebuilds a vector index on documents (REINDEX), the migration's included: its definition does not
+ * change. Only shared indexes and `tenantId`'s own partial ones; any other is INDEX_NOT_FOUND.
+ */
+export async function rebuildVectorIndex(storage: RagStorage, tenantId: string, name: string, options: RebuildIndexOptions = {}): Promise<VectorIndexInfo> {
   const opts = parseInput(RebuildIndexOptionsSchema, options, 'rebuild options');
-  if (typeof name !== 'string' || !ANY_INDEX_NAME.test(name) || !(await readVectorIndexes(storage)).some((i) => i.name === name)) {
-    throw new VectorIndexError('INDEX_NOT_FOUND', `No vector index named ${JSON.stringify(name)} on documents.embedding.`);
+  if (typeof name !== 'string' || !ANY_INDEX_NAME.test(name) || !(await readTenantVectorIndexes(storage, tenantId)).some((i) => i.name === name)) {
+    throw notFound(String(name), tenantId);
   }
   const sql = await formatDdlRetried(storage, `REINDEX INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}%I`, [name]);
   try {
