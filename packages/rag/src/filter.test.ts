@@ -53,6 +53,19 @@ describe('compileFilter', () => {
     expect(() => compile({ [hostile]: 1 })).toThrow(InvalidFilterError);
   });
 
+  it('refuses string values jsonb cannot hold (NUL, lone surrogates), naming where they are', () => {
+    const error = (() => {
+      try {
+        compile({ a: 'x\u0000', b: { $in: ['ok', '\uD800'] }, c: { $lt: 'y\u0000' } });
+      } catch (e) {
+        return e as InvalidFilterError;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(InvalidFilterError);
+    expect(error!.issues.map((i) => i.path)).toEqual(['a', 'b.$in[1]', 'c.$lt']);
+  });
+
   it('limits nesting and size', () => {
     let deep: Record<string, unknown> = { a: 1 };
     for (let i = 0; i < 20; i++) deep = { $not: deep };
