@@ -224,9 +224,14 @@ describe('a PostgreSQL server stopped while writes are queued', () => {
     await lock.client.end().catch(() => undefined);
     try {
       for (let seq = 6; seq < 30; seq++) await events.save(ids[seq % 3]!, { seq });
-      // Well past maxAttempts while the server is down: nothing is given up.
+      // Well past maxAttempts while the server is down: nothing is given up. A fast shutdown
+      // terminates the lock holder and the waiting batch in no fixed order, so the batch in flight
+      // may have committed first: at most the six writes queued before the stop are persisted.
       while (errors.length < 8) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(store.stats()).toMatchObject({ pending: 30, persisted: 0, deadLettered: 0 });
+      const { pending, persisted, deadLettered } = store.stats() ?? { pending: -1, persisted: -1, deadLettered: -1 };
+      expect(deadLettered).toBe(0);
+      expect(persisted).toBeLessThanOrEqual(6);
+      expect(pending + persisted).toBe(30);
     } finally {
       await server.start();
     }
