@@ -1,7 +1,7 @@
 // The PostgreSQL Checkpointer. Hot paths are single parameterised statements on the shared pg
 // pool (see postgres-sql.ts); transient failures are retried with backoff and jitter, and a
 // retried write recognises its own earlier attempt so nothing is written twice.
-import { errorCode, parseInput } from '@cairn/core';
+import { TRANSIENT, errorCode, parseInput } from '@cairn/core';
 import { CommitOutcomeUnknown, createDb, runTransaction, type CairnDb, type DbOptions } from '@cairn/db';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -13,7 +13,9 @@ import {
   DELETE_THREAD_SQL,
   DELETE_THREADS_SQL,
   FORK_SQL,
+  PRUNE_CHILDREN_SQL,
   PRUNE_DELETE_SQL,
+  PRUNE_LOCK_SQL,
   PRUNE_ROWS_SQL,
   THREAD_IDS_SQL,
   getSql,
@@ -23,7 +25,7 @@ import {
   listSql,
   writesSql,
 } from './postgres-sql.js';
-import { selectPrunable, type ResolvedRetentionPolicy } from './retention.js';
+import { selectPrunable, withoutNewParents, type ResolvedRetentionPolicy } from './retention.js';
 import { CheckpointerOptionsSchema, IdSchema, type CheckpointerOptions } from './schemas.js';
 import type { CheckpointEvent, CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
 
@@ -55,9 +57,22 @@ interface RowShape {
   formats: string[] | null;
 }
 
+/** A checkpoint's place in its thread, as retention re-reads it. */
+interface LinkShape {
+  checkpoint_ns: string;
+  checkpoint_id: string;
+  parent_checkpoint_id: string | null;
+}
+
+/** A row retention has locked for deletion (ctid: where it is, stable while locked). */
+interface LockedRow extends LinkShape {
+  ctid: string;
+}
+
 interface InsertResult {
   conflicts: number;
   missing: number;
+  vanished: number;
   moved: boolean;
   conflict_id: string | null;
   conflict_thread: string | null;
@@ -95,6 +110,15 @@ function toRow(r: RowShape): StoredRow {
 /** A row read back from the cache: bytes arrive as Uint8Array, which is all the codec needs. */
 function reviveRow(row: StoredRow): StoredRow {
   return { ...row, createdAt: new Date(row.createdAt) };
+}
+
+/**
+ * The latest checkpoint a put resolved as its parent was deleted while the put waited for its
+ * lock: nothing was written, and another attempt resolves the new latest (hence transient).
+ */
+class LatestVanished extends Error {
+  override readonly name = 'LatestVanished';
+  readonly [TRANSIENT] = true;
 }
 
 function buf(bytes: Uint8Array): Buffer {
@@ -212,9 +236,22 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
         writes.map(({ w }) => w.value.format),
       );
     }
+    // Whether an earlier attempt may have committed: it failed some other way than LatestVanished,
+    // which is known to have written nothing.
+    let mayHaveCommitted = false;
+    let vanished = false;
     const result = await this.#run('insert', async (attempt) => {
-      const execute = async (client: pg.Pool | pg.PoolClient) => (await client.query<InsertResult>({ ...statement, values })).rows[0]!;
-      if (!cas) return { attempt, r: await execute(this.db.pool) };
+      if (attempt > 1 && !vanished) mayHaveCommitted = true;
+      vanished = false;
+      const execute = async (client: pg.Pool | pg.PoolClient) => {
+        const r = (await client.query<InsertResult>({ ...statement, values })).rows[0]!;
+        if (r.vanished > 0 && r.conflicts === 0 && r.missing === 0 && !r.moved) {
+          vanished = true;
+          throw new LatestVanished('The latest checkpoint was deleted while a put appended to it');
+        }
+        return r;
+      };
+      if (!cas) return { r: await execute(this.db.pool) };
       // Optimistic concurrency needs the check and the insert to see the same latest: serialise
       // writers of this thread namespace with a transaction-scoped advisory lock.
       const r = await runTransaction(this.db.pool, async (client) => {
@@ -224,13 +261,13 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
         // A lost COMMIT is retried: the retry recognises its own committed rows (see below).
         throw error instanceof CommitOutcomeUnknown ? error.original : error;
       });
-      return { attempt, r };
+      return { r };
     });
-    const { r, attempt } = result;
+    const { r } = result;
     if (r.conflicts > 0) {
       // A retry that finds every row already there is our own earlier attempt, which committed
       // before its connection dropped.
-      if (attempt > 1 && r.conflicts === rows.length) return;
+      if (mayHaveCommitted && r.conflicts === rows.length) return;
       throw new ConflictError(`Checkpoint ${r.conflict_id} already exists in thread ${JSON.stringify(r.conflict_thread)}`, {
         details: { threadId: r.conflict_thread, checkpointId: r.conflict_id },
       });
@@ -260,14 +297,17 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     ];
     if (row.parent.kind === 'id') values.push(row.parent.id, flags.requireParent);
     const inserted = await this.#run('insert', async (attempt) => {
+      let count: number;
       try {
-        return (await this.db.pool.query({ ...statement, values })).rowCount ?? 0;
+        count = (await this.db.pool.query({ ...statement, values })).rowCount ?? 0;
       } catch (error) {
         // A fresh id already present on a retry is our own earlier attempt, which committed
         // before its connection dropped.
         if (attempt > 1 && (error as { code?: unknown }).code === '23505') return 1;
         throw error;
       }
+      if (count === 0 && row.parent.kind === 'latest') throw new LatestVanished('The latest checkpoint was deleted while a put appended to it');
+      return count;
     });
     if (inserted === 0 && row.parent.kind === 'id') throw new CheckpointNotFoundError(row.threadId, row.namespace, row.parent.id, { details: { role: 'parent' } });
   }
@@ -429,8 +469,13 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
    * skip scan): the thread's rows are read with one index range scan, the rules run in
    * retention.ts (the same code as the memory backend, so the ancestor walk is a linear pass in
    * memory, not a recursive join per step), and the selected checkpoints are deleted in batches of
-   * PRUNE_BATCH, each its own short transaction under a statement timeout. No statement's work
-   * grows with the tenant, and none holds locks for long.
+   * PRUNE_BATCH, children first, each its own short transaction under a statement timeout. No
+   * statement's work grows with the tenant, and none holds locks for long.
+   *
+   * Puts keep running meanwhile and may branch from a selected checkpoint. Each batch therefore
+   * locks its rows first, skipping those a running put holds as its parent; then, when ancestors
+   * are kept, re-reads their children and keeps any row that gained one since the read, with its
+   * ancestors in the batch (withoutNewParents); then deletes the rest by ctid. See PRUNE_LOCK_SQL.
    */
   protected async storePrune(policy: ResolvedRetentionPolicy, threadId: string | undefined): Promise<PruneResult> {
     const result: PruneResult = { deleted: 0, threads: {} };
@@ -470,20 +515,34 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     let deleted = 0;
     for (let i = 0; i < doomed.length; i += PRUNE_BATCH) {
       const batch = doomed.slice(i, i + PRUNE_BATCH);
-      const { rows: out } = await this.#run('prune', () =>
+      deleted += await this.#run('prune', () =>
         runTransaction(this.db.pool, async (client) => {
           // A batch that cannot finish in time is rolled back whole and reported, not left holding locks.
           await client.query(`SELECT set_config('statement_timeout', $1, true)`, [`${PRUNE_STATEMENT_TIMEOUT_MS}ms`]);
-          return client.query<{ deleted: number }>({
-            ...PRUNE_DELETE_SQL,
-            values: [this.tenantId, threadId, batch.map((r) => r.namespace), batch.map((r) => r.checkpointId)],
-          });
+          const locked = (await client.query<LockedRow>(PRUNE_LOCK_SQL, [this.tenantId, threadId, batch.map((r) => r.namespace), batch.map((r) => r.checkpointId)])).rows.map(
+            (r) => ({ ctid: r.ctid, namespace: r.checkpoint_ns, checkpointId: r.checkpoint_id, parentId: r.parent_checkpoint_id }),
+          );
+          let going = locked;
+          if (policy.keepAncestors && locked.length > 0) {
+            const { rows: children } = await client.query<LinkShape>(PRUNE_CHILDREN_SQL, [
+              this.tenantId,
+              threadId,
+              locked.map((r) => r.namespace),
+              locked.map((r) => r.checkpointId),
+            ]);
+            going = withoutNewParents(
+              locked,
+              children.map((c) => ({ namespace: c.checkpoint_ns, checkpointId: c.checkpoint_id, parentId: c.parent_checkpoint_id })),
+            );
+          }
+          if (going.length === 0) return 0;
+          const { rows } = await client.query<{ deleted: number }>(PRUNE_DELETE_SQL, [this.tenantId, threadId, going.map((r) => r.ctid)]);
+          return rows[0]?.deleted ?? 0;
         }).catch((error: unknown) => {
           // Deleting the same rows again deletes nothing more: a lost COMMIT may be retried.
           throw error instanceof CommitOutcomeUnknown ? error.original : error;
         }),
       );
-      deleted += out[0]?.deleted ?? 0;
     }
     return deleted;
   }

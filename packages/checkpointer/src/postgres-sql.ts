@@ -8,6 +8,14 @@
 // (a new deployment) the planner otherwise ties the primary key with the (tenant_id, thread_id,
 // checkpoint_ns, parent) index, and a generic plan cached per connection then filters a whole
 // thread on every put. Only the primary key can serve this form.
+//
+// Parents are locked like a foreign key's: every put takes FOR KEY SHARE on the parent it resolves
+// (the latest, or a named one), held until it commits, and retention locks what it deletes FOR
+// UPDATE SKIP LOCKED, then re-reads their children in a second statement (PRUNE_LOCK_SQL,
+// PRUNE_CHILDREN_SQL). A put therefore either commits while its parent still exists, and the prune
+// keeps that parent, or finds it deleted and writes nothing. When the locked row turns out to be
+// gone (deleted while the put waited), the statement writes nothing and says so: a named parent
+// is then missing (CheckpointNotFoundError), a latest one is looked up again (the put retries).
 
 /** A named statement. */
 export interface Statement {
@@ -96,8 +104,11 @@ export interface InsertShape {
 
 /**
  * put / putMany / putRaw in one statement: resolves each row's parent (the thread's latest, or a
- * named one) and step, checks for existing ids and missing parents, and inserts the rows and their
- * writes only when there is no problem, so a batch is written whole or not at all.
+ * named one, locked FOR KEY SHARE) and step, checks for existing ids and missing parents, and
+ * inserts the rows and their writes only when there is no problem, so a batch is written whole or
+ * not at all. A named parent deleted while the statement waited for its lock is missing even when
+ * the parent is not required (it existed when the put started: writing its child would leave the
+ * child's chain broken); a latest one deleted meanwhile is reported as `vanished` (retry).
  *
  * Parameters: $1 tenant, $2 require_parent, $3 cas expected latest id, then per row (arrays unless
  * single): $4 thread, $5 namespace, $6 id, $7 parent id, $8 parent is latest, $9 step base is latest,
@@ -130,7 +141,7 @@ function insertText(shape: InsertShape): string {
   INSERT INTO checkpoint_writes (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, value, value_format)
   SELECT $1, w.* FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int[], $23::text[], $24::bytea[], $25::text[])
     AS w(thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, value, value_format), problems p
-  WHERE p.conflicts = 0 AND p.missing = 0 AND NOT p.moved
+  WHERE p.conflicts = 0 AND p.missing = 0 AND NOT p.moved AND p.vanished = 0
   ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET task_path = EXCLUDED.task_path,
     channel = EXCLUDED.channel, value = EXCLUDED.value, value_format = EXCLUDED.value_format
 )`
@@ -140,32 +151,39 @@ resolved AS (
   SELECT i.*,
     CASE WHEN i.parent_latest THEN lat.checkpoint_id ELSE i.parent_id END AS parent,
     COALESCE(i.step, COALESCE(CASE WHEN i.base_latest THEN lat.step ELSE bid.step END + 1, 0) + i.step_offset) AS final_step,
-    (i.base_id IS NOT NULL AND bid.checkpoint_id IS NULL) AS missing_parent,
+    (i.base_id IS NOT NULL AND bid.checkpoint_id IS NULL AND ($2::bool OR COALESCE((SELECT v.checkpoint_id FROM checkpoints v
+      WHERE v.tenant_id = $1 AND v.thread_id = i.thread_id AND v.checkpoint_ns = i.checkpoint_ns AND v.checkpoint_id <= i.base_id
+      ORDER BY v.checkpoint_id DESC LIMIT 1) = i.base_id, false))) AS missing_parent,
+    ((i.parent_latest OR i.base_latest) AND lat.checkpoint_id IS NULL AND EXISTS (SELECT 1 FROM checkpoints v
+      WHERE v.tenant_id = $1 AND v.thread_id = i.thread_id AND v.checkpoint_ns = i.checkpoint_ns)) AS latest_vanished,
     ${shape.cas ? '(i.ord = 1 AND lat.checkpoint_id IS DISTINCT FROM $3::text)' : '($3::text IS NOT NULL AND false)'} AS moved,
     lat.checkpoint_id AS latest_id,
     ${exists}
   FROM input i
   LEFT JOIN LATERAL (
     SELECT l.checkpoint_id, l.step FROM checkpoints l
-    WHERE l.tenant_id = $1 AND l.thread_id = i.thread_id AND l.checkpoint_ns = i.checkpoint_ns
+    WHERE (i.parent_latest OR i.base_latest${shape.cas ? ' OR i.ord = 1' : ''}) AND l.tenant_id = $1 AND l.thread_id = i.thread_id AND l.checkpoint_ns = i.checkpoint_ns
     ORDER BY l.checkpoint_id DESC LIMIT 1
-  ) lat ON i.parent_latest OR i.base_latest${shape.cas ? ' OR i.ord = 1' : ''}
+    FOR KEY SHARE
+  ) lat ON true
   LEFT JOIN LATERAL (
     SELECT b.checkpoint_id, b.step FROM checkpoints b
     WHERE b.tenant_id = $1 AND b.thread_id = i.thread_id AND b.checkpoint_ns = i.checkpoint_ns AND b.checkpoint_id <= i.base_id
     ORDER BY b.checkpoint_id DESC LIMIT 1
+    FOR KEY SHARE
   ) bid0 ON i.base_id IS NOT NULL
   CROSS JOIN LATERAL (SELECT CASE WHEN bid0.checkpoint_id = i.base_id THEN bid0.checkpoint_id END AS checkpoint_id, bid0.step) bid
 ),
 problems AS (
   SELECT count(*) FILTER (WHERE exists_already) AS conflicts,
-         count(*) FILTER (WHERE missing_parent AND $2::bool) AS missing,
+         count(*) FILTER (WHERE missing_parent) AS missing,
+         count(*) FILTER (WHERE latest_vanished) AS vanished,
          coalesce(bool_or(moved), false) AS moved,
          (array_agg(checkpoint_id) FILTER (WHERE exists_already))[1] AS conflict_id,
          (array_agg(thread_id) FILTER (WHERE exists_already))[1] AS conflict_thread,
-         (array_agg(base_id) FILTER (WHERE missing_parent AND $2::bool))[1] AS missing_id,
-         (array_agg(thread_id) FILTER (WHERE missing_parent AND $2::bool))[1] AS missing_thread,
-         (array_agg(checkpoint_ns) FILTER (WHERE missing_parent AND $2::bool))[1] AS missing_ns,
+         (array_agg(base_id) FILTER (WHERE missing_parent))[1] AS missing_id,
+         (array_agg(thread_id) FILTER (WHERE missing_parent))[1] AS missing_thread,
+         (array_agg(checkpoint_ns) FILTER (WHERE missing_parent))[1] AS missing_ns,
          (array_agg(latest_id) FILTER (WHERE ord = 1))[1] AS latest_id
   FROM resolved
 ),
@@ -173,11 +191,11 @@ ins AS (
   INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, step, state, state_format, metadata, created_at)
   SELECT $1, r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.parent, r.final_step, r.state, r.state_format, r.metadata, COALESCE(r.created_at, now())
   FROM resolved r, problems p
-  WHERE p.conflicts = 0 AND p.missing = 0 AND NOT p.moved
+  WHERE p.conflicts = 0 AND p.missing = 0 AND NOT p.moved AND p.vanished = 0
   ${onConflict}
   RETURNING 1
 )${writes}
-SELECT p.conflicts::int AS conflicts, p.missing::int AS missing, p.moved, p.conflict_id, p.conflict_thread, p.missing_id, p.missing_thread, p.missing_ns,
+SELECT p.conflicts::int AS conflicts, p.missing::int AS missing, p.vanished::int AS vanished, p.moved, p.conflict_id, p.conflict_thread, p.missing_id, p.missing_thread, p.missing_ns,
        p.latest_id, (SELECT count(*) FROM ins)::int AS inserted
 FROM problems p`;
   return text;
@@ -334,19 +352,42 @@ export const PRUNE_ROWS_SQL = {
 FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2`,
 };
 
-/** retention, delete side: $1 tenant, $2 thread, $3 namespaces, $4 ids (one batch), with their writes. */
-export const PRUNE_DELETE_SQL = {
-  name: 'cairn_cp_prune_delete',
-  text: `WITH gone AS (
-  DELETE FROM checkpoints c USING unnest($3::text[], $4::text[]) AS d(ns, id)
-  WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = d.ns AND c.checkpoint_id = d.id
+// The three statements of a retention batch are sent unnamed, planned for the arrays they get:
+// they run once per 5,000 checkpoints, and the generic plan a named statement switches to after
+// five runs probed the whole thread through the parent index for each row on a table without
+// statistics yet (over 30 s for one batch of a 100k-checkpoint thread).
+
+/**
+ * retention, first statement of a batch's transaction: $1 tenant, $2 thread, $3 namespaces, $4 ids.
+ * Locks the batch's rows FOR UPDATE and returns those it locked, with their parent and ctid (stable
+ * while locked). A row a running put holds FOR KEY SHARE (its parent) is skipped, never waited
+ * for, so retention and puts cannot deadlock, and it stays until a later run. From here on a put
+ * that branches from a locked row waits for this transaction, then finds the row deleted, or not.
+ */
+export const PRUNE_LOCK_SQL = `SELECT c.ctid::text AS ctid, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id
+FROM unnest($3::text[], $4::text[]) AS d(ns, id)
+JOIN checkpoints c ON c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = d.ns AND c.checkpoint_id = d.id
+FOR UPDATE OF c SKIP LOCKED`;
+
+/**
+ * retention, second statement (when ancestors are kept): $1 tenant, $2 thread, $3 namespaces,
+ * $4 ids of the locked rows. Their children as of now: a statement of its own, so its snapshot is
+ * taken after the locks and sees every child committed before them (later ones wait for the locks).
+ */
+export const PRUNE_CHILDREN_SQL = `SELECT c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id
+FROM unnest($3::text[], $4::text[]) AS d(ns, id)
+JOIN checkpoints c ON c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = d.ns AND c.parent_checkpoint_id = d.id`;
+
+/** retention, last statement: $1 tenant, $2 thread, $3 ctids of locked rows to delete, with their writes. */
+export const PRUNE_DELETE_SQL = `WITH gone AS (
+  DELETE FROM checkpoints c
+  WHERE c.ctid = ANY($3::tid[]) AND c.tenant_id = $1 AND c.thread_id = $2
   RETURNING c.checkpoint_ns, c.checkpoint_id
 ), w AS (
   DELETE FROM checkpoint_writes x USING gone g
   WHERE x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = g.checkpoint_ns AND x.checkpoint_id = g.checkpoint_id
 )
-SELECT count(*)::int AS deleted FROM gone`,
-};
+SELECT count(*)::int AS deleted FROM gone`;
 
 /** How the parent of a single put is given: the thread's latest, an explicit id, or none (a root). */
 export type SimpleParent = 'latest' | 'id' | 'root';
@@ -354,8 +395,9 @@ export type SimpleParent = 'latest' | 'id' | 'root';
 /**
  * The common single put, as close to a plain INSERT as the semantics allow: one row, no writes,
  * no optimistic check, and either a fresh id (no conflict possible) or overwrite mode. Each parent
- * kind has its own statement, so only the lookup it needs is planned and run. Nothing is
- * returned: the command's row count (0 when a required parent is missing) is the answer, which
+ * kind has its own statement, so only the lookup it needs is planned and run; the parent it finds
+ * is locked FOR KEY SHARE. Nothing is returned: the command's row count is the answer (0: a
+ * required parent is missing, or the parent was deleted while the put waited for its lock), which
  * spares the server a result row and the driver a row description per put.
  *
  * $1 tenant, $2 thread, $3 namespace, $4 id, $5 step (or null: derived from the parent), $6 state,
@@ -371,22 +413,30 @@ function simpleInsertText(parent: SimpleParent, replace: boolean): string {
   const rest = '$6, $7, $8::jsonb, COALESCE($9::timestamptz, now())';
   const source = {
     root: `VALUES ($1, $2, $3, $4, NULL, COALESCE($5::int, 0), ${rest})`,
+    // No latest: a thread's first checkpoint, unless the latest was deleted while the put waited
+    // for its lock (the snapshot still has a row), and then nothing is written.
     latest: `SELECT $1, $2, $3, $4, l.checkpoint_id, COALESCE($5::int, l.step + 1, 0), ${rest}
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
   SELECT x.checkpoint_id, x.step FROM checkpoints x
   WHERE x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = $3
   ORDER BY x.checkpoint_id DESC LIMIT 1
-) l ON true`,
-    // The lookup is skipped (a one-time filter) when the step is given and the parent need not exist.
+  FOR KEY SHARE
+) l ON true
+WHERE l.checkpoint_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM checkpoints z WHERE z.tenant_id = $1 AND z.thread_id = $2 AND z.checkpoint_ns = $3)`,
+    // A parent that need not exist and does not is accepted; one the snapshot has but the lock
+    // found deleted is not (the second lookup runs only then).
     id: `SELECT $1, $2, $3, $4, $10::text, COALESCE($5::int, b.step + 1, 0), ${rest}
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
   SELECT y.checkpoint_id, y.step FROM checkpoints y
-  WHERE ($5::int IS NULL OR $11::bool) AND y.tenant_id = $1 AND y.thread_id = $2 AND y.checkpoint_ns = $3 AND y.checkpoint_id <= $10
+  WHERE y.tenant_id = $1 AND y.thread_id = $2 AND y.checkpoint_ns = $3 AND y.checkpoint_id <= $10
   ORDER BY y.checkpoint_id DESC LIMIT 1
+  FOR KEY SHARE
 ) b ON b.checkpoint_id = $10
-WHERE NOT $11::bool OR b.checkpoint_id IS NOT NULL`,
+WHERE b.checkpoint_id IS NOT NULL OR (NOT $11::bool AND NOT COALESCE((SELECT z.checkpoint_id FROM checkpoints z
+  WHERE z.tenant_id = $1 AND z.thread_id = $2 AND z.checkpoint_ns = $3 AND z.checkpoint_id <= $10
+  ORDER BY z.checkpoint_id DESC LIMIT 1) = $10, false))`,
   }[parent];
   const onConflict = replace
     ? `

@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { selectPrunable, type ResolvedRetentionPolicy, type RetentionRow } from './retention.js';
+import { selectPrunable, withoutNewParents, type ParentLink, type ResolvedRetentionPolicy, type RetentionRow } from './retention.js';
 import { MemoryCheckpointer } from './memory-checkpointer.js';
 import type { PruneResult } from './types.js';
 
@@ -38,9 +38,42 @@ describe('selectPrunable', () => {
     expect(ids(selectPrunable(branched, { keepLast: 2, keepAncestors: true }, now))).toEqual(['c', 'd']);
   });
 
+  it('returns every checkpoint before its parent, even when ids do not sort in creation order', () => {
+    // Caller-given ids: the dead branch r ← x ← b ← y runs against id order; k is the live latest.
+    const rows = [row('r', null), row('x', 'r'), row('b', 'x'), row('y', 'b'), row('a', 'x'), row('k', 'r'), row('zz', 'k')];
+    const order = selectPrunable(rows, { keepLast: 1, keepAncestors: true }, now).map((r) => r.checkpointId);
+    expect([...order].sort()).toEqual(['a', 'b', 'x', 'y']);
+    const position = new Map(order.map((id, i) => [id, i]));
+    for (const r of rows) if (position.has(r.checkpointId) && r.parentId !== null && position.has(r.parentId)) expect(position.get(r.checkpointId)!).toBeLessThan(position.get(r.parentId)!);
+  });
+
+  it('still returns checkpoints whose caller-given parents form a cycle', () => {
+    const rows = [row('a', 'b'), row('b', 'a'), row('c', null)];
+    expect(ids(selectPrunable(rows, { keepLast: 1, keepAncestors: false }, now))).toEqual(['a', 'b']);
+  });
+
   it('treats each thread namespace on its own', () => {
     const rows = [row('a', null, 0, 't1'), row('b', 'a', 0, 't1'), row('a', null, 0, 't2'), row('s', null, 0, 't1', 'sub')];
     expect(selectPrunable(rows, { keepLast: 1, keepAncestors: false }, now).map((r) => `${r.threadId}/${r.checkpointId}`)).toEqual(['t1/a']);
+  });
+});
+
+describe('withoutNewParents', () => {
+  const link = (checkpointId: string, parentId: string | null, namespace = ''): ParentLink => ({ namespace, checkpointId, parentId });
+  // A dead branch r ← q ← p ← o selected for deletion, in one batch, children first.
+  const batch = [link('o', 'p'), link('p', 'q'), link('q', 'r'), link('r', null)];
+  const within = [link('o', 'p'), link('p', 'q'), link('q', 'r')];
+
+  it('lets the whole batch go when no row gained a child outside it', () => {
+    expect(withoutNewParents(batch, within)).toEqual(batch);
+  });
+
+  it('keeps a row that gained a child outside the batch, and its ancestors in the batch', () => {
+    expect(withoutNewParents(batch, [...within, link('c', 'p')]).map((r) => r.checkpointId)).toEqual(['o']);
+  });
+
+  it('tells namespaces apart', () => {
+    expect(withoutNewParents(batch, [...within, link('c', 'p', 'sub')])).toEqual(batch);
   });
 });
 
