@@ -165,6 +165,10 @@ export class MemoryCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   }
 
   protected async storeDelete(threadId: string, namespace: string, checkpointId: string): Promise<boolean> {
+    return this.#deleteRow(threadId, namespace, checkpointId);
+  }
+
+  #deleteRow(threadId: string, namespace: string, checkpointId: string): boolean {
     const ids = this.#namespace(threadId, namespace);
     const deleted = ids?.delete(checkpointId) ?? false;
     if (deleted && this.#latestIds.get(ids!) === checkpointId) this.#latestIds.delete(ids!);
@@ -242,8 +246,9 @@ export class MemoryCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     }
     const doomed = selectPrunable(rows, policy, new Date());
     const threads: Record<string, number> = {};
+    // Selection and deletion in one synchronous pass: no put can branch from a selected row between them.
     for (const row of doomed) {
-      await this.storeDelete(row.threadId, row.namespace, row.checkpointId);
+      this.#deleteRow(row.threadId, row.namespace, row.checkpointId);
       threads[row.threadId] = (threads[row.threadId] ?? 0) + 1;
     }
     return { deleted: doomed.length, threads };

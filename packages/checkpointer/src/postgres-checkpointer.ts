@@ -437,7 +437,7 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
       writes.map((w) => buf(w.value.bytes)),
       writes.map((w) => w.value.format),
     ];
-    let found: boolean;
+    let writable: boolean;
     if (mode === 'replace') {
       // Replacing a task's writes is a delete and an insert; two overlapping calls in one statement
       // each would see the table as it was before either, and leave a mix of both. Serialise the
@@ -446,17 +446,18 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
       const { rows } = await this.#run('putWrites', () =>
         runTransaction(this.db.pool, async (client) => {
           await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 1))', [JSON.stringify([this.tenantId, threadId, namespace, checkpointId])]);
-          return client.query<{ found: boolean }>({ ...statement, values });
+          return client.query<{ writable: boolean }>({ ...statement, values });
         }).catch((error: unknown) => {
           // Replacing the same writes twice leaves the same rows: a lost COMMIT may be retried.
           throw error instanceof CommitOutcomeUnknown ? error.original : error;
         }),
       );
-      found = rows[0]!.found;
+      writable = rows[0]!.writable;
     } else {
-      found = (await this.#query<{ found: boolean }>('putWrites', writesSql(mode), values))[0]!.found;
+      writable = (await this.#query<{ writable: boolean }>('putWrites', writesSql(mode), values))[0]!.writable;
     }
-    return found || !requireCheckpoint;
+    // Not writable: missing and required, or deleted while this call waited for its lock.
+    return writable;
   }
 
   protected async storeThreadIds(after: string | undefined, limit: number): Promise<string[]> {

@@ -218,23 +218,29 @@ function writesText(mode: 'replace' | 'ignore' | 'upsert'): string {
     mode === 'replace'
       ? `, del AS (
   DELETE FROM checkpoint_writes x USING target t
-  WHERE x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = $3 AND x.checkpoint_id = $4 AND (t.found OR NOT $5::bool)
+  WHERE x.tenant_id = $1 AND x.thread_id = $2 AND x.checkpoint_ns = $3 AND x.checkpoint_id = $4 AND t.writable
     AND x.task_id = ANY($6::text[]) AND NOT EXISTS (SELECT 1 FROM input i WHERE i.task_id = x.task_id AND i.idx = x.idx)
 )`
       : '';
+  // The checkpoint is locked FOR KEY SHARE like a put's parent, so retention cannot delete it
+  // between this lookup and the commit (which would leave the writes orphaned). A checkpoint that
+  // need not exist and does not is accepted; one the snapshot has but the lock found deleted (by a
+  // prune this statement waited for) is not, and nothing is written.
   return `WITH target AS (
-  SELECT COALESCE((SELECT c.checkpoint_id FROM checkpoints c WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3 AND c.checkpoint_id <= $4
-    ORDER BY c.checkpoint_id DESC LIMIT 1) = $4, false) AS found
+  SELECT found, found OR NOT ($5::bool OR COALESCE((SELECT v.checkpoint_id FROM checkpoints v WHERE v.tenant_id = $1 AND v.thread_id = $2
+    AND v.checkpoint_ns = $3 AND v.checkpoint_id <= $4 ORDER BY v.checkpoint_id DESC LIMIT 1) = $4, false)) AS writable
+  FROM (SELECT COALESCE((SELECT c.checkpoint_id FROM checkpoints c WHERE c.tenant_id = $1 AND c.thread_id = $2 AND c.checkpoint_ns = $3 AND c.checkpoint_id <= $4
+    ORDER BY c.checkpoint_id DESC LIMIT 1 FOR KEY SHARE) = $4, false) AS found) f
 ),
 input AS (
   SELECT * FROM unnest($6::text[], $7::text[], $8::int[], $9::text[], $10::bytea[], $11::text[]) AS w(task_id, task_path, idx, channel, value, value_format)
 )${del},
 ins AS (
   INSERT INTO checkpoint_writes (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, value, value_format)
-  SELECT $1, $2, $3, $4, i.task_id, i.task_path, i.idx, i.channel, i.value, i.value_format FROM input i, target t WHERE t.found OR NOT $5::bool
+  SELECT $1, $2, $3, $4, i.task_id, i.task_path, i.idx, i.channel, i.value, i.value_format FROM input i, target t WHERE t.writable
   ON CONFLICT (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}
 )
-SELECT found FROM target`;
+SELECT found, writable FROM target`;
 }
 
 /**

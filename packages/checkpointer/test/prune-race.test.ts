@@ -99,7 +99,7 @@ describe('retention racing puts that branch from older checkpoints', () => {
         return [await cp.put(thread, { n: i }, { parentId })];
       });
       const [prune, ...outcomes] = await Promise.allSettled([(async () => (await sleep(2), cp.prune({ threadId: thread, maxAgeDays: 1 })))(), ...puts]);
-      if (prune!.status === 'rejected') throw prune.reason;
+      if (prune.status === 'rejected') throw prune.reason;
       pruned += (prune as PromiseFulfilledResult<{ deleted: number }>).value.deleted;
 
       const rows = await rowsOf(thread);
@@ -110,7 +110,7 @@ describe('retention racing puts that branch from older checkpoints', () => {
           if (!(outcome.reason instanceof CheckpointNotFoundError)) untyped.push(outcome.reason);
           continue;
         }
-        for (const id of outcome.value as string[]) {
+        for (const id of outcome.value) {
           succeeded += 1;
           if (!chainComplete(rows, id)) brokenPuts.add(id);
         }
@@ -195,6 +195,60 @@ describe('retention racing puts that branch from older checkpoints', () => {
       await cp.prune({ threadId: thread, maxAgeDays: 1 });
     });
     await expectSaved(thread, id, a);
+  });
+
+  it('keeps the checkpoint a putWrites is still writing to when the prune deletes', async () => {
+    const thread = 'writes-held';
+    const root = await cp.put(thread, { n: 0 }, { parentId: null });
+    const p = await cp.put(thread, { n: 1 });
+    await cp.put(thread, { n: 2 }, { parentId: root });
+    await age(thread);
+    // Another session holds, uncommitted, the write row the putWrites will insert: the putWrites
+    // waits on the unique index after it has locked its checkpoint.
+    const blocker = new pg.Client({ connectionString: database.directUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(
+        `INSERT INTO checkpoint_writes (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, value, value_format)
+         VALUES ($1, $2, '', $3, 't', '', 0, 'c', '\\x', 'json-v1')`,
+        [TENANT, thread, p],
+      );
+      const running = cp.putWrites(thread, p, 't', [{ channel: 'c', value: 1 }]);
+      running.catch(() => undefined);
+      await waitForLockWait();
+      // The checkpoint is locked by the putWrites: the prune skips it for now.
+      expect((await cp.prune({ threadId: thread, maxAgeDays: 1 })).deleted).toBe(0);
+      await blocker.query('ROLLBACK');
+      await running;
+    } finally {
+      await blocker.end();
+    }
+    const tuple = await cp.get(thread, p);
+    expect(tuple?.pendingWrites.map((w) => [w.taskId, w.channel, w.value])).toEqual([['t', 'c', 1]]);
+  });
+
+  it.each([true, false])('writes nothing when the checkpoint of a putWrites is deleted while it waits (requireCheckpoint %s)', async (requireCheckpoint) => {
+    const thread = `writes-vanished-${String(requireCheckpoint)}`;
+    await cp.put(thread, { n: 0 }, { parentId: null });
+    const p = await cp.put(thread, { n: 1 });
+    await cp.put(thread, { n: 2 });
+    // A session deleting the checkpoint as a prune batch does: locked first, deleted, committed.
+    const pruner = new pg.Client({ connectionString: database.directUrl });
+    await pruner.connect();
+    try {
+      await pruner.query('BEGIN');
+      await pruner.query(`SELECT 1 FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_id = $3 FOR UPDATE`, [TENANT, thread, p]);
+      const running = cp.putWrites(thread, p, 't', [{ channel: 'c', value: 1 }], { requireCheckpoint }).catch((e: unknown) => e);
+      await waitForLockWait();
+      await pruner.query(`DELETE FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_id = $3`, [TENANT, thread, p]);
+      await pruner.query('COMMIT');
+      expect(await running).toBeInstanceOf(CheckpointNotFoundError);
+    } finally {
+      await pruner.end();
+    }
+    const { rows } = await db.pool.query(`SELECT 1 FROM checkpoint_writes WHERE tenant_id = $1 AND thread_id = $2`, [TENANT, thread]);
+    expect(rows).toEqual([]);
   });
 
   it('refuses a put whose parent a prune deleted, with CheckpointNotFoundError naming the parent', async () => {

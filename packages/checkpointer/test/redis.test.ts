@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDb, startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/db/testing';
 import type { CairnDb } from '@cairn/db';
-import { PostgresNotifier, createRedis, type RedisConnection } from '@cairn/redis';
+import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection } from '@cairn/redis';
 import { PostgresCheckpointer, type CheckpointEvent } from '../src/index.js';
 
 let db: CairnDb;
@@ -126,5 +126,51 @@ describe('PostgresCheckpointer with a LISTEN/NOTIFY notifier (no Redis)', () => 
     await y.close();
     await notifierA.close();
     await notifierB.close();
+  });
+});
+
+describe('tenant scope of the change feed', () => {
+  const feeds: { name: string; open: () => Promise<{ notifiers: [ChangeNotifier, ChangeNotifier]; close: () => Promise<void> }> }[] = [
+    {
+      name: 'Redis',
+      open: async () => {
+        const one = new RedisNotifier(redisA);
+        const two = new RedisNotifier(redisB);
+        return { notifiers: [one, two], close: async () => void (await Promise.all([one.close(), two.close()])) };
+      },
+    },
+    {
+      name: 'LISTEN/NOTIFY',
+      open: async () => {
+        const one = new PostgresNotifier(db);
+        const two = new PostgresNotifier(db);
+        return { notifiers: [one, two], close: async () => void (await Promise.all([one.close(), two.close()])) };
+      },
+    },
+  ];
+
+  it.each(feeds)('a subscriber of tenant B never hears tenant A on the same thread id ($name)', async ({ open }) => {
+    const { notifiers, close } = await open();
+    const thread = `shared-${Math.random().toString(36).slice(2)}`;
+    const tenantA = new PostgresCheckpointer(db, { tenantId: 'feed-a', notifier: notifiers[0] });
+    const tenantB = new PostgresCheckpointer(db, { tenantId: 'feed-b', notifier: notifiers[1] });
+    const otherB = new PostgresCheckpointer(db, { tenantId: 'feed-b', notifier: notifiers[0] });
+    try {
+      const seen: CheckpointEvent[] = [];
+      const off = await tenantB.subscribe(thread, (e) => seen.push(e));
+      await tenantA.subscribe(thread, () => undefined);
+      await tenantA.put(thread, 'a1');
+      await tenantA.deleteThread(thread);
+      await tenantA.put(thread, 'a2');
+      // A change of tenant B's own, made through the same notifier connection as tenant A's, arrives:
+      // the feed works, and everything of A's published before it would have arrived first.
+      const own = await otherB.put(thread, 'b1');
+      await until(() => seen.length > 0, "tenant B's own event");
+      expect(seen).toEqual([{ type: 'checkpoint.saved', tenantId: 'feed-b', threadId: thread, namespace: '', checkpointId: own }]);
+      await off();
+    } finally {
+      await Promise.all([tenantA.close(), tenantB.close(), otherB.close()]);
+      await close();
+    }
   });
 });
