@@ -32,7 +32,7 @@ export {
   type CheckpointEvent,
   type Metadata,
   type PutOptions,
-  type ListOptions,
+  type ListOptions as CheckpointListOptions,
   type ForkResult,
 } from '@cairn/checkpointer';
 export {
@@ -72,7 +72,7 @@ export {
   type StoredDocument,
   type DocumentInput,
   type MetadataFilter,
-  type CollectionOptions,
+  type CollectionOptions as VectorCollectionOptions,
   type SearchOptions,
   type HybridSearchOptions,
 } from '@cairn/rag';

@@ -2,8 +2,10 @@
 // change listeners and the retention timer. Backends implement the storage primitives (`store*`),
 // which receive validated, packed rows and must be atomic per call.
 import { parseInput, type Serializer, JsonSerializer } from '@cairn/core';
-import { RedisNotifier, type CairnEvent, type ChangeNotifier, type TenantNotifier } from '@cairn/redis';
+import { RedisNotifier } from '@cairn/redis';
 import type { Registry } from 'prom-client';
+import { planRows, type NewRow } from './batch-plan.js';
+import { ChangeFeed } from './change-feed.js';
 import { newCheckpointId, newCheckpointIdAfter } from './checkpoint-id.js';
 import { CheckpointNotFoundError, ClosedError, ConflictError } from './errors.js';
 import { CheckpointerMetrics } from './metrics.js';
@@ -28,7 +30,8 @@ import {
   type CheckpointerOptions,
   type ResolvedCheckpointerOptions,
 } from './schemas.js';
-import { StateCodec, type StoredBytes } from './state-codec.js';
+import { StateCodec } from './state-codec.js';
+import type { InsertFlags, StoreListQuery, StoredRow, StoredWrite } from './storage.js';
 import type {
   Checkpoint,
   CheckpointEvent,
@@ -55,75 +58,7 @@ import type {
   WriteInput,
 } from './types.js';
 
-/** A write as backends store it. */
-export interface StoredWrite {
-  taskId: string;
-  taskPath: string;
-  idx: number;
-  channel: string;
-  value: StoredBytes;
-}
-
-/** A checkpoint as backends return it (state still packed). */
-export interface StoredRow {
-  threadId: string;
-  namespace: string;
-  checkpointId: string;
-  parentId: string | null;
-  step: number;
-  state: StoredBytes;
-  metadata: Metadata;
-  createdAt: Date;
-  writes: StoredWrite[];
-}
-
-/**
- * Where a new row's parent and step come from. Parents inside the same batch are resolved here;
- * `latest` and `id` are resolved by the backend, inside its atomic write.
- */
-export type ParentRef = { kind: 'root' } | { kind: 'latest' } | { kind: 'id'; id: string } | { kind: 'batch'; id: string };
-
-/** A row to insert. `step` is known, or is `stepBase`'s step + 1 + `stepOffset`. */
-export interface NewRow {
-  threadId: string;
-  namespace: string;
-  checkpointId: string;
-  /** The id was given by the caller (conflicts are possible). */
-  explicitId: boolean;
-  parent: ParentRef;
-  step: number | undefined;
-  stepBase: ParentRef;
-  stepOffset: number;
-  state: StoredBytes;
-  metadata: Metadata;
-  createdAt: Date | undefined;
-  writes: StoredWrite[];
-}
-
-/** Flags of an insert. */
-export interface InsertFlags {
-  ifExists: 'error' | 'replace';
-  requireParent: boolean;
-  /** For single puts with optimistic concurrency: the latest id the caller expects (null: none). */
-  expectedLatestId?: string | null | undefined;
-}
-
-/** A resolved list query. */
-export interface StoreListQuery {
-  threadId?: string | undefined;
-  namespace?: string | undefined;
-  checkpointId?: string | undefined;
-  before?: string | undefined;
-  after?: string | undefined;
-  metadata?: Metadata | undefined;
-  limit: number;
-  order: 'asc' | 'desc';
-}
-
 const PAGE_SIZE = 100;
-
-/** The one notification channel of checkpoint events (tenants are told apart by `tenantId`). */
-export const CHECKPOINT_CHANNEL = 'cairn:checkpoints';
 
 /** Shared implementation of Checkpointer; see PostgresCheckpointer and MemoryCheckpointer. */
 export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
@@ -131,17 +66,12 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   protected readonly options: ResolvedCheckpointerOptions;
   protected readonly codec: StateCodec;
   protected readonly metrics: CheckpointerMetrics;
-  readonly #listeners = new Map<string, Set<(event: CheckpointEvent) => void>>();
   #retentionTimer: NodeJS.Timeout | undefined;
   /** The interval's prune while it runs. */
   #pruning: Promise<void> | undefined;
   #closed = false;
-  /** Publishes changes to other instances and hears theirs (see `options.notifier` / `options.redis`). */
-  readonly #notifier: ChangeNotifier | undefined;
-  readonly #ownsNotifier: boolean;
-  #remote: Promise<(() => Promise<void>) | undefined> | undefined;
-  /** Events this instance published recently, to skip their echo from the notifier. */
-  readonly #echoes = new Map<string, number>();
+  /** This process's listeners, and other instances' changes (see `options.notifier` / `options.redis`). */
+  readonly #feed: ChangeFeed;
 
   protected constructor(
     protected readonly backend: 'postgres' | 'memory',
@@ -151,8 +81,14 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     this.tenantId = this.options.tenantId;
     this.codec = new StateCodec(this.options.serializer ?? new JsonSerializer(), this.options.readSerializers as Serializer[], this.options.compression);
     this.metrics = new CheckpointerMetrics(backend, { registry: this.options.metrics.registry, prefix: this.options.metrics.prefix });
-    this.#notifier = this.options.notifier ?? (this.options.redis?.publish ? new RedisNotifier(this.options.redis.connection) : undefined);
-    this.#ownsNotifier = this.options.notifier === undefined && this.#notifier !== undefined;
+    const notifier = this.options.notifier ?? (this.options.redis?.publish ? new RedisNotifier(this.options.redis.connection) : undefined);
+    this.#feed = new ChangeFeed({
+      tenantId: this.tenantId,
+      notifier,
+      ownsNotifier: this.options.notifier === undefined && notifier !== undefined,
+      onRemoteChange: (event) => this.onRemoteChange(event),
+      reportError: (error) => this.reportBackgroundError(error),
+    });
     const retention = this.options.retention;
     if (retention?.intervalMs !== undefined) {
       this.#retentionTimer = setInterval(() => {
@@ -212,12 +148,11 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   // ---- writes ---------------------------------------------------------------------------------
 
   async put(threadId: string, state: S, options: PutOptions = {}): Promise<string> {
-    this.ensureOpen();
-    return this.metrics.track('put', async () => {
+    return this.#call('put', async () => {
       const id = parseInput(IdSchema, threadId, 'thread id');
       const opts = parseInput(PutOptionsSchema, options, 'put options');
       const { expectedLatestId, ...rest } = opts;
-      const rows = await this.#prepare([{ ...rest, threadId: id, state: this.codec.encode(state), pendingWrites: this.#encodeWrites(opts.pendingWrites) }]);
+      const rows = await planRows([{ ...rest, threadId: id, state: this.codec.encode(state), pendingWrites: this.#encodeWrites(opts.pendingWrites) }], this.codec, (bytes) => this.metrics.stateBytes(bytes));
       if (typeof expectedLatestId === 'string') this.#sortAfter(rows[0]!, expectedLatestId);
       await this.storeInsert(rows, { ifExists: 'error', requireParent: true, expectedLatestId });
       await this.#afterInsert(rows);
@@ -242,11 +177,10 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async putMany(items: readonly PutManyItem<S>[]): Promise<string[]> {
-    this.ensureOpen();
-    return this.metrics.track('putMany', async () => {
+    return this.#call('putMany', async () => {
       const parsed = parseInput(PutManySchema, items, 'putMany items');
       // Serialize everything before touching storage: one bad item fails the call with nothing written.
-      const rows = await this.#prepare(parsed.map((item) => ({ ...item, state: this.codec.encode(item.state), pendingWrites: this.#encodeWrites(item.pendingWrites) })));
+      const rows = await planRows(parsed.map((item) => ({ ...item, state: this.codec.encode(item.state), pendingWrites: this.#encodeWrites(item.pendingWrites) })), this.codec, (bytes) => this.metrics.stateBytes(bytes));
       if (rows.length > 0) await this.storeInsert(rows, { ifExists: 'error', requireParent: true });
       await this.#afterInsert(rows);
       return rows.map((row) => row.checkpointId);
@@ -254,11 +188,10 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async putRaw(items: readonly RawPutItem[], options: RawPutOptions = {}): Promise<string[]> {
-    this.ensureOpen();
-    return this.metrics.track('putRaw', async () => {
+    return this.#call('putRaw', async () => {
       const parsed = parseInput(RawPutSchema, items, 'putRaw items');
       const flags = parseInput(RawPutOptionsSchema, options, 'putRaw options');
-      const rows = await this.#prepare(parsed);
+      const rows = await planRows(parsed, this.codec, (bytes) => this.metrics.stateBytes(bytes));
       if (rows.length > 0) await this.storeInsert(rows, flags);
       await this.#afterInsert(rows);
       return rows.map((row) => row.checkpointId);
@@ -267,68 +200,6 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
 
   #encodeWrites(writes: readonly WriteInput[] | undefined): WriteInput<EncodedValue>[] | undefined {
     return writes?.map((w) => ({ ...w, value: this.codec.encode(w.value) }));
-  }
-
-  /** Packs states, assigns ids and resolves parents and steps inside the batch. */
-  async #prepare(items: readonly (Omit<RawPutItem, 'createdAt'> & { createdAt?: Date | undefined })[]): Promise<NewRow[]> {
-    const rows: NewRow[] = [];
-    // Ids and namespaces never contain NUL (IdSchema, NamespaceSchema): NUL-joined keys are unique.
-    const lastInBatch = new Map<string, NewRow>();
-    const byId = new Map<string, NewRow>();
-    for (const item of items) {
-      const namespace = item.namespace ?? '';
-      const key = `${item.threadId}\u0000${namespace}`;
-      const checkpointId = item.checkpointId ?? newCheckpointId();
-      let parent: ParentRef;
-      if (item.parentId === null) parent = { kind: 'root' };
-      else if (item.parentId === undefined) {
-        const previous = lastInBatch.get(key);
-        parent = previous ? { kind: 'batch', id: previous.checkpointId } : { kind: 'latest' };
-      } else {
-        const inBatch = byId.get(`${key}\u0000${item.parentId}`);
-        parent = inBatch ? { kind: 'batch', id: inBatch.checkpointId } : { kind: 'id', id: item.parentId };
-      }
-      let step = item.step;
-      let stepBase: ParentRef = parent;
-      let stepOffset = 0;
-      if (parent.kind === 'root') step ??= 0;
-      else if (parent.kind === 'batch') {
-        const p = byId.get(`${key}\u0000${parent.id}`)!;
-        if (step === undefined && p.step !== undefined) step = p.step + 1;
-        stepBase = p.stepBase;
-        stepOffset = p.stepOffset + 1;
-      }
-      // Compression runs in zlib's thread pool, all of an item's values at once; small values skip it.
-      const pending = item.pendingWrites ?? [];
-      const packed = [this.codec.pack(item.state), ...pending.map((w) => this.codec.pack(w.value))];
-      const [state, ...values] = packed.every((p) => !(p instanceof Promise)) ? (packed as StoredBytes[]) : await Promise.all(packed);
-      this.metrics.stateBytes(state!.bytes.byteLength);
-      const writes = pending.map((w, i) => ({
-        taskId: w.taskId,
-        taskPath: w.taskPath ?? '',
-        idx: w.idx ?? i,
-        channel: w.channel,
-        value: values[i]!,
-      }));
-      const row: NewRow = {
-        threadId: item.threadId,
-        namespace,
-        checkpointId,
-        explicitId: item.checkpointId !== undefined,
-        parent,
-        step,
-        stepBase,
-        stepOffset,
-        state: state!,
-        metadata: item.metadata ?? {},
-        createdAt: item.createdAt,
-        writes,
-      };
-      rows.push(row);
-      lastInBatch.set(key, row);
-      byId.set(`${key}\u0000${checkpointId}`, row);
-    }
-    return rows;
   }
 
   async #afterInsert(rows: readonly NewRow[]): Promise<void> {
@@ -346,8 +217,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     writes: readonly { channel: string; value: unknown; idx?: number }[],
     options: PutWritesOptions = {},
   ): Promise<void> {
-    this.ensureOpen();
-    await this.metrics.track('putWrites', async () => {
+    await this.#call('putWrites', async () => {
       const task = parseInput(IdSchema, taskId, 'task id');
       const list = parseInput(WritesSchema, writes, 'writes');
       const encoded = list.map((w) => ({ channel: w.channel, idx: w.idx, taskId: task, value: this.codec.encode(w.value) }));
@@ -356,8 +226,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async putWritesRaw(threadId: string, checkpointId: string, writes: readonly WriteInput<EncodedValue>[], options: PutWritesOptions = {}): Promise<void> {
-    this.ensureOpen();
-    await this.metrics.track('putWritesRaw', async () => {
+    await this.#call('putWritesRaw', async () => {
       await this.#putWrites(threadId, checkpointId, parseInput(RawWritesSchema, writes, 'writes'), options);
     });
   }
@@ -385,16 +254,14 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   // ---- reads ----------------------------------------------------------------------------------
 
   async get(threadId: string, checkpointId?: string, options: GetOptions = {}): Promise<Checkpoint<S> | undefined> {
-    this.ensureOpen();
-    return this.metrics.track('get', async () => {
+    return this.#call('get', async () => {
       const raw = await this.#getRaw(threadId, checkpointId, options);
       return raw && this.#decode(raw);
     });
   }
 
   async getRaw(threadId: string, checkpointId?: string, options: GetOptions = {}): Promise<RawCheckpoint | undefined> {
-    this.ensureOpen();
-    return this.metrics.track('getRaw', () => this.#getRaw(threadId, checkpointId, options));
+    return this.#call('getRaw', () => this.#getRaw(threadId, checkpointId, options));
   }
 
   async #getRaw(threadId: string, checkpointId: string | undefined, options: GetOptions): Promise<RawCheckpoint | undefined> {
@@ -406,8 +273,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async list(threadId: string, options: ListOptions = {}): Promise<Checkpoint<S>[]> {
-    this.ensureOpen();
-    return this.metrics.track('list', async () => {
+    return this.#call('list', async () => {
       const thread = parseInput(IdSchema, threadId, 'thread id');
       const opts = parseInput(ListOptionsSchema, options, 'list options');
       const rows = await this.storeList({
@@ -448,13 +314,11 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async history(threadId: string, checkpointId?: string, options: HistoryOptions = {}): Promise<Checkpoint<S>[]> {
-    this.ensureOpen();
-    return this.metrics.track('history', async () => (await this.#historyRaw(threadId, checkpointId, options)).map((raw) => this.#decode(raw)));
+    return this.#call('history', async () => (await this.#historyRaw(threadId, checkpointId, options)).map((raw) => this.#decode(raw)));
   }
 
   async historyRaw(threadId: string, checkpointId?: string, options: HistoryOptions = {}): Promise<RawCheckpoint[]> {
-    this.ensureOpen();
-    return this.metrics.track('historyRaw', () => this.#historyRaw(threadId, checkpointId, options));
+    return this.#call('historyRaw', () => this.#historyRaw(threadId, checkpointId, options));
   }
 
   async #historyRaw(threadId: string, checkpointId: string | undefined, options: HistoryOptions): Promise<RawCheckpoint[]> {
@@ -469,8 +333,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async listThreadIds(options: { after?: string; limit?: number } = {}): Promise<string[]> {
-    this.ensureOpen();
-    return this.metrics.track('listThreadIds', async () => {
+    return this.#call('listThreadIds', async () => {
       const opts = parseInput(ListThreadIdsSchema, options, 'listThreadIds options');
       return this.storeThreadIds(opts.after, opts.limit);
     });
@@ -506,8 +369,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   // ---- deletes, forks, retention --------------------------------------------------------------
 
   async delete(threadId: string, checkpointId: string, options: GetOptions = {}): Promise<boolean> {
-    this.ensureOpen();
-    return this.metrics.track('delete', async () => {
+    return this.#call('delete', async () => {
       const thread = parseInput(IdSchema, threadId, 'thread id');
       const id = parseInput(IdSchema, checkpointId, 'checkpoint id');
       const { namespace } = parseInput(GetOptionsSchema, options, 'delete options');
@@ -518,8 +380,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async deleteThread(threadId: string): Promise<number> {
-    this.ensureOpen();
-    return this.metrics.track('deleteThread', async () => {
+    return this.#call('deleteThread', async () => {
       const thread = parseInput(IdSchema, threadId, 'thread id');
       const count = await this.storeDeleteThread(thread);
       await this.emit({ type: 'checkpoint.deleted', tenantId: this.tenantId, threadId: thread });
@@ -528,8 +389,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async fork(threadId: string, checkpointId: string, options: ForkOptions = {}): Promise<ForkResult> {
-    this.ensureOpen();
-    return this.metrics.track('fork', async () => {
+    return this.#call('fork', async () => {
       const thread = parseInput(IdSchema, threadId, 'thread id');
       const id = parseInput(IdSchema, checkpointId, 'checkpoint id');
       const opts = parseInput(ForkOptionsSchema, options, 'fork options');
@@ -545,8 +405,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
   }
 
   async prune(policy?: RetentionPolicy & { threadId?: string }): Promise<PruneResult> {
-    this.ensureOpen();
-    return this.metrics.track('prune', async () => {
+    return this.#call('prune', async () => {
       const { intervalMs: _interval, ...configured } = this.options.retention ?? {};
       const input = parseInput(PruneInputSchema, policy ?? configured, 'retention policy');
       const result = await this.storePrune(input, input.threadId);
@@ -560,91 +419,18 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
 
   async subscribe(threadId: string, listener: (event: CheckpointEvent) => void): Promise<() => Promise<void>> {
     this.ensureOpen();
-    const thread = parseInput(IdSchema, threadId, 'thread id');
-    let set = this.#listeners.get(thread);
-    if (!set) this.#listeners.set(thread, (set = new Set()));
-    set.add(listener);
-    await this.#listenRemote();
-    return async () => {
-      set.delete(listener);
-      if (set.size === 0) this.#listeners.delete(thread);
-    };
+    return this.#feed.subscribe(parseInput(IdSchema, threadId, 'thread id'), listener);
   }
 
-  #tenantFeed: TenantNotifier | undefined;
-
-  /** This tenant's feed on the notifier (made on first use): it never hears another tenant's events. */
-  #feed(): TenantNotifier | undefined {
-    return this.#notifier && (this.#tenantFeed ??= this.#notifier.forTenant(this.tenantId));
-  }
-
-  /** Delivers an event of this instance to local listeners and to other instances. */
+  /** Invalidates this instance's caches, then tells listeners here and in other instances. */
   protected async emit(event: CheckpointEvent, invalidate = true): Promise<void> {
     // Caches first, so a caller that reads after its write never sees the older checkpoint.
     if (invalidate) await this.onLocalChange(event);
-    this.deliver(event);
-    const notifier = this.#feed();
-    if (notifier) {
-      const key = JSON.stringify(event);
-      // Only while subscribed does our own event come back; bounded in case it never does.
-      if (this.#remote) {
-        if (this.#echoes.size > 10_000) this.#echoes.clear();
-        this.#echoes.set(key, (this.#echoes.get(key) ?? 0) + 1);
-      }
-      // Publishing is best effort: a notifier outage must not fail the write that already committed.
-      notifier.publish(CHECKPOINT_CHANNEL, event as CairnEvent).catch((error: unknown) => {
-        this.#forgetEcho(key);
-        this.reportBackgroundError(error);
-      });
-    }
-  }
-
-  #forgetEcho(key: string): void {
-    const n = (this.#echoes.get(key) ?? 1) - 1;
-    if (n <= 0) this.#echoes.delete(key);
-    else this.#echoes.set(key, n);
-  }
-
-  /** Subscribes once to other instances' events (when a notifier is configured). */
-  async #listenRemote(): Promise<void> {
-    const notifier = this.#feed();
-    if (!notifier) return;
-    this.#remote ??= notifier
-      .subscribe(CHECKPOINT_CHANNEL, (_channel, event) => {
-        if (event.type !== 'checkpoint.saved' && event.type !== 'checkpoint.deleted') return;
-        const key = JSON.stringify(event);
-        if (this.#echoes.has(key)) {
-          this.#forgetEcho(key);
-          return;
-        }
-        this.onRemoteChange(event);
-        this.deliver(event);
-      })
-      .catch((error: unknown) => {
-        // Redis down: local listeners still work; try again on the next subscribe.
-        this.#remote = undefined;
-        this.reportBackgroundError(error);
-        return undefined;
-      });
-    await this.#remote;
+    this.#feed.publish(event);
   }
 
   /** Hook for backends: another instance changed a thread. */
   protected onRemoteChange(_event: CheckpointEvent): void {}
-
-  /** Delivers an event (local or from another instance) to this instance's listeners. */
-  protected deliver(event: CheckpointEvent): void {
-    const set = this.#listeners.get(event.threadId);
-    if (!set) return;
-    for (const listener of [...set]) {
-      try {
-        listener(event);
-      } catch (error) {
-        // A listener's bug must not fail the write that triggered it.
-        this.reportBackgroundError(error);
-      }
-    }
-  }
 
   /** Hook for backends with caches: this instance changed a thread. Must not throw. */
   protected async onLocalChange(_event: CheckpointEvent): Promise<void> {}
@@ -663,15 +449,18 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
     if (this.#closed) throw new ClosedError('checkpointer');
   }
 
+  /** The prologue of every public call: refused once closed, then counted and timed as `operation`. */
+  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    this.ensureOpen();
+    return this.metrics.track(operation, run);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#retentionTimer) clearInterval(this.#retentionTimer);
     await this.#pruning;
-    this.#listeners.clear();
-    const unsubscribe = await this.#remote;
-    await unsubscribe?.().catch(() => undefined);
-    if (this.#ownsNotifier) await this.#notifier?.close();
+    await this.#feed.close();
     await this.closeStorage();
   }
 

@@ -32,9 +32,7 @@ export { newCheckpointId } from './checkpoint-id.js';
 export { MemoryCheckpointer } from './memory-checkpointer.js';
 export { PostgresCheckpointer, type PostgresCheckpointerOptions } from './postgres-checkpointer.js';
 export { exportThreads, importThreads, type ImportOptions, type ImportSummary } from './export-import.js';
-export { StateCodec, unpackStored, type CompressionSettings } from './state-codec.js';
-export { selectPrunable, type RetentionRow, type ResolvedRetentionPolicy } from './retention.js';
-export { jsonContains } from './json-contains.js';
+export type { CompressionSettings } from './state-codec.js';
 export {
   CheckpointerError,
   CheckpointNotFoundError,

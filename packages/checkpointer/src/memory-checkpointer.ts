@@ -4,15 +4,9 @@
 import { ConflictError, CheckpointNotFoundError } from './errors.js';
 import { jsonContains } from './json-contains.js';
 import { selectPrunable, type ResolvedRetentionPolicy } from './retention.js';
-import {
-  BaseCheckpointer,
-  type InsertFlags,
-  type NewRow,
-  type ParentRef,
-  type StoreListQuery,
-  type StoredRow,
-  type StoredWrite,
-} from './base-checkpointer.js';
+import { BaseCheckpointer } from './base-checkpointer.js';
+import type { NewRow, ParentRef } from './batch-plan.js';
+import type { InsertFlags, StoreListQuery, StoredRow, StoredWrite } from './storage.js';
 import type { CheckpointerOptions } from './schemas.js';
 import type { CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
 

@@ -6,7 +6,9 @@ import { CommitOutcomeUnknown, createDb, runTransaction, type CairnDb, type DbOp
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { RedisCache } from '@cairn/redis';
-import { BaseCheckpointer, type InsertFlags, type NewRow, type StoreListQuery, type StoredRow, type StoredWrite } from './base-checkpointer.js';
+import { BaseCheckpointer } from './base-checkpointer.js';
+import type { NewRow } from './batch-plan.js';
+import type { InsertFlags, StoreListQuery, StoredRow, StoredWrite } from './storage.js';
 import { CheckpointNotFoundError, ConflictError } from './errors.js';
 import {
   DELETE_SQL,

@@ -1,7 +1,6 @@
 // The Checkpointer contract every backend implements (PostgreSQL, memory), and the records it
 // deals in. `*Raw` methods move already-serialized states: LangGraph's saver and export/import use
 // them so a state is never decoded and re-encoded on the way through.
-import type { Registry } from 'prom-client';
 
 /** A JSON value, as metadata holds (stored as jsonb). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -226,9 +225,6 @@ export interface CheckpointerHealth {
 export interface Checkpointer<S = unknown> extends AsyncDisposable {
   /** Tenant every call is scoped to. */
   readonly tenantId: string;
-  /** The prom-client registry holding this checkpointer's metrics. */
-  readonly metricsRegistry: Registry;
-
   /** Stores a checkpoint and returns its id. */
   put(threadId: string, state: S, options?: PutOptions): Promise<string>;
   /** Stores many checkpoints atomically (all or none) in one round trip; returns their ids in order. */
