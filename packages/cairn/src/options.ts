@@ -5,7 +5,7 @@ import { TenantIdSchema } from '@cairn/core';
 import type { DbOptions } from '@cairn/db';
 import type { CheckpointerOptions } from '@cairn/checkpointer';
 import type { ObjectStoreOptions, SessionManagerOptions } from '@cairn/objects';
-import type { Embedder } from '@cairn/rag';
+import { EmbedderSchema } from '@cairn/rag';
 import type { RedisOptions } from '@cairn/redis';
 
 /** Tenant ids: core's one tenant rule (an ASCII slug of 1-128 characters: letters, digits, _ . : @ -), as every component checks it. */
@@ -34,17 +34,7 @@ export const CairnOptionsSchema = z
      * Turns text into vectors for `rag` collections. @defaultValue the RAG package's local
      * deterministic embedder (lexical, not semantic; no network), at 384 dimensions
      */
-    embedder: z
-      .custom<Embedder>(
-        (value) =>
-          typeof value === 'object' &&
-          value !== null &&
-          typeof (value as Partial<Embedder>).dimensions === 'number' &&
-          typeof (value as Partial<Embedder>).embedDocuments === 'function' &&
-          typeof (value as Partial<Embedder>).embedQuery === 'function',
-        'must implement Embedder (dimensions, embedDocuments, embedQuery)',
-      )
-      .optional(),
+    embedder: EmbedderSchema.optional(),
     /** Tenant every component is scoped to; `forTenant()` gives views of others. @defaultValue 'default' */
     tenantId: TenantIdSchema.default('default'),
     /** Options of @cairn/db's createDb() besides the URL (pool, schema, embedded, migrate). */

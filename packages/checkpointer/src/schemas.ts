@@ -1,9 +1,9 @@
 // zod schemas for every public input. Defaults live here and nowhere else; `parseInput` turns a
 // failure into a ValidationError that lists every problem.
 import { z } from 'zod';
-import { DEFAULT_RETRY, IdSchema, JsonObjectSchema, RetrySettingsSchema, TenantIdSchema, idSchema, type Serializer } from '@cairn/core';
+import { DEFAULT_RETRY, IdSchema, JsonObjectSchema, RetrySettingsSchema, SerializerSchema, TenantIdSchema, idSchema } from '@cairn/core';
 import type { Registry } from 'prom-client';
-import type { ChangeNotifier, RedisConnection } from '@cairn/redis';
+import { ChangeNotifierSchema, RedisConnectionSchema } from '@cairn/redis';
 
 /**
  * Thread, checkpoint and task ids and channel names: core's one id rule (1-512 UTF-8 bytes of
@@ -132,9 +132,9 @@ export const CheckpointerOptionsSchema = z
     /** Tenant every call is scoped to (core's tenant rule: an ASCII slug of 1-128 characters). @defaultValue 'default' */
     tenantId: TenantIdSchema.default('default'),
     /** Serializer for new states and writes. @defaultValue new JsonSerializer() (format 'json-v1') */
-    serializer: z.custom<Serializer>((s) => typeof s === 'object' && s !== null && typeof (s as Serializer).serialize === 'function').optional(),
+    serializer: SerializerSchema.optional(),
     /** More serializers able to read older formats (picked by the stored format name). @defaultValue [] */
-    readSerializers: z.array(z.custom<Serializer>()).default([]),
+    readSerializers: z.array(SerializerSchema).default([]),
     compression: z
       .object({
         /** @defaultValue 'brotli' */
@@ -171,7 +171,7 @@ export const CheckpointerOptionsSchema = z
      */
     redis: z
       .object({
-        connection: z.custom<RedisConnection>((c) => typeof c === 'object' && c !== null && typeof (c as RedisConnection).run === 'function'),
+        connection: RedisConnectionSchema,
         /** Lifetime of a cached latest checkpoint, in seconds. @defaultValue 300 */
         ttlSeconds: z.number().positive().max(86_400).default(300),
         /** Publish and receive changes through Redis pub/sub (unless `notifier` is given). @defaultValue true */
@@ -183,7 +183,7 @@ export const CheckpointerOptionsSchema = z
      * Where changes are published so other instances' `subscribe` listeners hear them (e.g.
      * `new PostgresNotifier(db)` from @cairn/redis). @defaultValue a RedisNotifier when `redis` is set
      */
-    notifier: z.custom<ChangeNotifier>((n) => typeof n === 'object' && n !== null && typeof (n as ChangeNotifier).forTenant === 'function').optional(),
+    notifier: ChangeNotifierSchema.optional(),
     /** Called with errors of background work (interval retention, cache maintenance). */
     onBackgroundError: z.custom<(error: unknown) => void>((f) => typeof f === 'function').optional(),
   })

@@ -29,7 +29,7 @@ export {
   type RetryOptions,
   type RetryHooks,
 } from './retry.js';
-export { JsonSerializer, type Serializer } from './serializer.js';
+export { JsonSerializer, SerializerSchema, type Serializer } from './serializer.js';
 export { systemClock, ManualClock, type Clock } from './clock.js';
 export {
   IdSchema,

@@ -1,6 +1,7 @@
 // The serializer seam shared by the checkpointer and the Redis cache: storage code deals in bytes,
 // the serializer decides how values become bytes. Kept apart so users can plug their own.
 import { isAscii } from 'node:buffer';
+import { z } from 'zod';
 import { SerializationError } from './errors.js';
 
 /** Turns values into bytes and back. `format` is stored beside the bytes so old rows stay readable. */
@@ -15,6 +16,17 @@ export interface Serializer {
    */
   deserializeText?(text: string): unknown;
 }
+
+/** A Serializer, checked by shape (a format name and the two conversions), for option schemas. */
+export const SerializerSchema = z.custom<Serializer>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Partial<Serializer>).format === 'string' &&
+    typeof (v as Partial<Serializer>).serialize === 'function' &&
+    typeof (v as Partial<Serializer>).deserialize === 'function',
+  'must implement Serializer (format, serialize, deserialize)',
+);
 
 const TAG = '$cairn';
 

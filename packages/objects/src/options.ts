@@ -1,23 +1,11 @@
 // Options of the object store and its collections, validated with zod. Defaults live here, in the
 // schemas, and nowhere else.
 import { z } from 'zod';
-import type { ChangeNotifier, RedisConnection } from '@cairn/redis';
+import { ChangeNotifierSchema, RedisConnectionSchema } from '@cairn/redis';
 import type { WriteBehindError } from './errors.js';
 import { TenantIdSchema } from '@cairn/core';
 
 const fn = <F>(what: string) => z.custom<F>((v) => typeof v === 'function', `${what} must be a function`);
-
-/** A @cairn/redis RedisConnection (checked by shape, so that two copies of the package both work). */
-export const RedisConnectionSchema = z.custom<RedisConnection>(
-  (v) => typeof v === 'object' && v !== null && typeof (v as { run?: unknown }).run === 'function' && typeof (v as { key?: unknown }).key === 'function',
-  'must be a RedisConnection from @cairn/redis (createRedis())',
-);
-
-/** A @cairn/redis ChangeNotifier (RedisNotifier or PostgresNotifier); each write publishes on its tenant's feed (`forTenant`). */
-export const ChangeNotifierSchema = z.custom<ChangeNotifier>(
-  (v) => typeof v === 'object' && v !== null && typeof (v as { forTenant?: unknown }).forTenant === 'function',
-  'must be a ChangeNotifier from @cairn/redis',
-);
 
 /** How `update(fn)`, `upsert(fn)`, `patch()` and `restore()` retry after a version conflict. */
 export const ConflictRetrySchema = z

@@ -16,7 +16,7 @@ import { DuplicateIdError, SessionNotFoundError } from './errors.js';
 import { poolExecutor, type Executor } from './executor.js';
 import { MetadataInputSchema } from './json.js';
 import { metadataForWrite, metadataFromRow } from './metadata.js';
-import { ChangeNotifierSchema, RedisConnectionSchema } from './options.js';
+import { ChangeNotifierSchema, RedisConnectionSchema } from '@cairn/redis';
 import { cacheKey, RedisSessionCache } from './redis-caches.js';
 import type { SessionCache, SessionRecord } from './session-record.js';
 import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';

@@ -26,6 +26,7 @@ export {
   type IterativeScanMode,
   LONG_DOCUMENT_MODES,
   type LongDocumentMode,
+  EmbedderSchema,
 } from './options.js';
 export {
   type MetadataFilter,

@@ -34,7 +34,8 @@ function isEmbedder(value: unknown): value is Embedder {
     typeof e.embedQuery === 'function'
   );
 }
-const embedderSchema = z.custom<Embedder>(isEmbedder, 'must implement Embedder (dimensions, embedDocuments, embedQuery)');
+/** An Embedder, checked by shape (any implementation, any copy of this package). */
+export const EmbedderSchema = z.custom<Embedder>(isEmbedder, 'must implement Embedder (dimensions, embedDocuments, embedQuery)');
 const filterSchema = z.custom<MetadataFilter>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a filter object');
 
 /**
@@ -52,7 +53,7 @@ export const RagOptionsSchema = z
     /** Tenant whose documents this handle reads and writes (core's tenant-id rule). @defaultValue 'default' */
     tenantId: TenantIdSchema.default('default'),
     /** Embedder for collections that do not name their own. */
-    embedder: embedderSchema.optional(),
+    embedder: EmbedderSchema.optional(),
   })
   .strict();
 /** Options of createRag(). */
@@ -96,7 +97,7 @@ export const CollectionOptionsSchema = z
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a text search configuration name (lower-case letters, digits, _)')
       .default('english'),
     /** Embedder for this collection. @defaultValue the Rag's */
-    embedder: embedderSchema.optional(),
+    embedder: EmbedderSchema.optional(),
     /** @defaultValue 100 */
     efSearch: tuning.efSearch.default(100),
     /** @defaultValue 10 */

@@ -17,4 +17,5 @@ export {
   type NotifierDatabase,
 } from './notifier.js';
 export { CairnEventSchema, type CairnEvent } from './events.js';
+export { RedisConnectionSchema, ChangeNotifierSchema } from './shapes.js';
 export { RedisLayerError, RedisUnavailableError, NotificationError } from './errors.js';
