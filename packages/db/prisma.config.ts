@@ -21,6 +21,8 @@ if (existsSync(dotenv)) {
 // The native engine cannot be downloaded on every machine; the WASM engine behind this shim is
 // the same engine (pinned to the engines-version this CLI expects), answering the same protocol.
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= path.join(here, 'engine', 'schema-engine-shim.js');
+// The schema's `rows` generator (raw-SQL row types); an absolute command, whatever the CLI's cwd.
+process.env.CAIRN_ROW_TYPES_GENERATOR ??= `node ${JSON.stringify(path.join(here, 'generator', 'row-types.js'))}`;
 
 // Migrations need a session of their own (the engine holds an advisory lock for the whole run),
 // which PgBouncer in transaction pooling cannot give: DIRECT_DATABASE_URL wins when set.

@@ -21,6 +21,7 @@ export {
   MigrationError,
   EmbeddedDatabaseLockedError,
 } from './errors.js';
+export type { Row, Tables, TableName, ColumnName } from './rows.js';
 // The generated client and model types, for the other packages (only @cairn/db imports them).
 export { PrismaClient, Prisma } from './generated/prisma/client.js';
 export type {

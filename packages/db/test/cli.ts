@@ -45,14 +45,17 @@ export async function copyPrismaProject(): Promise<PrismaCopy> {
   await mkdir(dir, { recursive: true });
   await cp(path.join(REPO, 'prisma'), path.join(dir, 'prisma'), { recursive: true });
   const schemaPath = path.join(dir, 'prisma', 'schema.prisma');
-  // Keep the copy's generator away from the real client.
-  const schema = (await readFile(schemaPath, 'utf8')).replace(/output\s*=\s*"[^"]*"/, `output = "${path.join(dir, 'generated')}"`);
+  // Keep the copy's generators away from the real client and row types.
+  const schema = (await readFile(schemaPath, 'utf8'))
+    .replace(/(generator client \{[^}]*?output\s*=\s*)"[^"]*"/, `$1"${path.join(dir, 'generated', 'prisma')}"`)
+    .replace(/(generator rows \{[^}]*?output\s*=\s*)"[^"]*"/, `$1"${path.join(dir, 'generated', 'rows.ts')}"`);
   await writeFile(schemaPath, schema);
   const configPath = path.join(dir, 'prisma.config.ts');
   await writeFile(
     configPath,
     `import { defineConfig } from 'prisma/config';
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= ${JSON.stringify(path.join(PACKAGE_DIR, 'engine', 'schema-engine-shim.js'))};
+process.env.CAIRN_ROW_TYPES_GENERATOR ??= ${JSON.stringify(`node ${JSON.stringify(path.join(PACKAGE_DIR, 'generator', 'row-types.js'))}`)};
 export default defineConfig({
   schema: ${JSON.stringify(schemaPath)},
   migrations: { path: ${JSON.stringify(path.join(dir, 'prisma', 'migrations'))} },

@@ -31,6 +31,8 @@ import {
   VERSIONS_SQL,
   writeStatement,
   type ObjectRow,
+  type VersionDataRow,
+  type VersionRow,
   type WriteMode,
   type WrittenRow,
 } from './sql.js';
@@ -515,7 +517,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const opts = parseInput(VersionsOptionsSchema, options, 'versions options');
     await this.#ctx.queue?.drain();
-    const { rows } = await this.#ctx.executor.read<{ version: number; operation: string; created_at: Date }>('object versions', {
+    const { rows } = await this.#ctx.executor.read<VersionRow>('object versions', {
       ...VERSIONS_SQL,
       values: [this.#ctx.tenantId, this.type, id, opts.beforeVersion ?? 2_147_483_647, opts.limit],
     });
@@ -531,7 +533,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     checkId(id, `${this.type} id`);
     const n = parseInput(VersionNumberSchema, version, 'version');
     await this.#ctx.queue?.drain();
-    const { rows } = await this.#ctx.executor.read<{ version: number; data: unknown; operation: string; created_at: Date }>('object version load', {
+    const { rows } = await this.#ctx.executor.read<VersionDataRow>('object version load', {
       ...LOAD_VERSION_SQL,
       values: [this.#ctx.tenantId, this.type, id, n],
     });
@@ -587,7 +589,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
   }
 
   async #currentVersion(executor: Executor, id: string, forUpdate = false): Promise<number> {
-    const { rows } = await executor.read<{ version: number }>('object version', {
+    const { rows } = await executor.read<Pick<WrittenRow, 'version'>>('object version', {
       ...(forUpdate ? VERSION_FOR_UPDATE_SQL : VERSION_SQL),
       values: [this.#ctx.tenantId, this.type, id],
     });

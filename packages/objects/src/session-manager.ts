@@ -7,7 +7,7 @@
 // client: Prisma's errors hide the SQLSTATE, and the retry policy and typed errors need it.
 import { z } from 'zod';
 import { IdSchema, JsonObjectSchema, TenantIdSchema, errorCode, parseInput, type JsonObject } from '@cairn/core';
-import type { CairnDb } from '@cairn/db';
+import type { CairnDb, ColumnName, Row } from '@cairn/db';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import type { CairnEvent, ChangeNotifier } from '@cairn/redis';
@@ -117,18 +117,10 @@ export interface UpdateSessionInput<M> {
   ttlSeconds?: number | null;
 }
 
-interface SessionRow {
-  tenant_id: string;
-  id: string;
-  user_id: string;
-  metadata: unknown;
-  created_at: Date;
-  updated_at: Date;
-  last_activity_at: Date;
-  expires_at: Date | null;
-}
-
-const COLUMNS = 'tenant_id, id, user_id, metadata, created_at, updated_at, last_activity_at, expires_at';
+// The column list is checked against the schema like the row it returns.
+const SESSION_COLUMNS = ['tenant_id', 'id', 'user_id', 'metadata', 'created_at', 'updated_at', 'last_activity_at', 'expires_at'] as const satisfies readonly ColumnName<'sessions'>[];
+type SessionRow = Row<'sessions', (typeof SESSION_COLUMNS)[number]>;
+const COLUMNS = SESSION_COLUMNS.join(', ');
 /** Live sessions only; `$3` is the application's clock. */
 const LIVE = '(expires_at IS NULL OR expires_at > $3)';
 
@@ -270,7 +262,7 @@ export class SessionManager<M extends JsonObject = JsonObject> {
   async delete(id: string): Promise<boolean> {
     const sessionId = parseInput(IdSchema, id, 'session id');
     const [gone] = await this.#deleteSessions('session delete', (client) =>
-      client.query<{ id: string }>('SELECT id FROM sessions WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [this.tenantId, sessionId]),
+      client.query<Row<'sessions', 'id'>>('SELECT id FROM sessions WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [this.tenantId, sessionId]),
     );
     await this.#cache?.invalidate(this.#key(sessionId));
     if (gone) this.#publish('session.deleted', sessionId);
@@ -281,12 +273,12 @@ export class SessionManager<M extends JsonObject = JsonObject> {
    * Deletes the sessions `lock` selects (and locks), their threads and their threads' data, in one
    * transaction; then runs the data owner's after-commit work. Returns the deleted session ids.
    */
-  async #deleteSessions(operation: string, lock: (client: pg.PoolClient) => Promise<{ rows: Array<{ id: string }> }>): Promise<string[]> {
+  async #deleteSessions(operation: string, lock: (client: pg.PoolClient) => Promise<{ rows: Array<Row<'sessions', 'id'>> }>): Promise<string[]> {
     const { ids, deletion } = await this.#db.transaction(
       async (client) => {
         const sessionIds = (await lock(client)).rows.map((r) => r.id);
         if (sessionIds.length === 0) return { ids: [], deletion: undefined };
-        const threads = await client.query<{ id: string }>('DELETE FROM threads WHERE tenant_id = $1 AND session_id = ANY($2::text[]) RETURNING id', [
+        const threads = await client.query<Row<'threads', 'id'>>('DELETE FROM threads WHERE tenant_id = $1 AND session_id = ANY($2::text[]) RETURNING id', [
           this.tenantId,
           sessionIds,
         ]);
@@ -332,7 +324,7 @@ export class SessionManager<M extends JsonObject = JsonObject> {
     let total = 0;
     for (;;) {
       const ids = await this.#deleteSessions('expired session purge', (client) =>
-        client.query<{ id: string }>(
+        client.query<Row<'sessions', 'id'>>(
           'SELECT id FROM sessions WHERE tenant_id = $1 AND expires_at <= $2 ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED',
           [this.tenantId, new Date(), batchSize],
         ),

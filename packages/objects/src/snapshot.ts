@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type pg from 'pg';
 import { IdSchema, JsonValueSchema, TenantIdSchema, idSchema, parseInput, type JsonValue } from '@cairn/core';
-import type { CairnDb } from '@cairn/db';
+import type { CairnDb, Row } from '@cairn/db';
 import { SnapshotConflictError } from './errors.js';
 import { outcomeUnknown } from './executor.js';
 import { TypeNameSchema } from './type-name.js';
@@ -130,23 +130,9 @@ export interface ImportResult {
 
 const PAGE = 1000;
 
-interface ObjectExportRow {
-  type: string;
-  id: string;
-  version: number;
-  data: JsonValue;
-  created_at: Date;
-  updated_at: Date;
-}
+type ObjectExportRow = Row<'objects', 'type' | 'id' | 'version' | 'data' | 'created_at' | 'updated_at'>;
 
-interface VersionExportRow {
-  type: string;
-  object_id: string;
-  version: number;
-  data: JsonValue;
-  operation: string;
-  created_at: Date;
-}
+type VersionExportRow = Row<'object_versions', 'type' | 'object_id' | 'version' | 'data' | 'operation' | 'created_at'>;
 
 /** @internal */
 export async function exportSnapshot(db: CairnDb, tenantId: string, options: ExportOptions = {}): Promise<ObjectSnapshot> {
@@ -255,7 +241,7 @@ async function importInto(
         values: [tenantId, chunk.map((o) => o.type), chunk.map((o) => o.id)],
       });
     }
-    const { rows } = await client.query<{ type: string; id: string }>({
+    const { rows } = await client.query<Row<'objects', 'type' | 'id'>>({
       text: `INSERT INTO objects (tenant_id, type, id, data, version, created_at, updated_at)
         SELECT $1, x.type, x.id, x.data, x.version, x.created_at, x.updated_at
         FROM jsonb_to_recordset($2::jsonb) AS x(type text, id text, data jsonb, version int, created_at timestamptz, updated_at timestamptz)

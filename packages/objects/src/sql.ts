@@ -2,23 +2,20 @@
 // a write is one CTE that changes `objects`, appends the `object_versions` row and, when retention
 // is configured, prunes old versions, so history can never disagree with the current row.
 // Every statement filters by tenant_id first; every value is a bind parameter.
+import type { ColumnName, Row } from '@cairn/db';
 import type pg from 'pg';
 
-/** A row of `objects` as the statements return it. */
-export interface ObjectRow {
-  id: string;
-  version: number;
-  data: unknown;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A row of `objects` as the load and find statements return it. */
+export type ObjectRow = Row<'objects', 'id' | 'version' | 'data' | 'created_at' | 'updated_at'>;
 
 /** What a write statement returns. */
-export interface WrittenRow {
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
+export type WrittenRow = Row<'objects', 'version' | 'created_at' | 'updated_at'>;
+
+/** An `object_versions` row as VERSIONS_SQL returns it (no data). */
+export type VersionRow = Row<'object_versions', 'version' | 'operation' | 'created_at'>;
+
+/** An `object_versions` row as LOAD_VERSION_SQL returns it. */
+export type VersionDataRow = Row<'object_versions', 'version' | 'data' | 'operation' | 'created_at'>;
 
 /**
  * How a write is conditioned:
@@ -132,4 +129,4 @@ export const LOAD_VERSION_SQL = {
 };
 
 /** Sort keys a listing may use, mapped to SQL that never comes from the caller. */
-export const ORDER_COLUMNS = { updatedAt: 'updated_at', createdAt: 'created_at', id: 'id' } as const;
+export const ORDER_COLUMNS = { updatedAt: 'updated_at', createdAt: 'created_at', id: 'id' } as const satisfies Record<string, ColumnName<'objects'>>;

@@ -5,7 +5,7 @@
 // client: Prisma's errors hide the SQLSTATE, and the retry policy and typed errors need it.
 import { z } from 'zod';
 import { IdSchema, JsonObjectSchema, TenantIdSchema, TextSchema, errorCode, parseInput, type JsonObject } from '@cairn/core';
-import type { CairnDb } from '@cairn/db';
+import type { CairnDb, ColumnName, Row } from '@cairn/db';
 import { v7 as uuidv7 } from 'uuid';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError, ThreadNotFoundError } from './errors.js';
@@ -87,20 +87,12 @@ export interface UpdateThreadInput<M> {
   mergeMetadata?: Partial<M>;
 }
 
-interface ThreadRow {
-  tenant_id: string;
-  id: string;
-  session_id: string | null;
-  user_id: string;
-  title: string | null;
-  metadata: unknown;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const COLUMNS = 'tenant_id, id, session_id, user_id, title, metadata, created_at, updated_at';
+// The column list is checked against the schema like the row it returns.
+const THREAD_COLUMNS = ['tenant_id', 'id', 'session_id', 'user_id', 'title', 'metadata', 'created_at', 'updated_at'] as const satisfies readonly ColumnName<'threads'>[];
+type ThreadRow = Row<'threads', (typeof THREAD_COLUMNS)[number]>;
+const COLUMNS = THREAD_COLUMNS.join(', ');
 // The listings' filters, mapped to SQL that never comes from the caller.
-const LIST_COLUMNS = { sessionId: 'session_id', userId: 'user_id' } as const;
+const LIST_COLUMNS = { sessionId: 'session_id', userId: 'user_id' } as const satisfies Record<string, ColumnName<'threads'>>;
 
 /** Creates, reads, updates, lists and deletes threads of one tenant. */
 export class ThreadManager<M extends JsonObject = JsonObject> {
@@ -194,7 +186,7 @@ export class ThreadManager<M extends JsonObject = JsonObject> {
     const now = new Date();
     const row = await this.#db.transaction(
       async (client) => {
-        const { rows } = await client.query<{ title: string | null; metadata: unknown }>(
+        const { rows } = await client.query<Row<'threads', 'title' | 'metadata'>>(
           'SELECT title, metadata FROM threads WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
           [this.tenantId, threadId],
         );

@@ -18,7 +18,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { ClosedError, IdSchema, TRANSIENT, backoffDelay, errorCode, isConnectionError, isTransientError, parseInput, type RetrySettings } from '@cairn/core';
-import { CommitOutcomeUnknown, runTransaction, type CairnDb, type DeadLetter } from '@cairn/db';
+import { CommitOutcomeUnknown, runTransaction, type CairnDb, type Row } from '@cairn/db';
 import {
   DeadLetterNotFoundError,
   FlushTimeoutError,
@@ -29,7 +29,7 @@ import {
 } from './errors.js';
 import { TypeNameSchema } from './type-name.js';
 import type { ResolvedWriteBehindOptions } from './options.js';
-import { DELETE_SQL, writeStatement } from './sql.js';
+import { DELETE_SQL, writeStatement, type WrittenRow } from './sql.js';
 
 /** One write waiting in the queue. */
 export interface QueueEntry<R = unknown> {
@@ -496,7 +496,7 @@ export class WriteBehindQueue {
     // A save's JSON is its statement's $4 (see writeStatement); kept as bytes, since it may hold what jsonb cannot.
     const json = kind === 'save' ? entry.statement.values?.[3] : undefined;
     const message = (error instanceof Error ? error.message : String(error)).replace(/\u0000/g, '\\u0000');
-    const { rows } = await client.query<{ id: string }>(DEAD_LETTER_SQL, [
+    const { rows } = await client.query<Pick<DeadLetterRow, 'id'>>(DEAD_LETTER_SQL, [
       tenantId,
       type,
       id,
@@ -571,16 +571,17 @@ export const DeadLetterListOptionsSchema = z
 /** Options of DeadLetters.list(). */
 export type DeadLetterListOptions = z.input<typeof DeadLetterListOptionsSchema>;
 
-// The row as the schema's DeadLetter model names it (the id and payload converted for JSON).
-type DeadLetterRow = Omit<DeadLetter, 'id' | 'payload'> & { id: string; payload: Buffer | null };
+type DeadLetterRow = Row<
+  'write_behind_dead_letters',
+  'id' | 'tenant_id' | 'type' | 'object_id' | 'operation' | 'payload' | 'error' | 'error_code' | 'attempts' | 'created_at'
+>;
 
-const LIST_SQL = `SELECT id::text AS id, tenant_id AS "tenantId", type, object_id AS "objectId", operation, payload, error,
-    error_code AS "errorCode", attempts, created_at AS "createdAt"
+const LIST_SQL = `SELECT id::text AS id, tenant_id, type, object_id, operation, payload, error, error_code, attempts, created_at
   FROM write_behind_dead_letters
   WHERE tenant_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR object_id = $3) AND id > $4::bigint
   ORDER BY id LIMIT $5`;
 const TAKE_SQL = `DELETE FROM write_behind_dead_letters WHERE tenant_id = $1 AND id = $2::bigint
-  RETURNING type, object_id AS "objectId", operation, payload`;
+  RETURNING type, object_id, operation, payload`;
 const DISCARD_SQL = 'DELETE FROM write_behind_dead_letters WHERE tenant_id = $1 AND id = $2::bigint';
 
 /** @internal What DeadLetters needs of the queue. */
@@ -616,7 +617,18 @@ export class DeadLetters {
       async () => (await this.#db.pool.query<DeadLetterRow>(LIST_SQL, [this.tenantId, opts.type ?? null, opts.id ?? null, opts.after ?? '0', opts.limit])).rows,
       { operation: 'dead letter list' },
     );
-    return rows.map((row) => ({ ...row, operation: row.operation === 'delete' ? 'delete' : 'save', payload: row.payload === null ? null : row.payload.toString('utf8') }));
+    return rows.map((row) => ({
+      id: row.id,
+      tenantId: row.tenant_id,
+      type: row.type,
+      objectId: row.object_id,
+      operation: row.operation === 'delete' ? 'delete' : 'save',
+      payload: row.payload === null ? null : row.payload.toString('utf8'),
+      error: row.error,
+      errorCode: row.error_code,
+      attempts: row.attempts,
+      createdAt: row.created_at,
+    }));
   }
 
   /**
@@ -632,15 +644,15 @@ export class DeadLetters {
     await this.#queue.drain();
     const { write, changed } = await this.#db.transaction(
       async (client) => {
-        const letter = (await client.query<Pick<DeadLetterRow, 'type' | 'objectId' | 'operation' | 'payload'>>(TAKE_SQL, [this.tenantId, letterId])).rows[0];
+        const letter = (await client.query<Pick<DeadLetterRow, 'type' | 'object_id' | 'operation' | 'payload'>>(TAKE_SQL, [this.tenantId, letterId])).rows[0];
         if (!letter) throw new DeadLetterNotFoundError(letterId);
-        const key = { tenantId: this.tenantId, type: letter.type, id: letter.objectId };
+        const key = { tenantId: this.tenantId, type: letter.type, id: letter.object_id };
         const kind = letter.operation === 'delete' ? 'delete' : 'save';
         const statement =
           kind === 'delete'
             ? { ...DELETE_SQL, values: [key.tenantId, key.type, key.id] }
             : writeStatement('upsert', { ...key, json: letter.payload?.toString('utf8') ?? 'null', operation: 'save', keepVersions: null });
-        const { rows } = await client.query<{ version: number }>(statement);
+        const { rows } = await client.query<Pick<WrittenRow, 'version'>>(statement);
         return { write: { kind, ...key, version: kind === 'save' ? rows[0]!.version : null } as const, changed: rows.length > 0 };
       },
       { operation: 'dead letter replay' },

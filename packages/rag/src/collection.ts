@@ -8,6 +8,7 @@
 // second run changes nothing more, though its count then misses what the lost first run did); a
 // bulk load only until it starts reading its source, which cannot be read twice.
 import type pg from 'pg';
+import type { Row } from '@cairn/db';
 import { z } from 'zod';
 import { FULL_TEXT_MAX_BYTES, ValidationError, fitsFullTextIndex, fullTextIssue, parseInput, textIssue, utf8ByteLength } from '@cairn/core';
 import { assertEmbeddings, type Embedder, type EmbedOptions } from './embedder.js';
@@ -154,8 +155,8 @@ export interface CollectionContext {
   unfilteredScanCameUpShort(): void;
 }
 
-/** A prepared row: validated and embedded, ready for unnest. */
-interface Row {
+/** A prepared document: validated and embedded, ready for unnest. */
+interface PreparedDocument {
   id: string;
   content: string;
   metadata: string;
@@ -234,7 +235,17 @@ const REUSABLE_EMBEDDINGS_SQL =
   `JOIN documents d ON d.tenant_id = $1 AND d.collection = $2 AND d.id = u.id ` +
   `AND d.content = u.content AND d.embedded_by = $5 AND d.embedding IS NOT NULL`;
 
-function toStored<M extends Metadata>(row: { id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }): StoredDocument<M> {
+/**
+ * A `documents` row as get and list return it, `metadata` typed as the collection's. `embedding` is a
+ * pgvector column (Unsupported in the schema, so absent from the generated types), read as
+ * `embedding::text` when asked for.
+ */
+type DocumentRow<M extends Metadata> = Row<'documents', 'id' | 'content' | 'metadata' | 'created_at' | 'updated_at', { metadata: M }> & { embedding?: string };
+
+/** A search hit's row: the document's columns with what the search computed. */
+type HitRow<M extends Metadata, Computed> = Row<'documents', 'id' | 'content' | 'metadata', { metadata: M }> & Computed & { embedding?: string };
+
+function toStored<M extends Metadata>(row: DocumentRow<M>): StoredDocument<M> {
   return {
     id: row.id,
     content: row.content,
@@ -292,7 +303,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const docs = parseInput(z.array(DocumentInputSchema).max(1_000_000), documents, 'documents');
     const rows = await this.#prepare(docs, 'documents', opts);
     if (rows.length === 0) return { upserted: 0, inserted: 0, updated: 0, unchanged: 0, embedded: 0 };
-    const batches: Row[][] = [];
+    const batches: PreparedDocument[][] = [];
     for (let i = 0; i < rows.length; i += this.#options.batchSize) batches.push(rows.slice(i, i + this.#options.batchSize));
     if (batches.length === 1) return this.#writeBatch(this.#onPool, batches[0]!);
     // Replayed after any transient failure, a lost COMMIT included: the same rows again. The counts
@@ -340,7 +351,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
   async #stream(
     source: AsyncIterable<DocumentInput<M>> | Iterable<DocumentInput<M>>,
     opts: z.output<typeof IngestOptionsSchema>,
-    write: (rows: Row[]) => Promise<UpsertResult>,
+    write: (rows: PreparedDocument[]) => Promise<UpsertResult>,
     statements: Statements = this.#onPool,
   ): Promise<IngestResult> {
     const batchSize = opts.batchSize ?? this.#options.batchSize;
@@ -498,7 +509,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     return this.#ctx.storage.transaction(
       'update',
       async (client) => {
-        const { rows } = await client.query<{ id: string }>(sql, values);
+        const { rows } = await client.query<Row<'documents', 'id'>>(sql, values);
         if (rows.length !== merged.length) {
           const found = new Set(rows.map((r) => r.id));
           throw new DocumentNotFoundError(
@@ -568,7 +579,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const list = parseInput(IdsSchema, ids, 'ids');
     const opts = parseInput(GetOptionsSchema, options, 'get options');
     if (list.length === 0) return [];
-    const { rows } = await this.#ctx.storage.query<{ id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }>(
+    const { rows } = await this.#ctx.storage.query<DocumentRow<M>>(
       'get',
       `SELECT id, content, metadata, created_at, updated_at${opts.includeEmbedding ? ', embedding::text AS embedding' : ''} ` +
         `FROM documents WHERE tenant_id = $1 AND collection = $2 AND id = ANY($3::text[])`,
@@ -589,7 +600,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     const opts = parseInput(ListOptionsSchema, options, 'list options');
     const ctx = queryContext({ tenantId: this.tenantId, collection: this.name, where: opts.where });
     const after = opts.after === undefined ? '' : ` AND d.id > ${ctx.params.add(opts.after)}`;
-    const { rows } = await this.#ctx.storage.query<{ id: string; content: string; metadata: M; embedding?: string; created_at: Date; updated_at: Date }>(
+    const { rows } = await this.#ctx.storage.query<DocumentRow<M>>(
       'list',
       `SELECT d.id, d.content, d.metadata, d.created_at, d.updated_at${opts.includeEmbedding ? ', d.embedding::text AS embedding' : ''} ` +
         `FROM documents d WHERE d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND ${ctx.filter}${after} ` +
@@ -623,19 +634,19 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
   async searchByVector(vector: VectorInput, options: SearchOptions = {}): Promise<SearchResult<M>[]> {
     this.#ctx.assertOpen();
     const plan = await this.#vectorPlan(vector, options);
-    type Row = { id: string; content: string; metadata: M; distance: number; embedding?: string };
-    let { rows } = await this.#ctx.storage.query<Row>('search', plan.first.text, plan.first.values);
+    type SearchRow = HitRow<M, { distance: number }>;
+    let { rows } = await this.#ctx.storage.query<SearchRow>('search', plan.first.text, plan.first.values);
     if (rows.length < plan.k && plan.iterating) {
       // 'auto' scanned without iterating and other collections' rows crowded this one's out.
       this.#ctx.unfilteredScanCameUpShort();
       const again = plan.iterating();
-      rows = (await this.#ctx.storage.query<Row>('search', again.text, again.values)).rows;
+      rows = (await this.#ctx.storage.query<SearchRow>('search', again.text, again.values)).rows;
     }
     // Index scans stop at maxScanTuples (or ef_search without iterative scans); when that left
     // fewer than k rows, answer exactly instead. Rare, so it costs a round trip only then.
     if (rows.length < plan.k && plan.fallback) {
       const exact = plan.fallback();
-      rows = (await this.#ctx.storage.query<Row>('search', exact.text, exact.values)).rows;
+      rows = (await this.#ctx.storage.query<SearchRow>('search', exact.text, exact.values)).rows;
     }
     rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const kept = plan.maxDistance === undefined ? rows : rows.filter((r) => r.distance <= plan.maxDistance!);
@@ -783,16 +794,9 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       minScore: opts.minScore,
       includeEmbedding: opts.includeEmbedding,
     });
-    const { rows } = await this.#ctx.storage.query<{
-      id: string;
-      content: string;
-      metadata: M;
-      score: number;
-      vector_rank: string | null;
-      text_rank: string | null;
-      distance: number | null;
-      embedding?: string;
-    }>('hybridSearch', sql, values);
+    const { rows } = await this.#ctx.storage.query<
+      HitRow<M, { score: number; vector_rank: string | null; text_rank: string | null; distance: number | null }>
+    >('hybridSearch', sql, values);
     return rows.map((r) => ({
       id: r.id,
       content: r.content,
@@ -854,7 +858,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     what: string,
     options: { signal?: AbortSignal | undefined; reuseEmbeddings: boolean },
     statements: Statements = this.#onPool,
-  ): Promise<Row[]> {
+  ): Promise<PreparedDocument[]> {
     const vectors: (number[] | undefined)[] = docs.map((d, i) => {
       if (d.content.trim() === '') throw new EmptyTextError(`${what}[${i}].content is empty.`, { details: { id: d.id } });
       if (this.#options.longDocuments === 'refuse' && !fitsFullTextIndex(d.content)) throw tooLongForTextIndex('documents', `${what}[${i}]`, d.id, d.content);
@@ -891,7 +895,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
         });
       }
     }
-    const byId = new Map<string, Row>();
+    const byId = new Map<string, PreparedDocument>();
     docs.forEach((d, i) => {
       byId.set(d.id, {
         id: d.id,
@@ -906,7 +910,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
   }
 
   /** Writes one batch (one statement): on the pool it is retried, which rewrites the same rows. */
-  async #writeBatch(statements: Statements, rows: readonly Row[]): Promise<UpsertResult> {
+  async #writeBatch(statements: Statements, rows: readonly PreparedDocument[]): Promise<UpsertResult> {
     const { rows: out } = await statements<{ written: number; inserted: number }>('upsert', UPSERT_SQL, [
       this.tenantId,
       this.name,
