@@ -10,6 +10,8 @@ import pg from 'pg';
 import { createDb, type CairnDb } from './create-db.js';
 import type { DbOptions } from './options.js';
 
+export { typecheckAgainstSchema, type SchemaTypecheckOptions, type SchemaTypecheckResult, type CompileError } from './schema-typecheck.js';
+
 const ADMIN_URL = process.env.CAIRN_TEST_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 /**
  * With CAIRN_TEST_PGBOUNCER=1 the test databases are reached through PgBouncer in transaction

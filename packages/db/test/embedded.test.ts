@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDb, EmbeddedDatabaseLockedError, MIGRATIONS_DIR, type CairnDb } from '@cairn/db';
 import { readdir } from 'node:fs/promises';
-import { PACKAGE_DIR } from './cli.js';
+import { PACKAGE_DIR } from '../src/prisma-project.js';
 
 const TSX = path.join(PACKAGE_DIR, 'node_modules', '.bin', 'tsx');
 

@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { ExtensionMissingError, migrateDatabase, MigrationError, MIGRATIONS_DIR } from '@cairn/db';
 import { createTestDatabase, type TestDatabase } from '@cairn/db/testing';
-import { copyPrismaProject, prisma, type PrismaCopy } from './cli.js';
+import { copyPrismaProject, prisma, type PrismaCopy } from '../src/prisma-project.js';
 import pg from 'pg';
 
 async function migrationNames(dir: string): Promise<string[]> {
@@ -29,7 +29,7 @@ describe('the committed migrations', () => {
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
-      const { rows } = await client.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'documents' ORDER BY 1`);
+      const { rows } = await client.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'documents' ORDER BY 1`);
       expect(rows.map((r) => r.indexname)).toEqual(
         expect.arrayContaining(['documents_embedding_hnsw_cosine_idx', 'documents_tsv_gin_idx', 'documents_metadata_idx']),
       );

@@ -1,5 +1,6 @@
-// Runs the stock Prisma CLI of this package asynchronously (a synchronous child would deadlock an
-// embedded server hosted by the test process) and captures its output.
+// Test support: runs the stock Prisma CLI of this package asynchronously (a synchronous child would
+// deadlock an embedded server hosted by the test process) and captures its output, and makes scratch
+// copies of prisma/ whose generators write beside them instead of over the real client.
 import { execFile } from 'node:child_process';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -47,8 +48,8 @@ export async function copyPrismaProject(): Promise<PrismaCopy> {
   const schemaPath = path.join(dir, 'prisma', 'schema.prisma');
   // Keep the copy's generators away from the real client and row types.
   const schema = (await readFile(schemaPath, 'utf8'))
-    .replace(/(generator client \{[^}]*?output\s*=\s*)"[^"]*"/, `$1"${path.join(dir, 'generated', 'prisma')}"`)
-    .replace(/(generator rows \{[^}]*?output\s*=\s*)"[^"]*"/, `$1"${path.join(dir, 'generated', 'rows.ts')}"`);
+    .replace(/(generator client \{[^}]*?output\s*=\s*)"[^"]*"/, `$1"${path.join(dir, 'src', 'generated', 'prisma')}"`)
+    .replace(/(generator rows \{[^}]*?output\s*=\s*)"[^"]*"/, `$1"${path.join(dir, 'src', 'generated', 'rows.ts')}"`);
   await writeFile(schemaPath, schema);
   const configPath = path.join(dir, 'prisma.config.ts');
   await writeFile(
