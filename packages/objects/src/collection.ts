@@ -380,8 +380,8 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
       if (opts.expectedVersion !== undefined && current.version !== opts.expectedVersion) {
         throw new VersionConflictError({ type: this.type, id, expectedVersion: opts.expectedVersion, actualVersion: current.version });
       }
-      const next = this.#applyPatch(id, current.data, ops as jsonPatch.Operation[]);
-      const { value, json } = this.#validateForWrite(id, next as I);
+      const next = this.#applyPatch(id, current.data, ops);
+      const { value, json } = this.#validateForWrite(id, next);
       return this.#write(run, id, value, json, current.version, 'patch');
     });
   }
@@ -397,7 +397,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     const opts = options === undefined ? {} : parseInput(ConditionalOptionsSchema, options, 'restore options');
     await this.#ctx.queue?.drain();
     const old = await this.#repairing(id, () => this.loadVersion(id, n));
-    const { value, json } = this.#validateForWrite(id, old.data as unknown as I);
+    const { value, json } = this.#validateForWrite(id, old.data);
     return this.#retrying(id, opts.expectedVersion === undefined ? opts.maxAttempts : 1, async (run) => {
       const current = opts.expectedVersion ?? (await this.#currentVersion(run.executor, id, run.forUpdate));
       if (current === 0) throw new ObjectNotFoundError(this.type, id);

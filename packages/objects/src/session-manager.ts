@@ -10,7 +10,7 @@ import { IdSchema, JsonObjectSchema, TenantIdSchema, errorCode, parseInput, type
 import type { CairnDb, ColumnName, Row } from '@cairn/db';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import type { CairnEvent, ChangeNotifier } from '@cairn/redis';
+import type { CairnEvent } from '@cairn/redis';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { DuplicateIdError, SessionNotFoundError } from './errors.js';
 import { poolExecutor, type Executor } from './executor.js';
@@ -221,8 +221,8 @@ export class SessionManager<M extends JsonObject = JsonObject> {
           ]);
           const row = rows[0];
           if (!row) throw new SessionNotFoundError(sessionId);
-          let metadata = opts.metadata === undefined ? (row.metadata as JsonObject) : (opts.metadata as JsonObject);
-          if (opts.mergeMetadata) metadata = { ...metadata, ...(opts.mergeMetadata as JsonObject) };
+          let metadata = opts.metadata === undefined ? (row.metadata as JsonObject) : opts.metadata;
+          if (opts.mergeMetadata) metadata = { ...metadata, ...opts.mergeMetadata };
           if (opts.metadata !== undefined || opts.mergeMetadata) metadata = metadataForWrite(this.#schema, metadata, 'session metadata');
           let lastActivityAt = row.last_activity_at;
           let expiresAt = row.expires_at;
@@ -330,7 +330,8 @@ export class SessionManager<M extends JsonObject = JsonObject> {
         ),
       );
       total += ids.length;
-      await Promise.all(ids.map((sessionId) => this.#cache?.invalidate(this.#key(sessionId))));
+      const cache = this.#cache;
+      if (cache) await Promise.all(ids.map((sessionId) => cache.invalidate(this.#key(sessionId))));
       for (const sessionId of ids) this.#publish('session.expired', sessionId);
       if (ids.length < batchSize) return total;
     }

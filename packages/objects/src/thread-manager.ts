@@ -195,8 +195,8 @@ export class ThreadManager<M extends JsonObject = JsonObject> {
         const title = opts.title === undefined ? current.title : opts.title;
         let metadata = current.metadata as JsonObject;
         if (opts.metadata !== undefined || opts.mergeMetadata) {
-          if (opts.metadata !== undefined) metadata = opts.metadata as JsonObject;
-          if (opts.mergeMetadata) metadata = { ...metadata, ...(opts.mergeMetadata as JsonObject) };
+          if (opts.metadata !== undefined) metadata = opts.metadata;
+          if (opts.mergeMetadata) metadata = { ...metadata, ...opts.mergeMetadata };
           metadata = metadataForWrite(this.#schema, metadata, 'thread metadata');
         }
         const updated = await client.query<ThreadRow>(

@@ -193,6 +193,8 @@ export class WriteBehindQueue {
 
   #persisted<R>(entry: QueueEntry<R>): Promise<R> {
     if (entry.state === 'done') return Promise.resolve(entry.result as R);
+    // The caller gets exactly what the write failed with (a typed Cairn error), never a wrapper of it.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     if (entry.state === 'failed') return Promise.reject(entry.error);
     return new Promise<R>((resolve, reject) => {
       (entry.listeners ??= []).push({ resolve, reject });
@@ -470,7 +472,7 @@ export class WriteBehindQueue {
           progress.stage = 'write';
           try {
             entry.attempts++;
-            outcomes.push({ rows: (await client.query(entry.statement)).rows });
+            outcomes.push({ rows: (await client.query<pg.QueryResultRow>(entry.statement)).rows });
           } catch (error) {
             const transient = isTransientError(error);
             // A broken connection cannot go on; other transient errors are retried until the attempts are used up.
@@ -494,8 +496,8 @@ export class WriteBehindQueue {
   async #deadLetter(client: pg.PoolClient, entry: QueueEntry, error: unknown, transient: boolean): Promise<Outcome> {
     const { kind, tenantId, type, id } = entry.info;
     // A save's JSON is its statement's $4 (see writeStatement); kept as bytes, since it may hold what jsonb cannot.
-    const json = kind === 'save' ? entry.statement.values?.[3] : undefined;
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\u0000/g, '\\u0000');
+    const json: unknown = kind === 'save' ? entry.statement.values?.[3] : undefined;
+    const message = (error instanceof Error ? error.message : String(error)).replaceAll('\u0000', '\\u0000');
     const { rows } = await client.query<Pick<DeadLetterRow, 'id'>>(DEAD_LETTER_SQL, [
       tenantId,
       type,

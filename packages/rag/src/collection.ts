@@ -45,7 +45,7 @@ import type { Queryable, RagStorage } from './storage.js';
 import { checkVector, distanceForMinScore, encodeVector, encodeVectorArray, parseVector, scoreFromDistance, type Metric, type VectorInput } from './vector.js';
 
 /** Runs one statement: on the pool through RagStorage (retried), or on an open transaction's client. */
-type Statements = <R extends pg.QueryResultRow = any>(operation: string, text: string, values: readonly unknown[]) => Promise<pg.QueryResult<R>>;
+type Statements = <R extends pg.QueryResultRow = pg.QueryResultRow>(operation: string, text: string, values: readonly unknown[]) => Promise<pg.QueryResult<R>>;
 
 /** A transaction's client as Statements: no retry of its own (the transaction decides). */
 function onClient(client: Queryable): Statements {
@@ -536,7 +536,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
       ]);
       return r.rowCount ?? 0;
     }
-    const where = (input as { where: MetadataFilter }).where;
+    const where = input.where;
     if (isEmptyFilter(where)) {
       throw new InvalidFilterError([{ path: 'where', message: 'is empty; to delete every document of the collection, call clear()' }]);
     }
