@@ -2,7 +2,7 @@
 // pool (see postgres-sql.ts); transient failures are retried with backoff and jitter, and a
 // retried write recognises its own earlier attempt so nothing is written twice.
 import { TRANSIENT, errorCode, parseInput } from '@cairn/core';
-import { CommitOutcomeUnknown, createDb, runTransaction, type CairnDb, type DbOptions } from '@cairn/db';
+import { CommitOutcomeUnknown, createDb, runTransaction, type CairnDb, type ColumnName, type DbOptions, type Row, type Tables } from '@cairn/db';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { RedisCache } from '@cairn/redis';
@@ -11,6 +11,7 @@ import type { NewRow } from './batch-plan.js';
 import type { InsertFlags, StoreListQuery, StoredRow, StoredWrite } from './storage.js';
 import { CheckpointNotFoundError, ConflictError } from './errors.js';
 import {
+  type CHECKPOINT_COLUMNS,
   DELETE_SQL,
   DELETE_THREAD_SQL,
   DELETE_THREADS_SQL,
@@ -41,35 +42,27 @@ const PRUNE_STATEMENT_TIMEOUT_MS = 30_000;
 /** Options of PostgresCheckpointer. */
 export type PostgresCheckpointerOptions = CheckpointerOptions;
 
-interface RowShape {
-  thread_id: string;
-  checkpoint_ns: string;
-  checkpoint_id: string;
-  parent_checkpoint_id: string | null;
-  step: number;
-  state: Buffer;
-  state_format: string;
-  metadata: Metadata;
-  created_at: Date;
-  task_ids: string[] | null;
-  task_paths: string[] | null;
-  idxs: number[] | null;
-  channels: string[] | null;
-  vals: Buffer[] | null;
-  formats: string[] | null;
-}
+/** A column of checkpoint_writes aggregated over a checkpoint's writes (null when it has none). */
+type Aggregated<C extends ColumnName<'checkpoint_writes'>> = Array<Tables['checkpoint_writes'][C]> | null;
+
+/** A checkpoint as the reads return it (ROW_COLUMNS): its row, and its pending writes as parallel arrays. */
+type RowShape = Row<'checkpoints', (typeof CHECKPOINT_COLUMNS)[number], { metadata: Metadata }> & {
+  task_ids: Aggregated<'task_id'>;
+  task_paths: Aggregated<'task_path'>;
+  idxs: Aggregated<'idx'>;
+  channels: Aggregated<'channel'>;
+  vals: Aggregated<'value'>;
+  formats: Aggregated<'value_format'>;
+};
 
 /** A checkpoint's place in its thread, as retention re-reads it. */
-interface LinkShape {
-  checkpoint_ns: string;
-  checkpoint_id: string;
-  parent_checkpoint_id: string | null;
-}
+type LinkShape = Row<'checkpoints', 'checkpoint_ns' | 'checkpoint_id' | 'parent_checkpoint_id'>;
 
 /** A row retention has locked for deletion (ctid: where it is, stable while locked). */
-interface LockedRow extends LinkShape {
-  ctid: string;
-}
+type LockedRow = LinkShape & { ctid: string };
+
+/** A checkpoint as retention first reads it, with the database's clock. */
+type PruneCandidate = Row<'checkpoints', 'checkpoint_ns' | 'checkpoint_id' | 'parent_checkpoint_id' | 'created_at'> & { now: Date };
 
 interface InsertResult {
   conflicts: number;
@@ -333,6 +326,8 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
         this.metrics.cache(loaded ? 'miss' : 'hit');
         return row && reviveRow(row);
       } catch (error) {
+        // The load's own failure, unchanged (a typed error from #run), not the cache's wrapping of it.
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
         if (loadError !== undefined) throw loadError;
         // A cache failure other than an outage (which RedisCache absorbs): answer from PostgreSQL.
         this.reportBackgroundError(error);
@@ -463,7 +458,7 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   }
 
   protected async storeThreadIds(after: string | undefined, limit: number): Promise<string[]> {
-    const rows = await this.#query<{ thread_id: string }>('listThreadIds', THREAD_IDS_SQL, [this.tenantId, after ?? null, limit]);
+    const rows = await this.#query<Row<'checkpoints', 'thread_id'>>('listThreadIds', THREAD_IDS_SQL, [this.tenantId, after ?? null, limit]);
     return rows.map((r) => r.thread_id);
   }
 
@@ -503,11 +498,7 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   }
 
   async #pruneThread(threadId: string, policy: ResolvedRetentionPolicy): Promise<number> {
-    const rows = await this.#query<{ checkpoint_ns: string; checkpoint_id: string; parent_checkpoint_id: string | null; created_at: Date; now: Date }>(
-      'prune',
-      PRUNE_ROWS_SQL,
-      [this.tenantId, threadId],
-    );
+    const rows = await this.#query<PruneCandidate>('prune', PRUNE_ROWS_SQL, [this.tenantId, threadId]);
     if (rows.length === 0) return 0;
     const now = rows[0]!.now;
     const doomed = selectPrunable(

@@ -17,6 +17,8 @@
 // gone (deleted while the put waited), the statement writes nothing and says so: a named parent
 // is then missing (CheckpointNotFoundError), a latest one is looked up again (the put retries).
 
+import type { ColumnName } from '@cairn/db';
+
 /** A named statement. */
 export interface Statement {
   name: string;
@@ -35,8 +37,21 @@ function statement(name: string, text: () => string): Statement {
   return found;
 }
 
+/** The checkpoint columns every read returns, checked against the schema (the row type is built from this list). */
+export const CHECKPOINT_COLUMNS = [
+  'thread_id',
+  'checkpoint_ns',
+  'checkpoint_id',
+  'parent_checkpoint_id',
+  'step',
+  'state',
+  'state_format',
+  'metadata',
+  'created_at',
+] as const satisfies readonly ColumnName<'checkpoints'>[];
+
 /** Columns of a checkpoint row plus its pending writes as parallel arrays, in replay order. */
-const ROW_COLUMNS = `c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.step, c.state, c.state_format, c.metadata, c.created_at,
+const ROW_COLUMNS = `${CHECKPOINT_COLUMNS.map((column) => `c.${column}`).join(', ')},
   w.task_ids, w.task_paths, w.idxs, w.channels, w.vals, w.formats`;
 
 // Writes replay in (task_path, task_id, idx) order by code point: COLLATE "C" whatever the database collation.

@@ -9,6 +9,7 @@ import { DatabaseUnavailableError, DbError, MigrationError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { migrateDatabase } from './migrate.js';
 import { DbOptionsSchema, type DbOptions, type ResolvedDbOptions } from './options.js';
+import type { Row } from './rows.js';
 import { CommitOutcomeUnknown, retrying, runTransaction, withPooledClient, type ClientLease, type TransactionOptions } from './transaction.js';
 
 /** Options of CairnDb.transaction(). */
@@ -157,7 +158,7 @@ export class CairnDb {
   epoch(): Promise<string> {
     this.#epoch ??= this.run(
       async () => {
-        const { rows } = await this.pool.query<{ epoch: string }>('SELECT epoch FROM cairn_identity WHERE id = 1');
+        const { rows } = await this.pool.query<Row<'cairn_identity', 'epoch'>>('SELECT epoch FROM cairn_identity WHERE id = 1');
         if (!rows[0]) throw new DbError('IDENTITY_MISSING', 'cairn_identity holds no row: apply the Cairn migrations, or restore the row (INSERT INTO cairn_identity (id) VALUES (1))');
         return rows[0].epoch;
       },
@@ -321,6 +322,8 @@ function withSchema(url: string, schema: string): string {
  * keep naming their hot statements; this one place turns the names off.
  */
 class UnnamedStatementsClient extends pg.Client {}
+// Taken unbound on purpose: the override below calls it with the client as `this`.
+// eslint-disable-next-line @typescript-eslint/unbound-method
 const namedQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
 UnnamedStatementsClient.prototype.query = function query(this: pg.Client, config: unknown, ...rest: unknown[]) {
   if (config !== null && typeof config === 'object' && typeof (config as { name?: unknown }).name === 'string') {
@@ -413,7 +416,7 @@ export async function createDb(options: DbOptions = {}): Promise<CairnDb> {
       }
     });
     const probe = await pool.connect().catch((err: Error) => {
-      throw new DatabaseUnavailableError(describeConnectError(err, url!, opts.pool.connectionTimeoutMs), { cause: err });
+      throw new DatabaseUnavailableError(describeConnectError(err, url, opts.pool.connectionTimeoutMs), { cause: err });
     });
     probe.release();
     if (pgbouncer) await assertSchemaOnSearchPath(pool, schema);
