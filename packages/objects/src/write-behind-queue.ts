@@ -573,6 +573,7 @@ export const DeadLetterListOptionsSchema = z
 /** Options of DeadLetters.list(). */
 export type DeadLetterListOptions = z.input<typeof DeadLetterListOptionsSchema>;
 
+/** A dead letter as LIST_SQL reads it; the bigint id arrives as text, as node-postgres returns int8. */
 type DeadLetterRow = Row<
   'write_behind_dead_letters',
   'id' | 'tenant_id' | 'type' | 'object_id' | 'operation' | 'payload' | 'error' | 'error_code' | 'attempts' | 'created_at'
