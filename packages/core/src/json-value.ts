@@ -173,6 +173,7 @@ function constructorName(value: object): string {
 
 const PLAIN_KEY = /^[A-Za-z_$][\w$]*$/;
 // What a message must not carry raw: NUL and controls (C0, DEL, C1), lone surrogates.
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A key as a JSON string literal, cut at 64 characters, with every control character escaped. */

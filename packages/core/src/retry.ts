@@ -96,10 +96,17 @@ export async function withRetry<T>(
   }
 }
 
-/** What withRetry throws: the last error and how many attempts were made. */
-export class RetryExhausted {
+/**
+ * What withRetry throws: the last error (also as `cause`) and how many attempts were made. Callers
+ * unwrap it; it is an Error so that one which escapes still carries a stack and its cause.
+ */
+export class RetryExhausted extends Error {
+  override readonly name = 'RetryExhausted';
+
   constructor(
     readonly error: unknown,
     readonly attempts: number,
-  ) {}
+  ) {
+    super(`gave up after ${attempts} attempt(s)`, { cause: error });
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CairnError, ValidationError } from './errors.js';
+import { ValidationError } from './errors.js';
 import { StorageError, StorageUnavailableError, toStorageError } from './storage-errors.js';
 
 const driverError = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
@@ -27,6 +27,6 @@ describe('toStorageError', () => {
     }
     const other = toStorageError(driverError('XX000'), { details: { commitOutcomeUnknown: true } });
     expect(other).toMatchObject({ code: 'STORAGE_FAILED', category: 'internal', details: { sqlstate: 'XX000', commitOutcomeUnknown: true } });
-    expect((other as CairnError).cause).toBeInstanceOf(Error);
+    expect(other.cause).toBeInstanceOf(Error);
   });
 });
