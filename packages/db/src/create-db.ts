@@ -323,7 +323,7 @@ function withSchema(url: string, schema: string): string {
  */
 class UnnamedStatementsClient extends pg.Client {}
 // Taken unbound on purpose: the override below calls it with the client as `this`.
-// eslint-disable-next-line @typescript-eslint/unbound-method
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always invoked through .call(this, ...)
 const namedQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
 UnnamedStatementsClient.prototype.query = function query(this: pg.Client, config: unknown, ...rest: unknown[]) {
   if (config !== null && typeof config === 'object' && typeof (config as { name?: unknown }).name === 'string') {

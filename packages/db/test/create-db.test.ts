@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ValidationError } from '@cairn/core';
 import { createDb, DatabaseUnavailableError, DatabaseUrlError, type CairnDb } from '@cairn/db';
@@ -62,8 +63,7 @@ describe('createDb input errors', () => {
 
   it('fails within the connect timeout when the server never answers', async () => {
     // A listening socket that never speaks the protocol: the client must give up on its own.
-    const { createServer } = await import('node:net');
-    const sockets: import('node:net').Socket[] = [];
+    const sockets: Socket[] = [];
     const silent = createServer((s) => sockets.push(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const { port } = silent.address() as { port: number };
@@ -90,7 +90,7 @@ describe('createDb with a non-public schema', () => {
     const db = await createDb({ url: database.url, schema: 'agents', migrate: true });
     try {
       await db.prisma.storedObject.create({ data: { type: 'Note', id: 'n1', data: { text: 'hi' } } });
-      const { rows } = await db.pool.query(`SELECT table_schema FROM information_schema.tables WHERE table_name = 'objects'`);
+      const { rows } = await db.pool.query<{ table_schema: string }>(`SELECT table_schema FROM information_schema.tables WHERE table_name = 'objects'`);
       expect(rows.map((r) => r.table_schema)).toEqual(['agents']);
     } finally {
       await db.close();
