@@ -155,6 +155,7 @@ export class RedisCache {
     try {
       fullKey = this.#key(key);
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on the key's ValidationError unchanged, as a rethrow would
       return Promise.reject(err);
     }
     return this.#redis.runMapped(
@@ -273,6 +274,7 @@ export class RedisCache {
       fullKey = this.#key(key);
       ttlMs = this.#ttlMs(options);
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on the key's or options' ValidationError unchanged, as a rethrow would
       return Promise.reject(err);
     }
     const pending = this.#inflight.get(fullKey);

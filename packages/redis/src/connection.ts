@@ -255,6 +255,7 @@ export class RedisConnection {
     try {
       pending = op(this.client);
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what op threw, unchanged, as a rethrow would
       pending = Promise.reject(err);
     }
     return pending.then(
@@ -393,13 +394,12 @@ export class RedisConnection {
 
   #startRecovery(): void {
     const started = performance.now();
-    let self: Promise<void> | undefined;
-    const recovering = (async () => {
-      await undefined; // `self` is assigned from here on
+    const recover = async (): Promise<void> => {
+      await Promise.resolve(); // the steps start once `this.#recovering` holds this run
       do {
         this.#invalidationRefusedWhileRecovering = false;
         const results = await Promise.allSettled([...this.#recoverySteps].map((step) => step()));
-        if (this.#recovering !== self) return; // superseded by a later recovery
+        if (this.#recovering !== recovering) return; // superseded by a later recovery
         if (results.some((r) => r.status === 'rejected')) {
           // Not safe to serve: stay down and try the whole recovery again at the next probe.
           this.breaker.trip();
@@ -421,8 +421,8 @@ export class RedisConnection {
           // A listener's failure is its own; it must not keep the others from hearing of the recovery.
         }
       }
-    })();
-    self = recovering;
+    };
+    const recovering = recover();
     this.#recovering = recovering;
   }
 }
