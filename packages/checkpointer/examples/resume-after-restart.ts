@@ -24,7 +24,7 @@ function buildGraph(checkpointer: CairnSaver) {
     .addNode('write', (s) => ({ draft: `A short note about ${s.topic}.`, log: [`write@${process.pid}`] }))
     .addNode('review', (s) => {
       // Pauses the graph here; the value is what a reviewer is shown. On resume it returns the answer.
-      const answer = interrupt({ question: 'Publish this draft?', draft: s.draft }) as { approved: boolean };
+      const answer = interrupt<{ question: string; draft: string }, { approved: boolean }>({ question: 'Publish this draft?', draft: s.draft });
       return { approved: answer.approved, log: [`review@${process.pid}`] };
     })
     .addNode('publish', (s) => ({ draft: s.approved ? `${s.draft} [published]` : s.draft, log: [`publish@${process.pid}`] }))

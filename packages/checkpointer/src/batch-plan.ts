@@ -67,7 +67,10 @@ export async function planRows(items: readonly PlannedItem[], codec: StateCodec,
     // Compression runs in zlib's thread pool, all of an item's values at once; small values skip it.
     const pending = item.pendingWrites ?? [];
     const packed = [codec.pack(item.state), ...pending.map((w) => codec.pack(w.value))];
-    const [state, ...values] = packed.every((p) => !(p instanceof Promise)) ? (packed as StoredBytes[]) : await Promise.all(packed);
+    const [state, ...values] = packed.every((p) => !(p instanceof Promise))
+      ? (packed as StoredBytes[])
+      : // eslint-disable-next-line @typescript-eslint/await-thenable -- pack answers small values at once and compresses large ones in zlib's pool; Promise.all waits for whichever are pending
+        await Promise.all(packed);
     onStateBytes(state!.bytes.byteLength);
     const writes = pending.map((w, i) => ({
       taskId: w.taskId,

@@ -98,9 +98,9 @@ export class MemoryCheckpointer<S = unknown> extends BaseCheckpointer<S> {
     const now = new Date();
     for (const { row, parentId, step, existing } of resolved) {
       let namespaces = this.#threads.get(row.threadId);
-      if (!namespaces) this.#threads.set(row.threadId, (namespaces = new Map()));
+      if (!namespaces) this.#threads.set(row.threadId, (namespaces = new Map<string, Map<string, StoredRow>>()));
       let ids = namespaces.get(row.namespace);
-      if (!ids) namespaces.set(row.namespace, (ids = new Map()));
+      if (!ids) namespaces.set(row.namespace, (ids = new Map<string, StoredRow>()));
       const orphanKey = JSON.stringify([row.threadId, row.namespace, row.checkpointId]);
       const earlier = [...(existing?.writes ?? []), ...(this.#orphans.get(orphanKey) ?? [])];
       this.#orphans.delete(orphanKey);

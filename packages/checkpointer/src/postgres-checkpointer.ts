@@ -327,7 +327,7 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
         return row && reviveRow(row);
       } catch (error) {
         // The load's own failure, unchanged (a typed error from #run), not the cache's wrapping of it.
-        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows, unchanged, what the loader caught from PostgreSQL
         if (loadError !== undefined) throw loadError;
         // A cache failure other than an outage (which RedisCache absorbs): answer from PostgreSQL.
         this.reportBackgroundError(error);

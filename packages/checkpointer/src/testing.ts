@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SerializationError, ValidationError } from '@cairn/core';
 import { BaseCheckpointer } from './base-checkpointer.js';
-import { CheckpointNotFoundError, ClosedError, ConflictError } from './errors.js';
+import { CheckpointNotFoundError, ConflictError } from './errors.js';
 import { exportThreads, importThreads } from './export-import.js';
 import { MemoryCheckpointer } from './memory-checkpointer.js';
 import type { CheckpointerOptions } from './schemas.js';
@@ -396,15 +396,12 @@ export function describeCheckpointer(suite: CheckpointerSuiteOptions): void {
         const t = thread('interval');
         for (let i = 0; i < 3; i += 1) await scoped.put(t, i);
         expect((await scoped.prune()).deleted).toBe(2);
-        await new Promise<void>((resolve) => {
-          const started = Date.now();
-          const poll = async () => {
-            // The timer ran when nothing is left to prune after a new put.
-            if ((await scoped.list(t)).length === 1 || Date.now() - started > 5000) resolve();
-            else setTimeout(poll, 100);
-          };
-          void scoped.put(t, 'more').then(poll);
-        });
+        await scoped.put(t, 'more');
+        // The timer ran when nothing is left to prune after a new put.
+        const started = Date.now();
+        while ((await scoped.list(t)).length !== 1 && Date.now() - started <= 5000) {
+          await new Promise<void>((resolve) => setTimeout(resolve, 100));
+        }
         expect((await scoped.list(t)).map((c) => c.state)).toEqual(['more']);
       });
     });

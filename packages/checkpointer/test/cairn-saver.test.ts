@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDb } from '@cairn/db/testing';
 import type { CairnDb } from '@cairn/db';
-import { AIMessage, HumanMessage, type BaseMessage } from '@langchain/core/messages';
+import { AIMessage, BaseMessage, HumanMessage } from '@langchain/core/messages';
 import { Annotation, MessagesAnnotation, StateGraph, START, END } from '@langchain/langgraph';
+import { z } from 'zod';
 import { CairnSaver, PostgresCheckpointer, exportThreads, importThreads, MemoryCheckpointer } from '../src/index.js';
 
 let db: CairnDb;
@@ -17,10 +18,12 @@ afterAll(async () => {
 });
 
 const State = Annotation.Root({ ...MessagesAnnotation.spec, turns: Annotation<number>({ reducer: (a, b) => a + b, default: () => 0 }) });
+// LangGraph types a snapshot's values loosely; this is the shape State gives them.
+const SnapshotValues = z.object({ turns: z.number(), messages: z.array(z.instanceof(BaseMessage)) });
 
 function graph(checkpointer: CairnSaver) {
   return new StateGraph(State)
-    .addNode('bot', (s) => ({ messages: [new AIMessage(`echo: ${String(s.messages.at(-1)?.content)}`)], turns: 1 }))
+    .addNode('bot', (s) => ({ messages: [new AIMessage(`echo: ${s.messages.at(-1)?.text ?? ''}`)], turns: 1 }))
     .addEdge(START, 'bot')
     .addEdge('bot', END)
     .compile({ checkpointer });
@@ -50,7 +53,7 @@ describe('CairnSaver with a LangGraph StateGraph', () => {
     const history = [];
     for await (const snapshot of app.getStateHistory(config)) history.push(snapshot);
     expect(history.length).toBeGreaterThanOrEqual(6);
-    const afterFirst = history.find((s) => s.values.turns === 1 && s.next.length === 0)!;
+    const afterFirst = history.find((s) => SnapshotValues.parse(s.values).turns === 1 && s.next.length === 0)!;
     const replayed = await app.invoke({ messages: [new HumanMessage('three')] }, afterFirst.config);
     expect(replayed.messages.map((m: BaseMessage) => m.content)).toEqual(['one', 'echo: one', 'three', 'echo: three']);
     // Cairn sees the same thread through its own API.
@@ -65,7 +68,7 @@ describe('CairnSaver with a LangGraph StateGraph', () => {
     await app.invoke({ messages: [new HumanMessage('portable')] }, { configurable: { thread_id: 'chat-3' } });
     await importThreads(saver.checkpointer, exportThreads(memory.checkpointer, ['chat-3']));
     const moved = await graph(saver).getState({ configurable: { thread_id: 'chat-3' } });
-    expect(moved.values.messages.map((m: BaseMessage) => m.content)).toEqual(['portable', 'echo: portable']);
+    expect(SnapshotValues.parse(moved.values).messages.map((m) => m.content)).toEqual(['portable', 'echo: portable']);
     await memory.close();
     await memory.checkpointer.close();
   });

@@ -18,7 +18,7 @@ beforeAll(async () => {
   process.on('uncaughtException', record);
   [postgres, redisServer] = await Promise.all([startPostgresServer(), startRedisServer()]);
   db = await createDb({ url: postgres.url, pool: { max: 3, connectionTimeoutMs: 1000 }, retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 20 }, onConnectionError: () => undefined });
-  redis = await createRedis({ url: redisServer.url, keyPrefix: uniqueKeyPrefix('outage'), connectTimeoutMs: 300, commandTimeoutMs: 300 });
+  redis = createRedis({ url: redisServer.url, keyPrefix: uniqueKeyPrefix('outage'), connectTimeoutMs: 300, commandTimeoutMs: 300 });
   await redis.ready(5000);
 }, 60_000);
 
