@@ -69,7 +69,7 @@ export class EntityRepository<T extends Persistable<D>, D, M extends Persistence
     if (expectedVersion === undefined) {
       const result = await this.#collection.save(entity.id, data);
       if ('version' in result) this.#versions.set(entity, result.version);
-      return result as EntitySaveResult<D, M>;
+      return result;
     }
     const record = await this.#collection.save(entity.id, data, { expectedVersion });
     this.#versions.set(entity, record.version);

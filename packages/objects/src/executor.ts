@@ -55,12 +55,8 @@ export function poolExecutor(db: CairnDb): Executor {
 
 /** Statements on an open transaction's client; `assertOpen` refuses them once it has ended. */
 export function clientExecutor(client: pg.ClientBase, assertOpen: () => void = () => undefined): Executor {
-  const run = <R extends pg.QueryResultRow>(_operation: string, statement: pg.QueryConfig): Promise<pg.QueryResult<R>> => {
-    try {
-      assertOpen();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  const run = async <R extends pg.QueryResultRow>(_operation: string, statement: pg.QueryConfig): Promise<pg.QueryResult<R>> => {
+    assertOpen();
     return client.query<R>(statement);
   };
   return { read: run, write: run };

@@ -213,7 +213,7 @@ export class ObjectStore<M extends PersistenceMode = 'sync'> {
     schema?: z.ZodType<D>,
     options?: CollectionOptions,
   ): EntityRepository<T, D, M> {
-    const collection = this.collection(type, (schema ?? JsonValueSchema) as z.ZodType<D, D>, options) as unknown as Collection<D, D, M>;
+    const collection = this.collection(type, (schema ?? JsonValueSchema) as z.ZodType<D, D>, options);
     return new EntityRepository<T, D, M>(collection, cls);
   }
 

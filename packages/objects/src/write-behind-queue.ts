@@ -194,7 +194,7 @@ export class WriteBehindQueue {
   #persisted<R>(entry: QueueEntry<R>): Promise<R> {
     if (entry.state === 'done') return Promise.resolve(entry.result as R);
     // The caller gets exactly what the write failed with (a typed Cairn error), never a wrapper of it.
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- hands each waiter the failure the write met, unchanged
     if (entry.state === 'failed') return Promise.reject(entry.error);
     return new Promise<R>((resolve, reject) => {
       (entry.listeners ??= []).push({ resolve, reject });

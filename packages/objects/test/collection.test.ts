@@ -55,13 +55,13 @@ describe('a typed collection', () => {
     const joined = new Date('2024-02-29T12:34:56.789Z');
     await profiles.save('dated', { name: 'Grace', age: 40, joined });
     expect((await profiles.get('dated')).data.joined).toEqual(joined);
-    const { rows } = await db.pool.query(`SELECT data->>'joined' AS j FROM objects WHERE tenant_id = 'default' AND type = 'Profile' AND id = 'dated'`);
-    expect(rows[0].j).toBe('2024-02-29T12:34:56.789Z');
+    const { rows } = await db.pool.query<{ j: string }>(`SELECT data->>'joined' AS j FROM objects WHERE tenant_id = 'default' AND type = 'Profile' AND id = 'dated'`);
+    expect(rows[0]?.j).toBe('2024-02-29T12:34:56.789Z');
   });
 
   it('rejects invalid data on write with every failing path, and writes nothing', async () => {
     const profiles = store.collection('Profile', Profile);
-    const error = await profiles.save('bad', { name: '', age: -1 } as never).catch((e: unknown) => e);
+    const error = await profiles.save('bad', { name: '', age: -1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues.map((i) => i.path).sort()).toEqual(['age', 'name']);
     expect(await profiles.exists('bad')).toBe(false);
@@ -176,8 +176,8 @@ describe('a typed collection', () => {
     expect(found.items.map((r) => r.id)).toEqual(["' OR '1'='1"]);
     expect(await notes.count({ equals: { text: "x'; DROP TABLE objects; --" } })).toBe(1);
     expect(await notes.count()).toBe(hostile.length);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM object_versions WHERE tenant_id = 'default' AND type = 'Note'`);
-    expect(rows[0].n).toBe(hostile.length);
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM object_versions WHERE tenant_id = 'default' AND type = 'Note'`);
+    expect(rows[0]?.n).toBe(hostile.length);
     await expect(notes.save('', { text: 'empty id' })).rejects.toBeInstanceOf(ValidationError);
     await expect(notes.save('nul\u0000byte', { text: 'x' })).rejects.toBeInstanceOf(ValidationError);
     // Core's id rule: ids appear in keys, logs and URLs, so control characters are refused (text keeps them).

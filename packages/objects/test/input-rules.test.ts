@@ -195,7 +195,7 @@ describe('JSON nested 10,000 levels deep', () => {
     type Tree = number | Tree[];
     const Tree: z.ZodType<Tree> = z.lazy(() => z.union([z.number(), z.array(Tree)]));
     const trees = store.collection('Tree', Tree);
-    const error = expectInputError(await rejection(trees.save('t', deepArray as Tree)));
+    const error = expectInputError(await rejection(trees.save('t', deepArray)));
     expect(error.issues[0]!.message).toMatch(/nested deeper than 256 levels/);
     expectInputError(await rejection(store.collection('Any', z.any()).save('deep', deep)));
     const entities = store.entities('Entity', { fromData: (data: unknown, id: string) => ({ id, toData: () => data }) });
@@ -250,7 +250,7 @@ describe('a snapshot edited by hand', () => {
   const at = '2026-01-01T00:00:00.000Z';
   const object = { type: 'Doc', id: 'x', version: 1, data: {}, createdAt: at, updatedAt: at };
   const snapshotWith = (patch: Record<string, unknown>): ObjectSnapshot =>
-    ({ format: 'cairn.objects.snapshot/v1', tenantId: 't', takenAt: at, types: null, objects: [{ ...object, ...patch }] }) as ObjectSnapshot;
+    ({ format: 'cairn.objects.snapshot/v1', tenantId: 't', takenAt: at, types: null, objects: [{ ...object, ...patch }] });
 
   it('is refused field by field before PostgreSQL would refuse it mid-import', async () => {
     const target = store.forTenant('snapshot-edited');
@@ -313,7 +313,7 @@ describe('a __proto__ key', () => {
     await docs.save('a', { name: 'a' });
     await docs.save('b', { name: 'b' });
     expectInputError(await rejection(docs.find({ where: proto() as never })), 'where.__proto__');
-    expectInputError(await rejection(docs.find({ where: { 'name.__proto__.polluted': 1 } as never })));
+    expectInputError(await rejection(docs.find({ where: { 'name.__proto__.polluted': 1 } })));
     expectInputError(await rejection(docs.find({ where: { name: JSON.parse('{"__proto__": {"polluted": 1}}') as never } })));
     expectInputError(await rejection(docs.count({ equals: { '__proto__.polluted': 1 } })));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -493,7 +493,7 @@ describe('the public write API, fuzzed on PostgreSQL', () => {
             // Stored first, then found by the same value: a filter value that is accepted must match what it stored.
             const id = `probe#${run}`;
             await probes.save(id, { v: call.value });
-            const page = await probes.find({ [call.filter]: { v: call.value }, limit: 1000 } as never);
+            const page = await probes.find({ [call.filter]: { v: call.value }, limit: 1000 });
             return async () => expect(page.items.map((r) => r.id)).toContain(id);
           }
           case 'import': {

@@ -88,10 +88,10 @@ describe('tenant isolation', () => {
 
     expect(await sessionsB.get(session.id)).toMatchObject({ metadata: { secret: true } });
     expect(await threadsB.get(thread.id)).toMatchObject({ title: 'b' });
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM checkpoints WHERE tenant_id = 'tenant-b' AND thread_id = $1`, [thread.id]);
-    expect(rows[0].n).toBe(1);
-    const { rows: expiredRows } = await db.pool.query(`SELECT count(*)::int AS n FROM sessions WHERE tenant_id = 'tenant-b' AND id = $1`, [expired.id]);
-    expect(expiredRows[0].n).toBe(1);
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM checkpoints WHERE tenant_id = 'tenant-b' AND thread_id = $1`, [thread.id]);
+    expect(rows[0]?.n).toBe(1);
+    const { rows: expiredRows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE tenant_id = 'tenant-b' AND id = $1`, [expired.id]);
+    expect(expiredRows[0]?.n).toBe(1);
   });
 
   it('refuses tenant ids outside the strict pattern', () => {

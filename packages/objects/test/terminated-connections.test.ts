@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { StorageUnavailableError } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import { createTestDb } from '@cairn/db/testing';
-import { createObjectStore, type ObjectSnapshot, type ObjectStore } from '../src/index.js';
+import { createObjectStore, type ObjectSnapshot } from '../src/index.js';
 
 const Note = z.object({ n: z.number().int() });
 const FAST_RETRY = { initialDelayMs: 1, maxDelayMs: 5 };

@@ -46,8 +46,8 @@ describe('store.transaction', () => {
     });
     expect((await accounts.get('alice')).data.balance).toBe(70);
     expect((await accounts.get('bob')).data.balance).toBe(30);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM checkpoints WHERE tenant_id = 'default' AND thread_id = 'thread-tx'`);
-    expect(rows[0].n).toBe(1);
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM checkpoints WHERE tenant_id = 'default' AND thread_id = 'thread-tx'`);
+    expect(rows[0]?.n).toBe(1);
   });
 
   it('rolls everything back, history and checkpoints included, when the callback throws', async () => {
@@ -67,8 +67,8 @@ describe('store.transaction', () => {
     expect(await accounts.get('alice')).toEqual(before);
     expect(await accounts.exists('carol')).toBe(false);
     expect((await accounts.versions('alice')).length).toBe(before.version);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM checkpoints WHERE thread_id = 'thread-rollback'`);
-    expect(rows[0].n).toBe(0);
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM checkpoints WHERE thread_id = 'thread-rollback'`);
+    expect(rows[0]?.n).toBe(0);
   });
 
   it('serialises concurrent read-modify-write transactions on the same object with row locks', async () => {
@@ -125,9 +125,9 @@ describe('snapshots', () => {
           await source.transaction(async (tx) => {
             const a = tx.collection(accounts);
             const [from, to] = i % 2 === 0 ? ['acc-a', 'acc-b'] : ['acc-b', 'acc-a'];
-            const moved = (await a.get(from!)).data.balance;
-            await a.update(from!, (d) => ({ ...d, balance: d.balance - moved }));
-            await a.update(to!, (d) => ({ ...d, balance: d.balance + moved }));
+            const moved = (await a.get(from)).data.balance;
+            await a.update(from, (d) => ({ ...d, balance: d.balance - moved }));
+            await a.update(to, (d) => ({ ...d, balance: d.balance + moved }));
           });
         }
       })(),

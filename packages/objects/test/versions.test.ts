@@ -87,8 +87,8 @@ describe('update(fn)', () => {
         // The locked attempt: a competing write now has to wait for this one to commit.
         competitor = counters.save('starved', { n: -1, by: {} });
         await until(async () => {
-          const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-          return rows[0].n > 0;
+          const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          return rows[0]!.n > 0;
         });
       }
       return { ...d, n: d.n + 1 };

@@ -11,7 +11,7 @@ import type { CairnDb } from '@cairn/db';
 import { createTestDb } from '@cairn/db/testing';
 import {
   FlushTimeoutError,
-  WriteBehindError,
+  type WriteBehindError,
   WriteDeadLetteredError,
   WriteQueueFullError,
   type WriteBehindOptions,
@@ -105,8 +105,8 @@ describe('write-behind persistence', () => {
         return r;
       });
       await until(async () => {
-        const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        return rows[0].n > 0;
+        const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        return rows[0]!.n > 0;
       });
       expect(store.stats()!.pending).toBe(6);
       expect(sixthAdmitted).toBe(false);
@@ -209,7 +209,7 @@ describe('write-behind persistence', () => {
     const applicationName = `cairn-wb-${randomUUID().slice(0, 8)}`;
     const child = spawnFixture('./write-behind-writer.ts', [db.connectionString(), tenant, applicationName]);
     let acknowledged = -1;
-    let pendingAtLastAck = 0;
+    let pendingAtLastAck: number | undefined;
     try {
       const last = await child.waitForLine((line) => {
         const m = /^persisted (\d+) pending (\d+)$/.exec(line);
@@ -228,8 +228,8 @@ describe('write-behind persistence', () => {
     }
     // Let PostgreSQL finish with the dead process's connections, so what we read is final.
     await until(async () => {
-      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [applicationName]);
-      return rows[0].n === 0;
+      const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [applicationName]);
+      return rows[0]!.n === 0;
     });
 
     const history = await historyOf(tenant, 'Event');
