@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
 import { ModelError, OpenAiChatModel, TemplateModel } from './model.js';
 import { modelFromEnv } from './open-cairn.js';
 import { readEnv } from './env.js';
@@ -23,7 +24,9 @@ describe('TemplateModel', () => {
 describe('OpenAiChatModel', () => {
   let server: Server;
   let baseUrl: string;
-  const requests: { headers: IncomingMessage['headers']; body: any }[] = [];
+  const requests: { headers: IncomingMessage['headers']; body: unknown }[] = [];
+  // The part of a chat completion request the tests read.
+  const ChatRequest = z.object({ messages: z.array(z.object({ role: z.string(), content: z.string() })) });
   let reply: { status: number; body: unknown } = { status: 200, body: { choices: [{ message: { content: ' Grounded answer [Checkpoints]. ' } }] } };
 
   beforeAll(async () => {
@@ -31,7 +34,7 @@ describe('OpenAiChatModel', () => {
       let data = '';
       req.on('data', (chunk) => (data += chunk));
       req.on('end', () => {
-        requests.push({ headers: req.headers, body: JSON.parse(data) });
+        requests.push({ headers: req.headers, body: JSON.parse(data) as unknown });
         res.writeHead(req.url === '/v1/chat/completions' ? reply.status : 404, { 'content-type': 'application/json' });
         res.end(JSON.stringify(reply.body));
       });
@@ -51,8 +54,9 @@ describe('OpenAiChatModel', () => {
     const request = requests.at(-1)!;
     expect(request.headers.authorization).toBe('Bearer sk-test');
     expect(request.body).toMatchObject({ model: 'small-model', temperature: 0 });
-    expect(request.body.messages.map((m: { role: string }) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
-    expect(request.body.messages.at(-1).content).toContain('[Checkpoints] A rewind writes a new checkpoint.');
+    const { messages } = ChatRequest.parse(request.body);
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(messages.at(-1)?.content).toContain('[Checkpoints] A rewind writes a new checkpoint.');
   });
 
   it('raises a ModelError on a failed or empty answer', async () => {

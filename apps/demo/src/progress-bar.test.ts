@@ -23,8 +23,8 @@ describe('ProgressBar', () => {
     bar.done();
     const frames = stream.text.split('\r').filter(Boolean);
     expect(frames).toHaveLength(3);
-    expect(frames[0]).toMatch(/^\[#{6}-{18}\]  25%  1\/4 chunks .* a\.md/);
-    expect(frames[2]).toMatch(/^\[#{24}\] 100%  4\/4 chunks .* done\s*\n$/);
+    expect(frames[0]).toMatch(/^\[#{6}-{18}\] {2}25% {2}1\/4 chunks .* a\.md/);
+    expect(frames[2]).toMatch(/^\[#{24}\] 100% {2}4\/4 chunks .* done\s*\n$/);
   });
 
   it('prints whole lines, at most every 10 %, when the output is not a terminal', () => {
@@ -34,7 +34,7 @@ describe('ProgressBar', () => {
     bar.done();
     const lines = stream.text.trim().split('\n');
     expect(lines.length).toBeLessThanOrEqual(12);
-    expect(lines.at(-1)).toMatch(/100%  100\/100 items/);
+    expect(lines.at(-1)).toMatch(/100% {2}100\/100 items/);
     expect(stream.text).not.toContain('\r');
   });
 

@@ -1,6 +1,23 @@
 // The HTTP API over real HTTP: a server on a free port, a fresh PostgreSQL database, the test Redis.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { http, openEventStream, startTestServer, type RunningServer } from './helpers.js';
+import { z } from 'zod';
+import { ErrorSchema } from '../src/routes/schemas.js';
+import { SessionSchema } from '../src/routes/sessions.js';
+import { CheckpointSummarySchema, ThreadSchema } from '../src/routes/threads.js';
+import { http, openEventStream, startTestServer, type ReceivedEvent, type RunningServer } from './helpers.js';
+
+// What the tests read of the answers: the routes' own schemas where they are exported, else the part a test looks at.
+const Created = z.object({ id: z.string() });
+const Checkpoints = z.object({ checkpoints: z.array(CheckpointSummarySchema) });
+const Run = z.object({
+  steps: z.array(z.string()),
+  completed: z.boolean(),
+  checkpointIds: z.array(z.string()),
+  state: z.object({ answer: z.string(), sources: z.array(z.object({ title: z.string() })) }),
+});
+const Hits = z.object({ results: z.array(z.object({ sourceId: z.string(), score: z.number(), scoreKind: z.string() })) });
+const Issues = ErrorSchema.required({ issues: true });
+const issuePaths = (body: z.infer<typeof Issues>) => body.issues.map((i) => i.path).sort();
 
 let server: RunningServer;
 let base: string;
@@ -10,7 +27,7 @@ beforeAll(async () => {
   server = await startTestServer({ redis: true, seed: true });
   base = server.url;
   const session = await http(base, 'POST', '/api/sessions', { userId: 'api-user', metadata: { via: 'test' } });
-  sessionId = session.body.id;
+  sessionId = session.parse(Created).id;
 });
 
 afterAll(async () => {
@@ -20,13 +37,13 @@ afterAll(async () => {
 async function newThread(title: string): Promise<string> {
   const { status, body } = await http(base, 'POST', '/api/threads', { userId: 'api-user', sessionId, title });
   expect(status).toBe(201);
-  return body.id;
+  return Created.parse(body).id;
 }
 
-async function checkpoints(threadId: string): Promise<{ checkpointId: string; node: string; metadata: Record<string, unknown> }[]> {
+async function checkpoints(threadId: string): Promise<z.infer<typeof CheckpointSummarySchema>[]> {
   const { status, body } = await http(base, 'GET', `/api/threads/${threadId}/checkpoints`);
   expect(status).toBe(200);
-  return body.checkpoints;
+  return Checkpoints.parse(body).checkpoints;
 }
 
 describe('the page and the API description', () => {
@@ -41,10 +58,11 @@ describe('the page and the API description', () => {
   });
 
   it('publishes an OpenAPI document generated from the route schemas', async () => {
-    const { status, body } = await http(base, 'GET', '/openapi.json');
-    expect(status).toBe(200);
-    expect(body.openapi).toMatch(/^3\./);
-    expect(Object.keys(body.paths)).toEqual(
+    const response = await http(base, 'GET', '/openapi.json');
+    expect(response.status).toBe(200);
+    const { openapi, paths } = response.parse(z.object({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }));
+    expect(openapi).toMatch(/^3\./);
+    expect(Object.keys(paths)).toEqual(
       expect.arrayContaining([
         '/api/sessions',
         '/api/threads',
@@ -60,17 +78,19 @@ describe('the page and the API description', () => {
         '/api/health',
       ]),
     );
-    const search = body.paths['/api/search'].post;
-    expect(search.requestBody.content['application/json'].schema.properties.mode.enum).toEqual(['hybrid', 'vector', 'text']);
-    expect(body.paths['/']).toBeUndefined();
+    expect(paths['/api/search']).toMatchObject({
+      post: { requestBody: { content: { 'application/json': { schema: { properties: { mode: { enum: ['hybrid', 'vector', 'text'] } } } } } } },
+    });
+    expect(paths['/']).toBeUndefined();
   });
 
   it('reports PostgreSQL, pgvector and Redis in its health', async () => {
     const { status, body } = await http(base, 'GET', '/api/health');
     expect(status).toBe(200);
     expect(body).toMatchObject({ ok: true, status: 'ok', postgres: { ok: true, embedded: false }, pgvector: { ok: true }, redis: { configured: true, ok: true }, model: 'template' });
-    expect(body.pgvector.version).toMatch(/^0\.\d+/);
-    expect(body.notifications.transport).toBe('redis');
+    const health = z.object({ pgvector: z.object({ version: z.string() }), notifications: z.object({ transport: z.string() }) }).parse(body);
+    expect(health.pgvector.version).toMatch(/^0\.\d+/);
+    expect(health.notifications.transport).toBe('redis');
   });
 
   it('exposes Prometheus metrics', async () => {
@@ -82,49 +102,52 @@ describe('the page and the API description', () => {
 
 describe('sessions and threads', () => {
   it('creates, reads and lists sessions', async () => {
-    const created = await http(base, 'POST', '/api/sessions', { userId: 'someone', ttlSeconds: 3600 });
-    expect(created.status).toBe(201);
-    expect(created.body.expiresAt).not.toBeNull();
-    const read = await http(base, 'GET', `/api/sessions/${created.body.id}`);
-    expect(read.body).toMatchObject({ id: created.body.id, userId: 'someone' });
+    const response = await http(base, 'POST', '/api/sessions', { userId: 'someone', ttlSeconds: 3600 });
+    expect(response.status).toBe(201);
+    const created = response.parse(SessionSchema);
+    expect(created.expiresAt).not.toBeNull();
+    const read = await http(base, 'GET', `/api/sessions/${created.id}`);
+    expect(read.body).toMatchObject({ id: created.id, userId: 'someone' });
     const list = await http(base, 'GET', '/api/sessions?userId=someone');
-    expect(list.body.sessions.map((s: { id: string }) => s.id)).toEqual([created.body.id]);
-    expect((await http(base, 'DELETE', `/api/sessions/${created.body.id}`)).status).toBe(204);
-    expect((await http(base, 'GET', `/api/sessions/${created.body.id}`)).status).toBe(404);
+    expect(list.parse(z.object({ sessions: z.array(SessionSchema) })).sessions.map((s) => s.id)).toEqual([created.id]);
+    expect((await http(base, 'DELETE', `/api/sessions/${created.id}`)).status).toBe(204);
+    expect((await http(base, 'GET', `/api/sessions/${created.id}`)).status).toBe(404);
   });
 
   it('rejects invalid input with every issue listed', async () => {
-    const { status, body } = await http(base, 'POST', '/api/sessions', { userId: '', ttlSeconds: -1, extra: true });
-    expect(status).toBe(400);
-    expect(body.code).toBe('VALIDATION_FAILED');
-    expect(body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['ttlSeconds', 'userId']);
+    const response = await http(base, 'POST', '/api/sessions', { userId: '', ttlSeconds: -1, extra: true });
+    expect(response.status).toBe(400);
+    const error = response.parse(Issues);
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(issuePaths(error)).toEqual(['ttlSeconds', 'userId']);
   });
 
   it('creates threads in a session and lists them newest first', async () => {
     const first = await newThread('first');
     const second = await newThread('second');
     const bySession = await http(base, 'GET', `/api/threads?sessionId=${sessionId}`);
-    expect(bySession.body.threads.map((t: { id: string }) => t.id).slice(0, 2)).toEqual([second, first]);
+    expect(bySession.parse(z.object({ threads: z.array(ThreadSchema) })).threads.map((t) => t.id).slice(0, 2)).toEqual([second, first]);
     const renamed = await http(base, 'PATCH', `/api/threads/${first}`, { title: 'renamed' });
-    expect(renamed.body.title).toBe('renamed');
+    expect(renamed.parse(ThreadSchema).title).toBe('renamed');
     expect((await http(base, 'GET', '/api/threads')).status).toBe(400);
   });
 
   it('refuses a thread in a session that does not exist', async () => {
     const { status, body } = await http(base, 'POST', '/api/threads', { userId: 'api-user', sessionId: 'no-such-session' });
     expect(status).toBe(404);
-    expect(body.code).toBe('SESSION_NOT_FOUND');
+    expect(ErrorSchema.parse(body).code).toBe('SESSION_NOT_FOUND');
   });
 });
 
 describe('the workflow, time travel and forks', () => {
   it('runs the workflow: one checkpoint per step, answer grounded in the seeded documents', async () => {
     const threadId = await newThread('workflow');
-    const { status, body } = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'How does a rewind of checkpoints work?' });
-    expect(status).toBe(200);
+    const response = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'How does a rewind of checkpoints work?' });
+    expect(response.status).toBe(200);
+    const body = response.parse(Run);
     expect(body.steps).toEqual(['receive', 'plan', 'retrieve', 'draft', 'review', 'answer']);
     expect(body.completed).toBe(true);
-    expect(body.state.sources[0].title).toBe('Checkpoints and time travel');
+    expect(body.state.sources[0]?.title).toBe('Checkpoints and time travel');
     expect(body.state.answer).toContain('[Checkpoints and time travel]');
     const list = await checkpoints(threadId);
     expect(list.map((c) => c.checkpointId)).toEqual([...body.checkpointIds].reverse());
@@ -134,55 +157,58 @@ describe('the workflow, time travel and forks', () => {
   it('shows a state and diffs two states as JSON Patch', async () => {
     const threadId = await newThread('diff');
     const run = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'What is hybrid search?' });
-    const [receive, , , , , answer] = run.body.checkpointIds as string[];
+    const [receive, , , , , answer] = run.parse(Run).checkpointIds;
     const state = await http(base, 'GET', `/api/threads/${threadId}/checkpoints/${receive}`);
     expect(state.body).toMatchObject({ checkpointId: receive, node: 'receive', state: { question: 'What is hybrid search?', answer: '' } });
     const diff = await http(base, 'GET', `/api/threads/${threadId}/diff?from=${receive}&to=${answer}`);
     expect(diff.status).toBe(200);
-    const paths = diff.body.operations.map((op: { path: string }) => op.path);
-    expect(paths).toEqual(expect.arrayContaining(['/node', '/answer', '/draft', '/messages/1']));
-    expect(diff.body.operations.find((op: { path: string }) => op.path === '/node')).toEqual({ op: 'replace', path: '/node', value: 'answer' });
+    // Loose, so that the equality below sees every key an operation has.
+    const { operations } = diff.parse(z.object({ operations: z.array(z.looseObject({ path: z.string() })) }));
+    expect(operations.map((op) => op.path)).toEqual(expect.arrayContaining(['/node', '/answer', '/draft', '/messages/1']));
+    expect(operations.find((op) => op.path === '/node')).toEqual({ op: 'replace', path: '/node', value: 'answer' });
     expect((await http(base, 'GET', `/api/threads/${threadId}/checkpoints/nope`)).status).toBe(404);
   });
 
   it('rewinds to an earlier checkpoint and resumes from there', async () => {
     const threadId = await newThread('rewind');
-    const run = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'How are objects versioned?' });
-    const retrieveId = run.body.checkpointIds[2] as string;
+    const run = (await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'How are objects versioned?' })).parse(Run);
+    const retrieveId = run.checkpointIds[2];
 
     const rewind = await http(base, 'POST', `/api/threads/${threadId}/rewind`, { checkpointId: retrieveId });
     expect(rewind.status).toBe(200);
-    expect(rewind.body).toMatchObject({ rewoundTo: retrieveId, rewoundFrom: run.body.checkpointIds[5] });
+    expect(rewind.body).toMatchObject({ rewoundTo: retrieveId, rewoundFrom: run.checkpointIds[5] });
+    const rewound = rewind.parse(z.object({ checkpointId: z.string() }));
     const thread = await http(base, 'GET', `/api/threads/${threadId}`);
-    expect(thread.body.latest).toMatchObject({ checkpointId: rewind.body.checkpointId, node: 'retrieve', parentId: retrieveId, metadata: { source: 'rewind' } });
+    expect(thread.body).toMatchObject({ latest: { checkpointId: rewound.checkpointId, node: 'retrieve', parentId: retrieveId, metadata: { source: 'rewind' } } });
 
-    const resumed = await http(base, 'POST', `/api/threads/${threadId}/runs`, {});
-    expect(resumed.body.steps).toEqual(['draft', 'review', 'answer']);
-    expect(resumed.body.state.answer).toBe(run.body.state.answer);
+    const resumed = (await http(base, 'POST', `/api/threads/${threadId}/runs`, {})).parse(Run);
+    expect(resumed.steps).toEqual(['draft', 'review', 'answer']);
+    expect(resumed.state.answer).toBe(run.state.answer);
     const again = await http(base, 'POST', `/api/threads/${threadId}/runs`, {});
     expect(again.status).toBe(409);
-    expect(again.body.code).toBe('NOTHING_TO_RESUME');
+    expect(again.parse(ErrorSchema).code).toBe('NOTHING_TO_RESUME');
     // The abandoned branch is still in the history: 6 + 1 rewind + 3 resumed.
     expect(await checkpoints(threadId)).toHaveLength(10);
   });
 
   it('forks a new thread from any checkpoint', async () => {
     const threadId = await newThread('fork source');
-    const run = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'What does Redis cache?' });
-    const planId = run.body.checkpointIds[1] as string;
-    const fork = await http(base, 'POST', `/api/threads/${threadId}/fork`, { checkpointId: planId, title: 'forked' });
-    expect(fork.status).toBe(201);
-    expect(fork.body.thread).toMatchObject({ title: 'forked', sessionId, metadata: { forkedFrom: { threadId, checkpointId: planId } } });
-    const forkId = fork.body.thread.id as string;
+    const run = (await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'What does Redis cache?' })).parse(Run);
+    const planId = run.checkpointIds[1];
+    const response = await http(base, 'POST', `/api/threads/${threadId}/fork`, { checkpointId: planId, title: 'forked' });
+    expect(response.status).toBe(201);
+    const fork = response.parse(z.object({ thread: ThreadSchema, checkpointId: z.string() }));
+    expect(fork.thread).toMatchObject({ title: 'forked', sessionId, metadata: { forkedFrom: { threadId, checkpointId: planId } } });
+    const forkId = fork.thread.id;
     const forkCheckpoints = await checkpoints(forkId);
     expect(forkCheckpoints).toHaveLength(1);
-    expect(forkCheckpoints[0]).toMatchObject({ checkpointId: fork.body.checkpointId, node: 'plan' });
+    expect(forkCheckpoints[0]).toMatchObject({ checkpointId: fork.checkpointId, node: 'plan' });
     // The fork's history leads back into the source thread.
     const history = await http(base, 'GET', `/api/threads/${forkId}/history`);
-    expect(history.body.checkpoints.map((c: { threadId: string }) => c.threadId)).toEqual([forkId, threadId, threadId]);
+    expect(history.parse(z.object({ checkpoints: z.array(z.object({ threadId: z.string() })) })).checkpoints.map((c) => c.threadId)).toEqual([forkId, threadId, threadId]);
     // It resumes independently; the source thread is untouched.
-    const resumed = await http(base, 'POST', `/api/threads/${forkId}/runs`, {});
-    expect(resumed.body.steps).toEqual(['retrieve', 'draft', 'review', 'answer']);
+    const resumed = (await http(base, 'POST', `/api/threads/${forkId}/runs`, {})).parse(Run);
+    expect(resumed.steps).toEqual(['retrieve', 'draft', 'review', 'answer']);
     expect(await checkpoints(threadId)).toHaveLength(6);
   });
 
@@ -192,12 +218,13 @@ describe('the workflow, time travel and forks', () => {
     try {
       // `ready` is sent once the subscription is in place.
       await stream.until((events) => events.some((e) => e.event === 'ready'));
-      const run = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'Tell me about cairns on trails' });
+      const run = (await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: 'Tell me about cairns on trails' })).parse(Run);
       const events = await stream.until((all) => all.filter((e) => e.event === 'checkpoint').length >= 6);
       expect(events[0]).toEqual({ event: 'ready', data: { threadId } });
-      const saved = events.filter((e) => e.event === 'checkpoint').map((e) => e.data);
+      const Saved = z.object({ type: z.string(), threadId: z.string(), checkpointId: z.string() });
+      const saved = events.filter((e) => e.event === 'checkpoint').map((e) => Saved.parse(e.data));
       expect(saved.every((e) => e.type === 'checkpoint.saved' && e.threadId === threadId)).toBe(true);
-      expect(saved.map((e) => e.checkpointId)).toEqual(run.body.checkpointIds);
+      expect(saved.map((e) => e.checkpointId)).toEqual(run.checkpointIds);
     } finally {
       stream.close();
     }
@@ -208,7 +235,7 @@ describe('the workflow, time travel and forks', () => {
     const threadId = await newThread('bad input');
     const bad = await http(base, 'POST', `/api/threads/${threadId}/runs`, { question: '', stepDelayMs: 99_999 });
     expect(bad.status).toBe(400);
-    expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['question', 'stepDelayMs']);
+    expect(issuePaths(bad.parse(Issues))).toEqual(['question', 'stepDelayMs']);
   });
 });
 
@@ -218,7 +245,7 @@ describe('documents and search', () => {
     const pasted = await http(base, 'POST', '/api/documents', { title: 'Glaciers', text: long, tags: ['geology'] });
     expect(pasted.status).toBe(201);
     expect(pasted.body).toMatchObject({ id: 'glaciers', title: 'Glaciers', tags: ['geology'], version: 1 });
-    expect(pasted.body.chunks).toBeGreaterThan(1);
+    expect(pasted.parse(z.object({ chunks: z.number() })).chunks).toBeGreaterThan(1);
 
     const upload = await http(base, 'POST', '/api/documents/upload?filename=volcano-notes.md&tags=geology,fire', '# Volcano notes\n\nMagma rises through vents; lava flows cool into basalt.', {
       'content-type': 'application/octet-stream',
@@ -230,7 +257,7 @@ describe('documents and search', () => {
     expect(again.body).toMatchObject({ id: 'glaciers', chunks: 1, version: 2 });
 
     const list = await http(base, 'GET', '/api/documents');
-    const ids = list.body.sources.map((s: { id: string }) => s.id);
+    const ids = list.parse(z.object({ sources: z.array(z.object({ id: z.string() })) })).sources.map((s) => s.id);
     expect(ids).toEqual(expect.arrayContaining(['glaciers', 'volcano-notes', 'sample-hybrid-search']));
   });
 
@@ -239,9 +266,10 @@ describe('documents and search', () => {
     try {
       await stream.until((events) => events.some((e) => e.event === 'ready'));
       await http(base, 'POST', '/api/documents', { title: 'Live notes', text: 'Written while someone listens.' });
-      const events = await stream.until((all) => all.some((e) => e.event === 'change' && e.data.id === 'live-notes'));
+      const isLiveNotes = (e: ReceivedEvent) => e.event === 'change' && z.object({ id: z.literal('live-notes') }).safeParse(e.data).success;
+      const events = await stream.until((all) => all.some(isLiveNotes));
       expect(events[0]).toEqual({ event: 'ready', data: { transport: 'redis' } });
-      expect(events.find((e) => e.event === 'change' && e.data.id === 'live-notes')?.data).toEqual({
+      expect(events.find(isLiveNotes)?.data).toEqual({
         channel: 'cairn:objects',
         type: 'object.updated',
         tenantId: 'default',
@@ -257,41 +285,43 @@ describe('documents and search', () => {
   it('refuses binary and empty uploads', async () => {
     const binary = await http(base, 'POST', '/api/documents/upload?filename=x.bin', new Uint8Array([0, 1, 2, 0]), { 'content-type': 'application/octet-stream' });
     expect(binary.status).toBe(400);
-    expect(binary.body.code).toBe('NOT_TEXT');
+    expect(binary.parse(ErrorSchema).code).toBe('NOT_TEXT');
     const empty = await http(base, 'POST', '/api/documents/upload?filename=x.txt', '   ', { 'content-type': 'text/plain' });
-    expect(empty.body.code).toBe('EMPTY_DOCUMENT');
+    expect(empty.parse(ErrorSchema).code).toBe('EMPTY_DOCUMENT');
   });
 
   it('searches by vector, by full text and by both, with scores', async () => {
     for (const mode of ['vector', 'text', 'hybrid'] as const) {
-      const { status, body } = await http(base, 'POST', '/api/search', { query: 'reciprocal rank fusion of full-text and vector rankings', mode, k: 3 });
-      expect(status).toBe(200);
-      expect(body.results.length).toBeGreaterThan(0);
-      expect(body.results[0].sourceId).toBe('sample-hybrid-search');
-      const scores = body.results.map((r: { score: number }) => r.score);
+      const response = await http(base, 'POST', '/api/search', { query: 'reciprocal rank fusion of full-text and vector rankings', mode, k: 3 });
+      expect(response.status).toBe(200);
+      const { results } = response.parse(Hits);
+      expect(results.length).toBeGreaterThan(0);
+      expect(results[0]?.sourceId).toBe('sample-hybrid-search');
+      const scores = results.map((r) => r.score);
       expect(scores).toEqual([...scores].sort((a, b) => b - a));
-      expect(body.results[0].scoreKind).toBe(mode === 'vector' ? 'cosine similarity' : 'reciprocal rank fusion');
+      expect(results[0]?.scoreKind).toBe(mode === 'vector' ? 'cosine similarity' : 'reciprocal rank fusion');
     }
   });
 
   it('filters by source and by tag', async () => {
     const bySource = await http(base, 'POST', '/api/search', { query: 'cairn trail checkpoint', mode: 'vector', k: 10, where: { sourceId: 'sample-trail-cairns' } });
-    expect(bySource.body.results.length).toBeGreaterThan(0);
-    expect(new Set(bySource.body.results.map((r: { sourceId: string }) => r.sourceId))).toEqual(new Set(['sample-trail-cairns']));
+    const sourceHits = bySource.parse(Hits).results;
+    expect(sourceHits.length).toBeGreaterThan(0);
+    expect(new Set(sourceHits.map((r) => r.sourceId))).toEqual(new Set(['sample-trail-cairns']));
     const byTag = await http(base, 'POST', '/api/search', { query: 'lava basalt glaciers', mode: 'hybrid', k: 10, where: { tag: 'fire' } });
-    expect(byTag.body.results.map((r: { sourceId: string }) => r.sourceId)).toEqual(['volcano-notes']);
+    expect(byTag.parse(Hits).results.map((r) => r.sourceId)).toEqual(['volcano-notes']);
   });
 
   it('deletes a source with its chunks', async () => {
     expect((await http(base, 'DELETE', '/api/documents/volcano-notes')).status).toBe(204);
     const search = await http(base, 'POST', '/api/search', { query: 'lava basalt magma', mode: 'text', k: 10 });
-    expect(search.body.results.map((r: { sourceId: string }) => r.sourceId)).not.toContain('volcano-notes');
+    expect(search.parse(Hits).results.map((r) => r.sourceId)).not.toContain('volcano-notes');
     expect((await http(base, 'DELETE', '/api/documents/volcano-notes')).status).toBe(404);
   });
 
   it('rejects bad search input', async () => {
     const { status, body } = await http(base, 'POST', '/api/search', { query: ' ', k: 0, mode: 'fuzzy' });
     expect(status).toBe(400);
-    expect(body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['k', 'mode', 'query']);
+    expect(issuePaths(Issues.parse(body))).toEqual(['k', 'mode', 'query']);
   });
 });

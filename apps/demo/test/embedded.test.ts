@@ -31,8 +31,8 @@ beforeAll(async () => {
       const match = /Cairn demo running at (http:\/\/\S+)/.exec(output);
       if (match) resolve(match[1]!);
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`the demo exited with ${code} before serving:\n${output}`)));
   });
 }, 90_000);

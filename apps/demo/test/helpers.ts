@@ -2,6 +2,7 @@
 // (optionally) the test Redis under a key prefix of its own.
 import { createTestDatabase, testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
 import { createCairn, type Cairn } from 'cairn';
+import type { z } from 'zod';
 import { buildServer, listen, type DemoServer } from '../src/server.js';
 import { seedDemo } from '../src/seed.js';
 
@@ -41,8 +42,16 @@ export async function startTestServer(options: { redis?: boolean; seed?: boolean
   }
 }
 
+/** An answer over HTTP: its status and JSON body, which stays unknown until a test says what it expects of it. */
+export interface JsonResponse {
+  status: number;
+  body: unknown;
+  /** The body parsed by `schema`; a body of another shape fails the test here, naming the paths that differ. */
+  parse<T>(schema: z.ZodType<T>): T;
+}
+
 /** JSON over real HTTP; returns the status and the parsed body. */
-export async function http<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+export async function http(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     if (typeof body === 'string') init.body = body;
@@ -54,13 +63,14 @@ export async function http<T = any>(base: string, method: string, path: string, 
   }
   const response = await fetch(new URL(path, base), init);
   const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  return { status: response.status, body: parsed, parse: (schema) => schema.parse(parsed) };
 }
 
 /** One server-sent event. */
 export interface ReceivedEvent {
   event: string;
-  data: any;
+  data: unknown;
 }
 
 /** An open event stream: `until(predicate)` waits until the events received so far satisfy it. */
@@ -91,7 +101,7 @@ export async function openEventStream(url: URL | string): Promise<EventStream> {
           buffer = buffer.slice(end + 2);
           const event = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
+          if (event && data) events.push({ event, data: JSON.parse(data) as unknown });
         }
         for (const wake of waiters) wake();
       }
