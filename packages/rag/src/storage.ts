@@ -54,7 +54,7 @@ export class RagStorage {
   }
 
   /** One statement on the pool, through run(). */
-  query<R extends pg.QueryResultRow = any>(operation: string, text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>> {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(operation: string, text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>> {
     return this.run(operation, () => this.pool.query<R>(text, values as unknown[] | undefined));
   }
 

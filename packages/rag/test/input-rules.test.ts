@@ -178,10 +178,10 @@ describe('nesting', () => {
     let deepArray: unknown = 'leaf';
     for (let i = 0; i < 10_000; i += 1) deepArray = [deepArray];
     for (const deep of [deepObject, deepArray]) {
-      const error = (await rejection(col.upsert([{ id: 'b', content: 'deep', metadata: { deep } as Metadata, embedding: vector(11) }]))) as ValidationError;
+      const error = (await rejection(col.upsert([{ id: 'b', content: 'deep', metadata: { deep }, embedding: vector(11) }]))) as ValidationError;
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.issues[0]!.message).toMatch(/nested deeper than 256 levels/);
-      await expect(col.update([{ id: 'a', metadata: { deep } as Metadata }])).rejects.toBeInstanceOf(ValidationError);
+      await expect(col.update([{ id: 'a', metadata: { deep } }])).rejects.toBeInstanceOf(ValidationError);
     }
     let deepFilter: MetadataFilter = { depth: 1 };
     for (let i = 0; i < 10_000; i += 1) deepFilter = { $not: deepFilter };
@@ -189,7 +189,7 @@ describe('nesting', () => {
     // 200 levels are stored and read back exactly.
     let chain: unknown = 'bottom';
     for (let i = 0; i < 200; i += 1) chain = { d: chain };
-    expect(await col.update([{ id: 'a', metadata: { chain } as Metadata }])).toBe(1);
+    expect(await col.update([{ id: 'a', metadata: { chain } }])).toBe(1);
     expect((await col.get(['a']))[0]!.metadata).toEqual({ chain });
   });
 });

@@ -35,7 +35,7 @@ describe('CairnVectorStore (LangChain)', () => {
     const german = await store.similaritySearch('pgvector PostgreSQL', 5, { lang: 'de' });
     expect(german.map((d) => d.id)).toEqual(['fixed-id']);
     const recent = await store.similaritySearch('cache', 5, { year: { $gte: 2024 } });
-    expect(recent.map((d) => d.metadata['year'])).toEqual([2024, 2024]);
+    expect(recent.map((d): unknown => d.metadata['year'])).toEqual([2024, 2024]);
   });
 
   it('works as a retriever and with maximal marginal relevance', async () => {
