@@ -5,7 +5,16 @@ import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const workspaces = ['packages', 'apps'].flatMap((group) =>
+// The groups pnpm-workspace.yaml declares (`- tools/*`), so a new group is checked without a second list to keep in step.
+const workspaceYaml = readFileSync(path.join(root, 'pnpm-workspace.yaml'), 'utf8');
+const packagesBlock = /^packages:\n((?:[ \t]+-.*\n?)+)/m.exec(workspaceYaml)?.[1] ?? '';
+const groups = packagesBlock.split('\n').filter((line) => line.trim() !== '').map((line) => {
+  const group = /^\s+-\s+['"]?([\w.-]+)\/\*['"]?\s*$/.exec(line)?.[1];
+  if (group === undefined) throw new Error(`check-cycles understands workspace entries of the form group/*, not: ${line.trim()}`);
+  return group;
+});
+if (groups.length === 0) throw new Error('check-cycles found no workspace groups in pnpm-workspace.yaml');
+const workspaces = groups.flatMap((group) =>
   readdirSync(path.join(root, group))
     .map((name) => path.join(root, group, name))
     .filter((dir) => existsSync(path.join(dir, 'package.json'))),
@@ -79,4 +88,4 @@ if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log(`no dependency cycles (${manifests.size} workspace packages)`);
+console.log(`no dependency cycles (${manifests.size} workspace packages in ${groups.join(', ')})`);
