@@ -32,7 +32,8 @@ describe('jsonIssues', () => {
       [{ n: Number.NaN }, /NaN is not a JSON number/],
       [{ n: Infinity }, /Infinity is not a JSON number/],
       [[1, undefined], /undefined \(or an empty slot\)/],
-      [[1, , 3], /empty slot/], // eslint-disable-line no-sparse-arrays
+      // eslint-disable-next-line no-sparse-arrays -- the hole is the input under test
+      [[1, , 3], /empty slot/],
       [{ u: undefined }, /the property would be dropped/],
       [{ f: () => 1 }, /a function is not JSON/],
       [{ s: Symbol('s') }, /a symbol is not JSON/],
