@@ -1,6 +1,7 @@
 // Starts the demo server in-process on a free port, over a fresh PostgreSQL test database and
 // (optionally) the test Redis under a key prefix of its own.
-import { createTestDatabase, testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { createTestDatabase } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '@cairn/redis/testing';
 import { createCairn, type Cairn } from 'cairn';
 import type { z } from 'zod';
 import { buildServer, listen, type DemoServer } from '../src/server.js';

@@ -2,7 +2,8 @@
 // recreated database, a new instance on the same Redis never serves what the old database held.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { createTestDatabase, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from '@cairn/db/testing';
+import { createTestDatabase, type TestDatabase } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '@cairn/redis/testing';
 import { createCairn } from '../src/index.js';
 
 let database: TestDatabase;

@@ -1,7 +1,8 @@
 // Thread and session deletion go through the checkpointer, the one owner of the checkpoint tables,
 // so its Redis cache and change events follow: a deleted thread's checkpoint is never served.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from '@cairn/db/testing';
+import { createTestDatabase, type TestDatabase } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '@cairn/redis/testing';
 import { createCairn, type Cairn } from '../src/index.js';
 
 let database: TestDatabase;

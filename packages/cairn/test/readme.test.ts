@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, startRedisServer, type DisposableRedisServer, type TestDatabase } from '@cairn/db/testing';
+import { createTestDatabase, type TestDatabase } from '@cairn/db/testing';
+import { startRedisServer, type DisposableRedisServer } from '@cairn/redis/testing';
 
 const run = promisify(execFile);
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));

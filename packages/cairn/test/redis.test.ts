@@ -2,7 +2,8 @@
 // over PostgreSQL LISTEN/NOTIFY), and Redis going away and coming back.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { createTestDatabase, freePort, startRedisServer, testRedisUrl, uniqueKeyPrefix, type DisposableRedisServer, type TestDatabase } from '@cairn/db/testing';
+import { createTestDatabase, freePort, type TestDatabase } from '@cairn/db/testing';
+import { startRedisServer, testRedisUrl, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/redis/testing';
 import { CairnStartError, createCairn, type Cairn, type CairnEvent } from '../src/index.js';
 
 let database: TestDatabase;

@@ -1,7 +1,8 @@
 // The whole conformance suite again with the Redis cache and notifier on: every operation must
 // invalidate what it changes, so the cache can never make a result differ.
 import { afterAll, beforeAll } from '@jest/globals';
-import { createTestDb, testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { createTestDb } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '@cairn/redis/testing';
 import type { CairnDb } from '@cairn/db';
 import { createRedis, type RedisConnection } from '@cairn/redis';
 import { PostgresCheckpointer } from '../src/index.js';

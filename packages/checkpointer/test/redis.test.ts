@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDb, startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/db/testing';
+import { createTestDb } from '@cairn/db/testing';
+import { startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/redis/testing';
 import type { CairnDb } from '@cairn/db';
 import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection } from '@cairn/redis';
 import { PostgresCheckpointer, type CheckpointEvent } from '../src/index.js';

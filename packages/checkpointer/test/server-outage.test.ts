@@ -3,7 +3,8 @@
 // is down, everything back without a new checkpointer, and no uncaught exception at any point.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDb, type CairnDb } from '@cairn/db';
-import { startPostgresServer, startRedisServer, uniqueKeyPrefix, type DisposablePostgresServer, type DisposableRedisServer } from '@cairn/db/testing';
+import { startPostgresServer, type DisposablePostgresServer } from '@cairn/db/testing';
+import { startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/redis/testing';
 import { createRedis, type RedisConnection } from '@cairn/redis';
 import { PostgresCheckpointer, StorageUnavailableError } from '../src/index.js';
 

@@ -1,6 +1,7 @@
 // Initializers of LangGraph's validation suite: every created saver gets a tenant of its own, so
 // savers never see each other's threads (the suite reuses thread ids such as "1").
-import { createTestDb, testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { createTestDb } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '@cairn/redis/testing';
 import { createRedis, type RedisConnection } from '@cairn/redis';
 import type { CairnDb } from '@cairn/db';
 import type { CheckpointSaverTestInitializer } from '@langchain/langgraph-checkpoint-validation';

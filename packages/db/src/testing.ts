@@ -1,7 +1,8 @@
 // Test helpers every Cairn package reuses (`@cairn/db/testing`): a fresh PostgreSQL database per
-// test file, cloned from the template the jest global setup migrated, and Redis helpers.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+// test file, cloned from the template the jest global setup migrated, and a PostgreSQL server of a
+// test's own. Redis helpers are @cairn/redis/testing's.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,16 +89,6 @@ export async function createTestDb(options: Omit<DbOptions, 'url'> = {}): Promis
   return db;
 }
 
-/** The Redis the tests use (REDIS_URL, else the local server). */
-export function testRedisUrl(): string {
-  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-}
-
-/** A key prefix no other test uses, so tests share one Redis without seeing each other's keys. */
-export function uniqueKeyPrefix(label = 'test'): string {
-  return `cairn-test:${label}:${randomUUID()}:`;
-}
-
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,60 +99,6 @@ export async function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-/** A redis-server of the test's own, which it can stop and start again (the shared one must stay up). */
-export interface DisposableRedisServer {
-  readonly port: number;
-  readonly url: string;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-}
-
-/** Starts `redis-server` on a free loopback port, with no persistence. Stop it in afterAll. */
-export async function startRedisServer(): Promise<DisposableRedisServer> {
-  const port = await freePort();
-  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-redis-'));
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    if (child) return;
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('Ready to accept connections')) {
-          proc.stdout?.off('data', onData);
-          proc.stdout?.resume();
-          resolve();
-        }
-      };
-      proc.stdout?.on('data', onData);
-      proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-      proc.once('error', reject);
-    });
-  };
-  const stop = async () => {
-    const proc = child;
-    if (!proc) return;
-    child = undefined;
-    await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.kill('SIGKILL');
-    });
-  };
-  await start();
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    stop,
-    start,
-    // Removing the directory is best effort; it holds nothing (no persistence).
-    ...{ [Symbol.asyncDispose]: async () => { await stop(); await rm(dir, { recursive: true, force: true }); } },
-  };
 }
 
 /** A PostgreSQL server of the test's own (initdb'd on a free loopback port), which it can stop and start. */

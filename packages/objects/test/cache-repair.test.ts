@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import type { CairnDb } from '@cairn/db';
-import { createTestDb, testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { createTestDb } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '@cairn/redis/testing';
 import { createRedis, type RedisConnection } from '@cairn/redis';
 import { createObjectStore, ObjectNotFoundError, VersionConflictError, type ObjectStore } from '../src/index.js';
 

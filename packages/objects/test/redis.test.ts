@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import type { CairnDb } from '@cairn/db';
-import { createTestDb, startRedisServer, testRedisUrl, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/db/testing';
+import { createTestDb } from '@cairn/db/testing';
+import { startRedisServer, testRedisUrl, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/redis/testing';
 import { createRedis, RedisNotifier, type CairnEvent, type RedisConnection } from '@cairn/redis';
 import { createObjectStore, OBJECT_EVENTS_CHANNEL, SESSION_EVENTS_CHANNEL, SessionManager, type ObjectStore } from '../src/index.js';
 

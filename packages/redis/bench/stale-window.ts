@@ -7,7 +7,7 @@
 // createRedis' defaults (the umbrella's are the same).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMachine, envInteger, printTable } from '@cairn/bench-kit';
-import { startRedisServer } from '@cairn/db/testing';
+import { startRedisServer } from '../src/testing.js';
 import { createRedis, RedisCache, type RedisConnection } from '@cairn/redis';
 import { startProxy } from '../test/proxy.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
 import { createRedis, RedisCache, RedisSessionStore, type RedisConnection } from '@cairn/redis';
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError, type Serializer } from '@cairn/core';
-import { testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
 import { createRedis, RedisCache, type RedisConnection } from '@cairn/redis';
 
 async function until(condition: () => boolean): Promise<void> {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/db/testing';
+import { startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '../src/testing.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const TSX = path.join(PACKAGE_DIR, 'node_modules', '.bin', 'tsx');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedisServer, type DisposableRedisServer } from '@cairn/db/testing';
+import { startRedisServer, type DisposableRedisServer } from '../src/testing.js';
 import { createRedis, RedisCache, RedisNotifier, RedisUnavailableError, RedisSessionStore, type CairnEvent, type RedisConnection } from '@cairn/redis';
 import { startProxy, type CuttableProxy } from './proxy.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { CairnError, ValidationError } from '@cairn/core';
 import { hostileId, hostileJson, hostileKey } from '@cairn/core/testing';
-import { testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
 import { createRedis, RedisCache, RedisSessionStore, RedisUnavailableError, type RedisConnection } from '@cairn/redis';
 
 // The serializer writes -0 as 0 (as JSON and jsonb do): compare numbers that way.

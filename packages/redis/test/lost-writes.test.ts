@@ -2,7 +2,7 @@
 // value older than the database once Redis is reachable again.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/db/testing';
+import { startRedisServer, uniqueKeyPrefix, type DisposableRedisServer } from '../src/testing.js';
 import { createRedis, RedisCache, type RedisConnection, type RedisOptions, type RedisRecovery } from '@cairn/redis';
 import { startProxy, type CuttableProxy } from './proxy.js';
 

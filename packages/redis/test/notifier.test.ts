@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '@cairn/core';
 import { createDb, type CairnDb } from '@cairn/db';
-import { createTestDatabase, createTestDb, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from '@cairn/db/testing';
+import { createTestDatabase, createTestDb, type TestDatabase } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
 import {
   createRedis,
   PostgresNotifier,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testRedisUrl, uniqueKeyPrefix } from '@cairn/db/testing';
+import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
 import { createRedis, RedisSessionStore, type RedisConnection } from '@cairn/redis';
 
 describe('RedisSessionStore', () => {
