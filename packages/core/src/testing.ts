@@ -1,8 +1,11 @@
 // `@cairn/core/testing`: fast-check arbitraries of hostile input (lone surrogates, NUL, control and
 // astral characters, prototype keys, deep and wide JSON) and the oracle that says whether a value
 // survives a trip through JSON text unchanged. Every package's fuzz tests draw from the same
-// generators, so "what the input rules must survive" is written once. Needs fast-check.
+// generators, so "what the input rules must survive" is written once, and run the same
+// round-trip-or-refusal loop over them. Needs fast-check.
 import fc from 'fast-check';
+import { CairnError } from './errors.js';
+import { StorageError } from './storage-errors.js';
 
 /** Characters that have broken storage before, mixed with ordinary ones. */
 const SPECIAL_CHARACTERS = ['\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\n', '\t', '\u001F', '\u007F', '\u0085', '\u00A0', '\u2028', '\uFFFD', '\uFEFF', 'é', 'e\u0301', '\u{1F680}', "'", '"', '\\', '%', '_'];
@@ -142,3 +145,68 @@ export function hasProtoKey(value: unknown): boolean {
   if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return true;
   return Object.values(value).some(hasProtoKey);
 }
+
+/** What a round-trip-or-refusal fuzz saw: calls that read back exactly, and calls refused. */
+export interface RoundTripTally {
+  roundTrips: number;
+  refused: number;
+}
+
+/**
+ * A refusal the fuzz accepts: a Cairn error of category invalid_input raised before storage. A
+ * StorageError (the database refused what the rules let through) or a raw driver error is a bug.
+ */
+export function isInputRefusal(error: unknown): boolean {
+  return error instanceof CairnError && !(error instanceof StorageError) && error.category === 'invalid_input';
+}
+
+/**
+ * Runs one write. It either throws a refusal (`isRefusal`, else the error is rethrown wrapped so
+ * the test fails naming it) or returns the check that reads back what it wrote, which then runs.
+ */
+export async function roundTripOrRefusal(
+  tally: RoundTripTally,
+  write: () => Promise<() => Promise<void>>,
+  isRefusal: (error: unknown) => boolean = isInputRefusal,
+): Promise<void> {
+  let readBack: () => Promise<void>;
+  try {
+    readBack = await write();
+  } catch (error) {
+    if (!isRefusal(error)) throw new Error(`expected a typed Cairn input error raised before storage, got ${String(error)}`, { cause: error });
+    tally.refused += 1;
+    return;
+  }
+  await readBack();
+  tally.roundTrips += 1;
+}
+
+/** Seeded and bounded, so the suite is reproducible and its length fixed. */
+export interface FuzzRunOptions {
+  seed: number;
+  numRuns: number;
+  isRefusal?: (error: unknown) => boolean;
+}
+
+/**
+ * The fuzz of a public write API: every generated call round-trips exactly or is refused with a
+ * typed input error (see roundTripOrRefusal). Returns the tally, so the test can check that both
+ * outcomes occurred (the generators reach the rules from both sides).
+ */
+export async function fuzzRoundTrips<T>(calls: fc.Arbitrary<T>, perform: (call: T) => Promise<() => Promise<void>>, options: FuzzRunOptions): Promise<RoundTripTally> {
+  const tally: RoundTripTally = { roundTrips: 0, refused: 0 };
+  await fc.assert(
+    fc.asyncProperty(calls, (call) => roundTripOrRefusal(tally, () => perform(call), options.isRefusal)),
+    { seed: options.seed, numRuns: options.numRuns },
+  );
+  return tally;
+}
+
+/** The error a promise rejects with, or undefined when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+

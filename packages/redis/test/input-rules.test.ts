@@ -4,10 +4,10 @@
 // before Redis (never a ReplyError, never a RangeError).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { CairnError, ValidationError } from '@cairn/core';
-import { hostileId, hostileJson, hostileKey } from '@cairn/core/testing';
+import { ValidationError } from '@cairn/core';
+import { hostileId, hostileJson, hostileKey, rejection, roundTripOrRefusal } from '@cairn/core/testing';
 import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
-import { createRedis, RedisCache, RedisSessionStore, RedisUnavailableError, type RedisConnection } from '@cairn/redis';
+import { createRedis, RedisCache, RedisSessionStore, type RedisConnection } from '@cairn/redis';
 
 // The serializer writes -0 as 0 (as JSON and jsonb do): compare numbers that way.
 expect.addEqualityTesters([(a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && a === 0 && b === 0 ? true : undefined)]);
@@ -34,13 +34,6 @@ async function scanKeys(pattern: string): Promise<string[]> {
     cursor = next;
   } while (cursor !== '0');
   return keys;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
 }
 
 describe('lone surrogates', () => {
@@ -152,26 +145,6 @@ const valueArb: fc.Arbitrary<unknown> = fc.oneof(
 const ttlArb: fc.Arbitrary<number | undefined> = fc.constantFrom(undefined, undefined, 60, 3600, 0, -1, 0.0004, Number.NaN, Number.POSITIVE_INFINITY, 4e7);
 
 /** The error must be Cairn's, and about the input: not an outage, not Redis' refusal. */
-function expectTypedInputError(error: unknown): void {
-  if (!(error instanceof CairnError) || error instanceof RedisUnavailableError) {
-    throw new Error(`expected a typed Cairn error raised before Redis, got ${String(error)}`, { cause: error });
-  }
-}
-
-/** Runs `write`; a refusal must be a typed input error, anything written must read back exactly. */
-async function roundTripOrRefusal(outcomes: { roundTrips: number; refused: number }, write: () => Promise<() => Promise<void>>): Promise<void> {
-  let readBack: () => Promise<void>;
-  try {
-    readBack = await write();
-  } catch (error) {
-    expectTypedInputError(error);
-    outcomes.refused += 1;
-    return;
-  }
-  await readBack();
-  outcomes.roundTrips += 1;
-}
-
 describe('the public write API, fuzzed on Redis', () => {
   it('round-trips every cache set exactly, through get and getOrLoad, or refuses it with a typed Cairn error', async () => {
     const cache = new RedisCache(redis, { namespace: 'fuzz' });
