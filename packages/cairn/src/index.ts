@@ -5,6 +5,9 @@ export { createCairn, Cairn, type CairnHealth } from './create-cairn.js';
 export { CairnOptionsSchema, TenantIdSchema, NOTIFICATION_TRANSPORTS, type CairnOptions, type ResolvedCairnOptions } from './options.js';
 export { CairnSetupError, CairnStartError, CairnCloseError } from './errors.js';
 
+// The LangGraph saver and the LangChain adapters are the `cairn/langgraph` and `cairn/langchain`
+// entries: they need optional peers this entry must load without.
+
 // The building blocks, for typing and for catching errors.
 export {
   CairnError,
@@ -19,11 +22,20 @@ export {
   type Serializer,
   type ValidationIssue,
 } from '@cairn/core';
-export { createDb, CairnDb, DatabaseUnavailableError, ExtensionMissingError, type DbOptions, type DbHealth } from '@cairn/db';
+export {
+  createDb,
+  migrateDatabase,
+  CairnDb,
+  DatabaseUnavailableError,
+  ExtensionMissingError,
+  MigrationError,
+  MissingDependencyError,
+  type DbOptions,
+  type DbHealth,
+} from '@cairn/db';
 export {
   PostgresCheckpointer,
   MemoryCheckpointer,
-  CairnSaver,
   CheckpointNotFoundError,
   ConflictError,
   StorageUnavailableError,
@@ -56,7 +68,6 @@ export {
   PgVectorCollection,
   LocalHashEmbedder,
   OpenAICompatibleEmbedder,
-  CairnVectorStore,
   chunkText,
   chunkDocument,
   estimateTokens,

@@ -26,7 +26,8 @@ import {
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { uuid6, type Checkpoint as LgCheckpoint } from '@langchain/langgraph-checkpoint';
 import { createDb, type CairnDb } from '@cairn/db';
-import { CairnSaver, PostgresCheckpointer } from '../src/index.js';
+import { PostgresCheckpointer } from '../src/index.js';
+import { CairnSaver } from '../src/langgraph.js';
 
 const THREAD_SIZE = envInteger('BENCH_THREAD_SIZE', 1000);
 // 100 KiB states: PostgresSaver needs ~1 s per list(20) on a long thread; keep the default run short.

@@ -5,11 +5,11 @@
 //     npx tsx --conditions=@cairn/source examples/resume-after-restart.ts start --thread demo-1
 //   DATABASE_URL=... npx tsx --conditions=@cairn/source examples/resume-after-restart.ts resume --thread demo-1
 //
-// (`--url` overrides DATABASE_URL; the database must have the Cairn migrations: `pnpm db:deploy`.)
+// (`--url` overrides DATABASE_URL; the database must have the Cairn migrations: `migrateDatabase(url)` from @cairn/db, or `pnpm db:deploy` in the Cairn monorepo.)
 // Each run prints one JSON line describing where the graph is.
 import { parseArgs } from 'node:util';
 import { Annotation, Command, END, START, StateGraph, interrupt } from '@langchain/langgraph';
-import { CairnSaver } from '../src/index.js';
+import { CairnSaver } from '../src/langgraph.js';
 
 const State = Annotation.Root({
   topic: Annotation<string>,

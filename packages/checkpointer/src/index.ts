@@ -1,5 +1,6 @@
-// @cairn/checkpointer: durable, time-travelling workflow checkpoints on PostgreSQL (or memory),
-// and a LangGraph checkpoint saver on top of them.
+// @cairn/checkpointer: durable, time-travelling workflow checkpoints on PostgreSQL (or memory).
+// The LangGraph checkpoint saver on top of them, CairnSaver, is the `@cairn/checkpointer/langgraph`
+// entry, so this one loads without LangGraph installed.
 export type {
   Checkpointer,
   Checkpoint,
@@ -44,4 +45,3 @@ export {
 } from './errors.js';
 // Re-exported so callers can catch every error this package throws from one import.
 export { ValidationError, SerializationError, JsonSerializer, type Serializer } from '@cairn/core';
-export { CairnSaver } from './cairn-saver.js';

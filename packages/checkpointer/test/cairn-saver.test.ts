@@ -4,7 +4,8 @@ import type { CairnDb } from '@cairn/db';
 import { AIMessage, BaseMessage, HumanMessage } from '@langchain/core/messages';
 import { Annotation, MessagesAnnotation, StateGraph, START, END } from '@langchain/langgraph';
 import { z } from 'zod';
-import { CairnSaver, PostgresCheckpointer, exportThreads, importThreads, MemoryCheckpointer } from '../src/index.js';
+import { PostgresCheckpointer, exportThreads, importThreads, MemoryCheckpointer } from '../src/index.js';
+import { CairnSaver } from '../src/langgraph.js';
 
 let db: CairnDb;
 let saver: CairnSaver;

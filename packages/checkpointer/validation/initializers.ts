@@ -5,7 +5,8 @@ import { testRedisUrl, uniqueKeyPrefix } from '@cairn/redis/testing';
 import { createRedis, type RedisConnection } from '@cairn/redis';
 import type { CairnDb } from '@cairn/db';
 import type { CheckpointSaverTestInitializer } from '@langchain/langgraph-checkpoint-validation';
-import { CairnSaver, MemoryCheckpointer, PostgresCheckpointer } from '../src/index.js';
+import { MemoryCheckpointer, PostgresCheckpointer } from '../src/index.js';
+import { CairnSaver } from '../src/langgraph.js';
 
 let tenants = 0;
 

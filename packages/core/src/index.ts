@@ -15,7 +15,7 @@ export {
   type ErrorDetails,
   type ValidationIssue,
 } from './errors.js';
-export { StorageError, StorageUnavailableError, toStorageError, errorCode, type StorageErrorContext } from './storage-errors.js';
+export { StorageError, StorageUnavailableError, toStorageError, errorCode, MIGRATE_HINT, type StorageErrorContext } from './storage-errors.js';
 export {
   RetrySettingsSchema,
   DEFAULT_RETRY,

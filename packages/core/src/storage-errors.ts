@@ -53,7 +53,12 @@ export interface StorageErrorContext {
 // the caller's input, not an outage.
 const INPUT_SQLSTATES = new Set(['22P05', '22021', '22P02', '22001', '54000']);
 
-const DEFAULT_MIGRATE_HINT = 'npx cairn migrate deploy (or createDb({ migrate: true }))';
+/**
+ * How a user of the installed packages applies Cairn's migrations, for every message that finds
+ * them missing. The repository's script is named last, for those working inside the Cairn monorepo.
+ */
+export const MIGRATE_HINT =
+  '`createCairn({ db: { migrate: true } })`, or `createDb({ migrate: true })` / `migrateDatabase(url)` from @cairn/db; in the Cairn monorepo, `pnpm db:deploy`';
 
 /**
  * Maps any error to a Cairn error: Cairn errors pass through; connection failures become
@@ -77,7 +82,7 @@ export function toStorageError(error: unknown, context: StorageErrorContext = {}
     });
   }
   if (code === '42P01') {
-    return new StorageError(`Cairn's tables are missing${what}: apply the migrations (${context.migrateHint ?? DEFAULT_MIGRATE_HINT}). ${message}`, {
+    return new StorageError(`Cairn's tables are missing${what}: apply the migrations (${context.migrateHint ?? MIGRATE_HINT}). ${message}`, {
       cause: error,
       code: 'SCHEMA_MISSING',
       details,

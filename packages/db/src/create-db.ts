@@ -2,13 +2,13 @@
 // against a PostgreSQL URL or, when none is given, the embedded PGlite database.
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { parseInput, type RetrySettings } from '@cairn/core';
+import { MIGRATE_HINT, parseInput, type RetrySettings } from '@cairn/core';
 import { PrismaClient } from './generated/prisma/client.js';
 import { parseDatabaseUrl, redactUrl, type SslMode } from './database-url.js';
 import { DatabaseUnavailableError, DbError, MigrationError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { migrateDatabase } from './migrate.js';
-import { DbOptionsSchema, type DbOptions, type ResolvedDbOptions } from './options.js';
+import { DbOptionsSchema, PoolOptionsSchema, isPgPool, type DbOptions, type PoolSettings, type ResolvedDbOptions } from './options.js';
 import type { Row } from './rows.js';
 import { CommitOutcomeUnknown, retrying, runTransaction, withPooledClient, type ClientLease, type TransactionOptions } from './transaction.js';
 
@@ -88,7 +88,7 @@ function describeConnectError(err: NodeJS.ErrnoException & { code?: string }, ur
     case 'EAI_AGAIN':
       return `The host in ${where} cannot be resolved.`;
     case '3D000':
-      return `The database in ${where} does not exist. Create it (\`createdb\`) or run \`pnpm db:deploy\`.`;
+      return `The database in ${where} does not exist. Create it (\`createdb\` or CREATE DATABASE), then apply Cairn's migrations: ${MIGRATE_HINT}.`;
     case '28P01':
     case '28000':
       return `PostgreSQL rejected the credentials in ${where}: ${err.message}`;
@@ -101,7 +101,10 @@ function describeConnectError(err: NodeJS.ErrnoException & { code?: string }, ur
   }
 }
 
-/** The database handle every Cairn package takes. Owns its pool (and the embedded server, if any). */
+/**
+ * The database handle every Cairn package takes. Owns its pool (and the embedded server, if any),
+ * unless the application handed in a pool of its own, which close() leaves open.
+ */
 export class CairnDb {
   /** The generated Prisma client, over the shared pool. */
   readonly prisma: PrismaClient;
@@ -120,6 +123,8 @@ export class CairnDb {
   readonly #max: number;
   readonly #retry: RetrySettings;
   readonly #dropped: { count: number };
+  readonly #ownsPool: boolean;
+  readonly #onPoolError: (error: Error) => void;
   #closing: Promise<void> | undefined;
   #epoch: Promise<string> | undefined;
 
@@ -135,6 +140,10 @@ export class CairnDb {
     max: number;
     retry: RetrySettings;
     dropped: { count: number };
+    /** False for an application's pool: close() must leave it usable. */
+    ownsPool: boolean;
+    /** The 'error' listener createDb put on the pool, taken off again by close(). */
+    onPoolError: (error: Error) => void;
     embedded?: EmbeddedPostgres | undefined;
   }) {
     this.prisma = parts.prisma;
@@ -148,6 +157,8 @@ export class CairnDb {
     this.#max = parts.max;
     this.#retry = parts.retry;
     this.#dropped = parts.dropped;
+    this.#ownsPool = parts.ownsPool;
+    this.#onPoolError = parts.onPoolError;
   }
 
   /**
@@ -289,11 +300,15 @@ export class CairnDb {
     };
   }
 
-  /** Disconnects Prisma, drains the pool and stops the embedded server. Idempotent. */
+  /**
+   * Disconnects Prisma, drains the pool and stops the embedded server. Idempotent. A pool the
+   * application handed in is not ended: only the listeners Cairn added are removed.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.prisma.$disconnect();
-      if (!this.pool.ended) await this.pool.end();
+      this.pool.off('error', this.#onPoolError);
+      if (this.#ownsPool && !this.pool.ended) await this.pool.end();
       await this.embedded?.close();
     })();
     return this.#closing;
@@ -336,7 +351,7 @@ UnnamedStatementsClient.prototype.query = function query(this: pg.Client, config
 /** Builds node-postgres settings from validated options and a parsed URL. */
 export function poolConfigFor(
   url: string,
-  options: Pick<ResolvedDbOptions, 'pool' | 'schema'> & { pgbouncer?: boolean | undefined },
+  options: Pick<ResolvedDbOptions, 'schema'> & { pool: PoolSettings; pgbouncer?: boolean | undefined },
 ): { config: pg.PoolConfig; schema: string; pgbouncer: boolean } {
   const parsed = parseDatabaseUrl(url);
   const schema = options.schema ?? parsed.schema ?? 'public';
@@ -362,83 +377,182 @@ export function poolConfigFor(
   return { config, schema, pgbouncer };
 }
 
-/** Behind PgBouncer the schema cannot be put on the search path at connect: it must already be there. */
-async function assertSchemaOnSearchPath(pool: pg.Pool, schema: string): Promise<void> {
+/**
+ * Behind PgBouncer, and on an application's pool, Cairn does not set the search path when it
+ * connects: the schema must already be on it.
+ */
+async function assertSchemaOnSearchPath(pool: pg.Pool, schema: string, why: string): Promise<void> {
   if (schema === 'public') return;
   const { rows } = await pool.query<{ schemas: string[] }>('SELECT current_schemas(false) AS schemas');
   if (!rows[0]?.schemas.includes(schema)) {
     throw new DbError(
       'SEARCH_PATH_MISSING_SCHEMA',
-      `Behind PgBouncer Cairn cannot set search_path when it connects, and schema "${schema}" is not on the role's search_path. ` +
-        `Set it once: ALTER ROLE <role> SET search_path = "${schema}", public;`,
+      `${why}, and schema "${schema}" is not on the search_path of its connections. ` +
+        `Set it once: ALTER ROLE <role> SET search_path = "${schema}", public; (or \`options: '-c search_path=${schema},public'\` in the pool's settings)`,
       { category: 'invalid_input', details: { schema } },
     );
   }
 }
 
+/** node-postgres settings of a pool that belong to the pool, not to each connection. */
+const POOL_ONLY_SETTINGS = ['max', 'min', 'idleTimeoutMillis', 'maxUses', 'maxLifetimeSeconds', 'allowExitOnIdle', 'log', 'Promise', 'Client'] as const;
+
+/** A connection string for an application's pool: its own, else one built from its settings. */
+function urlOfPool(config: pg.PoolConfig): string | undefined {
+  if (config.connectionString) return config.connectionString;
+  if (typeof config.password === 'function' || config.stream !== undefined) return undefined;
+  const u = new URL('postgresql://localhost');
+  u.hostname = config.host ?? pg.defaults.host ?? 'localhost';
+  u.port = String(config.port ?? pg.defaults.port ?? 5432);
+  u.username = encodeURIComponent(config.user ?? pg.defaults.user ?? 'postgres');
+  if (typeof config.password === 'string' && config.password !== '') u.password = encodeURIComponent(config.password);
+  u.pathname = `/${encodeURIComponent(config.database ?? pg.defaults.database ?? config.user ?? 'postgres')}`;
+  return u.toString();
+}
+
 /**
- * Connects to PostgreSQL (or starts the embedded database when `url` is absent), checks the
- * connection within `pool.connectionTimeoutMs`, optionally migrates, and returns the handle.
+ * The application's pool, checked: Prisma's adapter takes an existing pool only when it is an
+ * instance of its own `pg` (it would otherwise read the pool as settings and open a second pool
+ * behind Cairn's back), so a pool from another copy of node-postgres is refused with the fix.
+ */
+function existingPool(pool: pg.Pool): pg.Pool {
+  if (pool instanceof pg.Pool) return pool;
+  throw new DbError(
+    'POOL_FROM_ANOTHER_PG',
+    'The pool passed as `pool` was made by another copy of node-postgres (`pg`) than the one @cairn/db and Prisma\'s adapter use. ' +
+      'Install one copy (the same `pg` version as @cairn/db depends on, then `npm dedupe`), or pass pool settings and let Cairn create the pool.',
+    { category: 'invalid_input' },
+  );
+}
+
+/** What createDb needs to know about the pool, whoever created it. */
+interface PoolPlan {
+  pool: pg.Pool;
+  owned: boolean;
+  schema: string;
+  pgbouncer: boolean;
+  /** Where migrations and standalone sessions connect; undefined when they cannot (behind PgBouncer without directUrl). */
+  directUrl: string | undefined;
+  clientConfig: pg.ClientConfig | undefined;
+  /** For messages and CairnDb.url. */
+  url: string;
+  max: number;
+  connectionTimeoutMs: number;
+}
+
+/** The plan for an application's pool: nothing about it is changed. */
+function planForExistingPool(given: pg.Pool, opts: ResolvedDbOptions): PoolPlan {
+  if (opts.url !== undefined) {
+    throw new DbError('POOL_AND_URL', 'Give either `url` or an existing `pool`, not both: an existing pool already says where it connects.', { category: 'invalid_input' });
+  }
+  const pool = existingPool(given);
+  const config = pool.options as pg.PoolConfig;
+  const ownUrl = urlOfPool(config);
+  const parsed = ownUrl === undefined ? undefined : parseDatabaseUrl(ownUrl);
+  const pgbouncer = opts.pgbouncer ?? parsed?.pgbouncer ?? false;
+  const schema = opts.schema ?? parsed?.schema ?? 'public';
+  const settings = Object.fromEntries(Object.entries(config).filter(([key]) => !(POOL_ONLY_SETTINGS as readonly string[]).includes(key))) as pg.ClientConfig;
+  const directUrl = opts.directUrl ?? (pgbouncer ? undefined : ownUrl);
+  const clientConfig = opts.directUrl !== undefined ? poolClientConfig(opts.directUrl, { ...opts, pool: PoolOptionsSchema.parse({}) }) : pgbouncer ? undefined : settings;
+  return { pool, owned: false, schema, pgbouncer, directUrl, clientConfig, url: ownUrl ?? 'postgresql://(the application\'s pool)', max: config.max ?? 10, connectionTimeoutMs: config.connectionTimeoutMillis ?? 0 };
+}
+
+/** Settings for a standalone connection through `url` (a session of its own: never through PgBouncer). */
+function poolClientConfig(url: string, opts: Omit<ResolvedDbOptions, 'pool'> & { pool: PoolSettings }): pg.ClientConfig {
+  const { max: _max, idleTimeoutMillis: _idle, ...rest } = poolConfigFor(url, { ...opts, pgbouncer: false }).config;
+  return rest;
+}
+
+/**
+ * Connects to PostgreSQL (or starts the embedded database when `url` is absent, or uses the
+ * application's `pool`), checks the connection within `pool.connectionTimeoutMs`, optionally
+ * migrates, and returns the handle. Migrating, and the embedded database, need the optional
+ * packages they run on; without them this fails with MissingDependencyError naming them.
  */
 export async function createDb(options: DbOptions = {}): Promise<CairnDb> {
   const opts = parseInput(DbOptionsSchema, options, 'database options');
   let embedded: EmbeddedPostgres | undefined;
-  let url = opts.url;
-  if (url === undefined) {
-    embedded = await startEmbeddedPostgres(opts.embedded);
-    url = embedded.url;
-  } else {
-    parseDatabaseUrl(url);
-  }
-  let pool: pg.Pool | undefined;
+  let plan: PoolPlan | undefined;
   try {
-    const { config, schema, pgbouncer } = poolConfigFor(url, opts);
-    const directUrl = opts.directUrl ?? (pgbouncer ? undefined : url);
-    if (opts.migrate ?? embedded !== undefined) {
-      if (directUrl === undefined) {
-        throw new MigrationError(
-          'Migrations cannot run through PgBouncer in transaction pooling (the migration lock is held by a session, which the pooler hands to others). Give `directUrl` (a connection straight to PostgreSQL), or migrate separately with `npx cairn migrate deploy` against the direct URL.',
-        );
+    if (isPgPool(opts.pool)) {
+      plan = planForExistingPool(opts.pool, opts);
+    } else {
+      const settings = opts.pool;
+      let url = opts.url;
+      if (url === undefined) {
+        embedded = await startEmbeddedPostgres(opts.embedded);
+        url = embedded.url;
+      } else {
+        parseDatabaseUrl(url);
       }
-      await migrateDatabase(withSchema(directUrl, schema));
+      const { config, schema, pgbouncer } = poolConfigFor(url, { ...opts, pool: settings });
+      const directUrl = opts.directUrl ?? (pgbouncer ? undefined : url);
+      plan = {
+        pool: new pg.Pool(config),
+        owned: true,
+        schema,
+        pgbouncer,
+        directUrl,
+        clientConfig: directUrl === undefined ? undefined : poolClientConfig(directUrl, { ...opts, pool: settings }),
+        url,
+        max: settings.max,
+        connectionTimeoutMs: settings.connectionTimeoutMs,
+      };
     }
-    pool = new pg.Pool(config);
+    const { pool, schema, directUrl } = plan;
     // An idle client's error (server restart, network drop) must not crash the process: the pool
-    // drops that client and the next query gets a fresh connection. Counted and reported.
+    // drops that client and the next query gets a fresh connection. Counted and reported. On an
+    // application's pool this is one more listener beside the application's own.
     const dropped = { count: 0 };
     const report = opts.onConnectionError ?? ((error: Error) => console.warn(`[cairn] PostgreSQL dropped an idle pooled connection: ${error.message}`));
-    pool.on('error', (error) => {
+    const onPoolError = (error: Error) => {
       dropped.count += 1;
       try {
         report(error);
       } catch {
         // A reporter that throws must not turn a dropped connection into a crash.
       }
-    });
-    const probe = await pool.connect().catch((err: Error) => {
-      throw new DatabaseUnavailableError(describeConnectError(err, url, opts.pool.connectionTimeoutMs), { cause: err });
-    });
-    probe.release();
-    if (pgbouncer) await assertSchemaOnSearchPath(pool, schema);
+    };
+    pool.on('error', onPoolError);
+    try {
+      if (opts.migrate ?? embedded !== undefined) {
+        if (directUrl === undefined) {
+          throw new MigrationError(
+            plan.owned
+              ? 'Migrations cannot run through PgBouncer in transaction pooling (the migration lock is held by a session, which the pooler hands to others). Give `directUrl` (a connection straight to PostgreSQL), or migrate separately with `migrateDatabase(directUrl)` from @cairn/db.'
+              : 'Migrations need a connection string, and the pool given has none Cairn can use (or goes through PgBouncer): give `directUrl`, or migrate separately with `migrateDatabase(url)` from @cairn/db.',
+          );
+        }
+        await migrateDatabase(withSchema(directUrl, schema));
+      }
+      const probe = await pool.connect().catch((err: Error) => {
+        throw new DatabaseUnavailableError(describeConnectError(err, plan!.url, plan!.connectionTimeoutMs), { cause: err });
+      });
+      probe.release();
+      if (!plan.owned) await assertSchemaOnSearchPath(pool, schema, 'Cairn uses the pool it was given as it is');
+      else if (plan.pgbouncer) await assertSchemaOnSearchPath(pool, schema, 'Behind PgBouncer Cairn cannot set search_path when it connects');
+    } catch (error) {
+      pool.off('error', onPoolError);
+      throw error;
+    }
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
-    // Standalone connections (LISTEN) must be sessions of their own: through the direct URL.
-    const direct = directUrl === undefined ? undefined : poolConfigFor(directUrl, { ...opts, pgbouncer: false }).config;
-    const clientConfig = direct ? (({ max: _max, idleTimeoutMillis: _idle, ...rest }) => rest)(direct) : undefined;
     return new CairnDb({
       prisma,
       pool,
       schema,
-      url,
+      url: plan.url,
       directUrl,
-      pgbouncer,
-      clientConfig,
-      max: opts.pool.max,
+      pgbouncer: plan.pgbouncer,
+      clientConfig: plan.clientConfig,
+      max: plan.max,
       retry: opts.retry,
       dropped,
+      ownsPool: plan.owned,
+      onPoolError,
       embedded,
     });
   } catch (err) {
-    await pool?.end().catch(() => undefined);
+    if (plan?.owned) await plan.pool.end().catch(() => undefined);
     await embedded?.close();
     throw err;
   }

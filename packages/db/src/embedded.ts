@@ -2,10 +2,10 @@
 // port through the wire protocol so the same node-postgres code path serves it and a real server.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGlite } from '@electric-sql/pglite';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { DbError, EmbeddedDatabaseLockedError } from './errors.js';
+import { loadOptional } from './optional-dependency.js';
 import type { EmbeddedOptions } from './options.js';
 import { EmbeddedOptionsSchema } from './options.js';
 import { parseInput } from '@cairn/core';
@@ -54,9 +54,27 @@ async function acquireLock(dataDir: string): Promise<string> {
   throw new EmbeddedDatabaseLockedError(dataDir, -1);
 }
 
-/** Starts PGlite with pgvector and serves it on loopback. */
+/** The embedded database's packages: optional peers, loaded only when a database is embedded. */
+export const EMBEDDED_PACKAGES = ['@electric-sql/pglite', '@electric-sql/pglite-pgvector', '@electric-sql/pglite-socket'] as const;
+
+function loadPglite() {
+  return loadOptional('The embedded database (createDb() without a url)', EMBEDDED_PACKAGES, async () => {
+    const [{ PGlite }, { vector }, { PGLiteSocketServer }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite-pgvector'),
+      import('@electric-sql/pglite-socket'),
+    ]);
+    return { PGlite, vector, PGLiteSocketServer };
+  });
+}
+
+/**
+ * Starts PGlite with pgvector and serves it on loopback. Fails with MissingDependencyError
+ * (`DEPENDENCY_MISSING`) when the PGlite packages are not installed.
+ */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
   const opts = parseInput(EmbeddedOptionsSchema, options, 'embedded database options');
+  const lib = await loadPglite();
   const dataDir = opts.inMemory ? undefined : path.resolve(opts.dataDir);
   let lockFile: string | undefined;
   if (dataDir) {
@@ -70,8 +88,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     if (lockFile) await rm(lockFile, { force: true });
   };
   try {
-    db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
-    server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: opts.port, maxConnections: opts.maxConnections });
+    db = await lib.PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector: lib.vector } });
+    server = new lib.PGLiteSocketServer({ db, host: '127.0.0.1', port: opts.port, maxConnections: opts.maxConnections });
     await server.start();
   } catch (cause) {
     await server?.stop().catch(() => undefined);

@@ -49,3 +49,23 @@ export class EmbeddedDatabaseLockedError extends DbError {
     );
   }
 }
+
+/**
+ * A feature needs a package this application did not install: the embedded database needs PGlite,
+ * migrations need the WASM schema engine. They are optional peer dependencies of @cairn/db, so an
+ * app that connects to its own migrated PostgreSQL installs neither. `details.install` is the
+ * command that fixes it.
+ */
+export class MissingDependencyError extends DbError {
+  override readonly name = 'MissingDependencyError';
+  readonly packages: readonly string[];
+  constructor(feature: string, packages: readonly string[], options: CairnErrorOptions = {}) {
+    const install = `npm install ${packages.join(' ')}`;
+    super('DEPENDENCY_MISSING', `${feature} needs ${packages.map((p) => p.replace(/(.)@[^@]*$/, '$1')).join(', ')}, which this application does not have installed. Install ${packages.length === 1 ? 'it' : 'them'}: \`${install}\``, {
+      category: 'invalid_input',
+      ...options,
+      details: { feature, packages, install, ...options.details },
+    });
+    this.packages = packages;
+  }
+}

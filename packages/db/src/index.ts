@@ -1,14 +1,25 @@
 // @cairn/db: the one generated Prisma client, its connection, migrations and the embedded default.
 export { createDb, CairnDb, poolConfigFor, type DbHealth, type PoolStats, type DbTransactionOptions, type DbRunOptions } from './create-db.js';
 export { runTransaction, withPooledClient, CommitOutcomeUnknown, ISOLATION_LEVELS, type IsolationLevel, type TransactionOptions, type ClientLease } from './transaction.js';
-export { DbOptionsSchema, PoolOptionsSchema, EmbeddedOptionsSchema, type DbOptions, type PoolOptions, type EmbeddedOptions } from './options.js';
+export {
+  DbOptionsSchema,
+  PoolOptionsSchema,
+  EmbeddedOptionsSchema,
+  ExistingPoolSchema,
+  type DbOptions,
+  type PoolOptions,
+  type PoolSettings,
+  type EmbeddedOptions,
+} from './options.js';
 export { parseDatabaseUrl, redactUrl, SSL_MODES, type DatabaseUrl, type SslMode } from './database-url.js';
-export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+export { startEmbeddedPostgres, EMBEDDED_PACKAGES, type EmbeddedPostgres } from './embedded.js';
+export { PRISMA_DIR } from './prisma-files.js';
 export {
   migrateDatabase,
   assertVectorExtensionAvailable,
   MIGRATIONS_DIR,
   SCHEMA_PATH,
+  MIGRATION_PACKAGES,
   PGVECTOR_INSTALL_HINT,
   type MigrateOptions,
   type MigrateResult,
@@ -20,6 +31,7 @@ export {
   ExtensionMissingError,
   MigrationError,
   EmbeddedDatabaseLockedError,
+  MissingDependencyError,
 } from './errors.js';
 export type { Row, Tables, TableName, ColumnName } from './rows.js';
 // The generated client and model types, for the other packages (only @cairn/db imports them).

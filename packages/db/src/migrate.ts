@@ -1,22 +1,25 @@
 // Applies prisma/migrations in-process through the WASM schema engine: the same engine and the
 // same `_prisma_migrations` bookkeeping as `prisma migrate deploy`, without spawning the CLI.
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EMPTY_FILTERS, openSchemaEngine, readMigrationsList } from '../engine/wasm-schema-engine.js';
 import { parseDatabaseUrl, redactUrl } from './database-url.js';
 import { DatabaseUnavailableError, ExtensionMissingError, MigrationError } from './errors.js';
+import { loadOptional } from './optional-dependency.js';
+import { MIGRATIONS_DIR, SCHEMA_PATH } from './prisma-files.js';
 
-/** Where the repository keeps the schema and migrations (the single source of truth). */
-export const SCHEMA_PATH = fileURLToPath(new URL('../../../prisma/schema.prisma', import.meta.url));
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url));
+export { MIGRATIONS_DIR, SCHEMA_PATH };
+
+/** The schema engine's package: an optional peer, loaded only when migrations run. */
+export const MIGRATION_PACKAGES = ['@prisma/schema-engine-wasm'] as const;
 
 export interface MigrateOptions {
-  /** Defaults to the repository's prisma/migrations. */
+  /** Defaults to the migrations @cairn/db ships (MIGRATIONS_DIR). */
   migrationsDir?: string;
-  /** Defaults to the repository's prisma/schema.prisma. */
+  /** Defaults to the schema @cairn/db ships (SCHEMA_PATH). */
   schemaPath?: string;
 }
+
 
 export interface MigrateResult {
   /** Names of the migrations this call applied (empty when already up to date). */
@@ -25,7 +28,7 @@ export interface MigrateResult {
 
 export const PGVECTOR_INSTALL_HINT =
   'Install pgvector on the PostgreSQL server (https://github.com/pgvector/pgvector#installation): ' +
-  'Debian/Ubuntu `apt install postgresql-<major>-pgvector` (or `bash scripts/setup-services.sh`, which builds it from source on bookworm), ' +
+  'Debian/Ubuntu `apt install postgresql-<major>-pgvector` (in the Cairn monorepo, `bash scripts/setup-services.sh` builds it from source on bookworm), ' +
   'Homebrew `brew install pgvector`, Docker image `pgvector/pgvector:pg17`; managed services (RDS, Cloud SQL, Azure, Supabase, Neon) ship it. ' +
   'Then run `CREATE EXTENSION vector;` as a superuser, or let the migration do it.';
 
@@ -87,7 +90,9 @@ export async function migrateDatabase(url: string, options: MigrateOptions = {})
   const { schema: targetSchema } = parseDatabaseUrl(url);
   if (targetSchema && targetSchema !== 'public') await createSchemaIfMissing(url, targetSchema);
   const [schema, migrationsList] = await Promise.all([readFile(schemaPath, 'utf8'), readMigrationsList(migrationsDir)]);
-  const engine = await openSchemaEngine({ url, datamodels: [[schemaPath, schema]] });
+  const engine = await loadOptional('Migrations (migrate: true, the embedded database, migrateDatabase())', MIGRATION_PACKAGES, () =>
+    openSchemaEngine({ url, datamodels: [[schemaPath, schema]] }),
+  );
   try {
     const result = (await engine.call('applyMigrations', { migrationsList, filters: EMPTY_FILTERS })) as {
       appliedMigrationNames: string[];
@@ -97,8 +102,9 @@ export async function migrateDatabase(url: string, options: MigrateOptions = {})
     const message = (cause as Error)?.message ?? String(cause);
     throw new MigrationError(
       `Migrating ${redactUrl(url)} failed: ${message}\n` +
-        'Run `pnpm db:status` to see which migration failed. Fix its SQL (or the data it trips on), then mark it with ' +
-        '`pnpm prisma migrate resolve --rolled-back <migration>` and deploy again.',
+        'The failed migration is recorded in the `_prisma_migrations` table (`SELECT migration_name, logs FROM _prisma_migrations WHERE finished_at IS NULL`; ' +
+        'in the Cairn monorepo `pnpm db:status` shows it). Fix its SQL (or the data it trips on), then mark it rolled back ' +
+        '(`prisma migrate resolve --rolled-back <migration>`, or delete its row) and migrate again.',
       { cause },
     );
   } finally {

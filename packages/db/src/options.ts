@@ -1,4 +1,5 @@
 // Options of createDb(), validated with zod. Defaults live here, in the schema, and nowhere else.
+import type pg from 'pg';
 import { z } from 'zod';
 import { RetrySettingsSchema } from '@cairn/core';
 import { SSL_MODES } from './database-url.js';
@@ -41,6 +42,19 @@ export const EmbeddedOptionsSchema = z
   })
   .strict();
 
+/**
+ * Recognises a node-postgres Pool by its shape rather than `instanceof`, so a pool made by another
+ * copy of `pg` is recognised too (and then refused with a message saying why: see createDb).
+ */
+export function isPgPool(value: unknown): value is pg.Pool {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return ['connect', 'query', 'end', 'on', 'off'].every((method) => typeof candidate[method] === 'function') && typeof candidate.totalCount === 'number';
+}
+
+/** An application's own pg.Pool, handed to createDb({ pool }). */
+export const ExistingPoolSchema = z.custom<pg.Pool>(isPgPool, 'must be pool settings or a pg.Pool');
+
 export const DbOptionsSchema = z
   .object({
     /** PostgreSQL URL. When absent, an embedded PGlite database is started and used. */
@@ -59,11 +73,19 @@ export const DbOptionsSchema = z
     directUrl: z.string().min(1).optional(),
     /** PostgreSQL schema for Cairn's tables (overrides `?schema=`). @defaultValue 'public' */
     schema: identifier.optional(),
-    pool: PoolOptionsSchema.default(PoolOptionsSchema.parse({})),
+    /**
+     * Settings of the pool Cairn creates, or an existing `pg.Pool` of the application's. Cairn then
+     * uses that pool as it is (its URL, TLS, search_path and timeouts are the application's), never
+     * ends it, and on close() removes the listener it added; `url`, `embedded` and these settings do
+     * not apply. Migrations and LISTEN connect with `directUrl`, else with the pool's own settings.
+     * @defaultValue a pool of Cairn's own with the settings' defaults
+     */
+    pool: z.union([ExistingPoolSchema, PoolOptionsSchema]).default(PoolOptionsSchema.parse({})),
     embedded: EmbeddedOptionsSchema.default(EmbeddedOptionsSchema.parse({})),
     /**
      * Apply pending migrations on start. @defaultValue true for the embedded database, false for a
-     * URL (run `pnpm db:deploy` in your release process instead).
+     * URL (apply migrations in your release process instead: `migrateDatabase(url)`, or in the
+     * Cairn monorepo `pnpm db:deploy`).
      */
     migrate: z.boolean().optional(),
     /**
@@ -82,6 +104,8 @@ export const DbOptionsSchema = z
   .strict();
 
 export type PoolOptions = z.input<typeof PoolOptionsSchema>;
+/** Pool settings after defaults. */
+export type PoolSettings = z.output<typeof PoolOptionsSchema>;
 export type EmbeddedOptions = z.input<typeof EmbeddedOptionsSchema>;
 /** Options of createDb(). */
 export type DbOptions = z.input<typeof DbOptionsSchema>;

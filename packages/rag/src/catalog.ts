@@ -1,6 +1,7 @@
 // What @cairn/rag needs to know about the database before it writes: the real dimension of
 // `documents.embedding` (from the catalog, so a migrated column change is seen), the pgvector
 // version (iterative scans need 0.8), and which text search configurations exist.
+import { MIGRATE_HINT } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
 import { DimensionMismatchError, RagSchemaError, UnknownLanguageError } from './errors.js';
 
@@ -33,9 +34,9 @@ export async function readDocumentsTable(pool: CairnDb['pool']): Promise<Documen
   );
   const row = rows[0];
   if (!row?.table_exists) {
-    throw new RagSchemaError('The `documents` table does not exist in this database (search_path). Apply the migrations: `pnpm db:deploy`.');
+    throw new RagSchemaError(`The \`documents\` table does not exist in this database (search_path). Apply Cairn's migrations: ${MIGRATE_HINT}.`);
   }
-  if (!row.pgvector) throw new RagSchemaError('The pgvector extension (`vector`) is not installed in this database. Apply the migrations: `pnpm db:deploy`.');
+  if (!row.pgvector) throw new RagSchemaError(`The pgvector extension (\`vector\`) is not installed in this database. Apply Cairn's migrations: ${MIGRATE_HINT}.`);
   const match = /^vector\((\d+)\)$/.exec(row.column_type ?? '');
   if (!match) {
     throw new RagSchemaError(

@@ -48,13 +48,7 @@ export {
   type VectorIndexInfo,
   type IndexScope,
 } from './vector-index.js';
-export {
-  embedderFromLangChain,
-  embedderToLangChain,
-  type Embedder,
-  type EmbedOptions,
-  type FromLangChainOptions,
-} from './embedder.js';
+export { type Embedder, type EmbedOptions } from './embedder.js';
 export { LocalHashEmbedder, type LocalHashEmbedderOptions } from './local-hash-embedder.js';
 export {
   RagError,
@@ -76,9 +70,5 @@ export {
   type EmbedderStats,
 } from './openai-compatible-embedder.js';
 export { chunkText, chunkDocument, estimateTokens, type ChunkOptions, type TextChunk } from './chunking.js';
-export {
-  CairnVectorStore,
-  type CairnVectorStoreConfig,
-  type CairnAddOptions,
-  type CairnDeleteParams,
-} from './langchain-vector-store.js';
+// The LangChain adapters (CairnVectorStore, embedderFromLangChain, embedderToLangChain) are in
+// the `@cairn/rag/langchain` entry, so this one loads without @langchain/core.

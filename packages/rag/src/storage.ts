@@ -5,7 +5,7 @@
 // the SQLSTATE means something to rag (the column changed dimension, the documents table is
 // gone), otherwise core's StorageUnavailableError or StorageError with `details.sqlstate`.
 import type pg from 'pg';
-import { TRANSIENT, errorCode } from '@cairn/core';
+import { MIGRATE_HINT, TRANSIENT, errorCode } from '@cairn/core';
 import { CommitOutcomeUnknown, runTransaction, type CairnDb, type ClientLease } from '@cairn/db';
 import { DimensionMismatchError, RagSchemaError } from './errors.js';
 
@@ -108,7 +108,7 @@ export class RagStorage {
     }
     if (code === '42P01' || (code === '42704' && /type "(?:vector|halfvec)"/.test(message))) {
       this.#onSchemaChanged();
-      return new RagSchemaError(`The documents table or the vector type is missing (${message}). Apply the migrations: \`pnpm db:deploy\`.`, { cause: error });
+      return new RagSchemaError(`The documents table or the vector type is missing (${message}). Apply Cairn's migrations: ${MIGRATE_HINT}.`, { cause: error });
     }
     return error;
   }

@@ -4,7 +4,8 @@ import { Document } from '@langchain/core/documents';
 import type { CairnDb } from '@cairn/db';
 import { createTestDb } from '@cairn/db/testing';
 import { ValidationError } from '@cairn/core';
-import { CairnVectorStore, createRag, embedderFromLangChain, embedderToLangChain, LocalHashEmbedder } from '../src/index.js';
+import { createRag, LocalHashEmbedder } from '../src/index.js';
+import { CairnVectorStore, embedderFromLangChain, embedderToLangChain } from '../src/langchain.js';
 
 describe('CairnVectorStore (LangChain)', () => {
   let db: CairnDb;
