@@ -4,7 +4,7 @@
 // all of it: close() shuts everything down in reverse order.
 import { Registry } from 'prom-client';
 import { ClosedError, ValidationError, parseInput } from '@cairn/core';
-import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
+import { createDb, isPgPool, type CairnDb, type DbOptions } from '@cairn/db';
 import { PostgresCheckpointer } from '@cairn/checkpointer';
 import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
@@ -218,7 +218,7 @@ export class Cairn implements AsyncDisposable {
 }
 
 /**
- * The database options. The embedded database serves every wire connection from one PostgreSQL
+ * The database options. With no URL and no pool of the application's, the embedded database serves every wire connection from one PostgreSQL
  * session (pglite-socket queues them onto a single PGlite instance), so statements one pooled
  * connection prepares by name (the checkpointer's and the object store's hot paths) would collide
  * with another's ("prepared statement ... already exists"). One long-lived pooled connection
@@ -227,6 +227,8 @@ export class Cairn implements AsyncDisposable {
 function dbOptions(opts: ResolvedCairnOptions): DbOptions {
   const given = opts.db ?? {};
   if (opts.databaseUrl !== undefined) return { ...given, url: opts.databaseUrl };
+  // An application's own pool is used as it is (and is not embedded).
+  if (isPgPool(given.pool)) return given;
   return { ...given, pool: { max: 1, idleTimeoutMs: 0, ...given.pool } };
 }
 

@@ -37,7 +37,10 @@ export const CairnOptionsSchema = z
     embedder: EmbedderSchema.optional(),
     /** Tenant every component is scoped to; `forTenant()` gives views of others. @defaultValue 'default' */
     tenantId: TenantIdSchema.default('default'),
-    /** Options of @cairn/db's createDb() besides the URL (pool, schema, embedded, migrate). */
+    /**
+     * Options of @cairn/db's createDb() besides the URL (pool settings or an existing `pg.Pool`,
+     * schema, embedded, migrate). An existing pool is used as it is and left open by close().
+     */
     db: plainObject<Omit<DbOptions, 'url'>>('db').optional(),
     /** Redis settings besides the URL. */
     redis: z

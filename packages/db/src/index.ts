@@ -6,6 +6,7 @@ export {
   PoolOptionsSchema,
   EmbeddedOptionsSchema,
   ExistingPoolSchema,
+  isPgPool,
   type DbOptions,
   type PoolOptions,
   type PoolSettings,
