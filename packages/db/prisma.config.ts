@@ -21,6 +21,9 @@ if (existsSync(dotenv)) {
 // The native engine cannot be downloaded on every machine; the WASM engine behind this shim is
 // the same engine (pinned to the engines-version this CLI expects), answering the same protocol.
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= path.join(here, 'engine', 'schema-engine-shim.js');
+// `db push` and `migrate diff --from-config-datasource` carry no migrations list; the shim reads the
+// hand-written indexes (which those must not drop) from here.
+process.env.CAIRN_MIGRATIONS_DIR ??= path.join(root, 'prisma', 'migrations');
 // The schema's `rows` generator (raw-SQL row types); an absolute command, whatever the CLI's cwd.
 process.env.CAIRN_ROW_TYPES_GENERATOR ??= `node ${JSON.stringify(path.join(here, 'generator', 'row-types.js'))}`;
 

@@ -182,18 +182,31 @@ export async function openSchemaEngine({ url, datamodels, log }) {
   const bg = await loadWasmModule();
   const adapters = createMigrationAdapterFactory(url);
   const engine = await bg.SchemaEngine.new({ datamodels: datamodels?.length ? datamodels : undefined }, (message) => log?.(message), bindMigrationAwareSqlAdapterFactory(adapters));
-  return new CairnSchemaEngine(engine, adapters);
+  return new CairnSchemaEngine(engine, adapters, url);
+}
+
+/**
+ * The migrations that own the hand-written indexes, for requests that carry no migrations list
+ * (`db push`, `migrate diff --from-config-datasource`): CAIRN_MIGRATIONS_DIR (prisma.config.ts sets
+ * it to the config's migrations path), else Prisma's default, `migrations/` beside the schema.
+ */
+async function migrationsBeside(schemaFiles) {
+  const first = schemaFiles?.[0]?.path;
+  const dir = process.env.CAIRN_MIGRATIONS_DIR ?? (first ? join(dirname(first), 'migrations') : undefined);
+  return dir ? readMigrationsList(dir) : { migrationDirectories: [] };
 }
 
 class CairnSchemaEngine {
-  constructor(engine, adapters) {
+  constructor(engine, adapters, url) {
     this.engine = engine;
     this.adapters = adapters;
+    this.url = url;
   }
 
   async call(method, params) {
     if (method === 'createMigration') return this.createMigration(params);
     if (method === 'diff') return this.diff(params);
+    if (method === 'schemaPush') return this.schemaPush(params);
     if (method === 'evaluateDataLoss') return this.evaluateDataLoss(params);
     if (typeof this.engine[method] !== 'function') {
       throw Object.assign(new Error(`Unknown schema engine method: ${method}`), { errorCode: 'P1012' });
@@ -240,15 +253,68 @@ class CairnSchemaEngine {
     return { migrationSteps: statements.length, unexecutableSteps: [], warnings };
   }
 
+  /**
+   * Diffs from the migrations or from the live database (`--from-config-datasource`) would drop the
+   * hand-written indexes the migrations created (the engine cannot see them in the schema): they
+   * are left out, with the repeated CREATE EXTENSION.
+   */
   async diff(params) {
     const result = await this.engine.diff(params);
-    if (!params.script || params.from?.tag !== 'migrations' || result.stdout == null) return result;
-    const script = filterScript(result.stdout, driftAllowances(params.from));
+    const from = params.from?.tag;
+    if (!params.script || (from !== 'migrations' && from !== 'schemaDatasource') || result.stdout == null) return result;
+    const allowances = driftAllowances(from === 'migrations' ? params.from : await migrationsBeside(params.from.files ?? params.to?.files));
+    const script = filterScript(result.stdout, allowances);
     const empty = isEmptyScript(script);
     return {
       exitCode: params.exitCode && !empty ? 2 : 0,
       stdout: empty ? '-- This is an empty migration.\n' : script,
     };
+  }
+
+  /**
+   * `prisma db push`. The engine's own push would drop every index the schema cannot express
+   * (the GIN index on documents.tsv among them), so when the push would drop one of the migrations'
+   * hand-written indexes, Cairn pushes instead: the same diff from the database to the schema,
+   * those drops left out, refused on data loss unless forced (`--accept-data-loss`), run in one
+   * transaction. Otherwise the engine pushes as it always does.
+   */
+  async schemaPush(params) {
+    const files = params.schema?.files ?? [];
+    const raw = await this.engine.diff({
+      from: { tag: 'schemaDatasource', files, configDir: files[0]?.path ? dirname(files[0].path) : process.cwd() },
+      to: { tag: 'schemaDatamodel', files },
+      script: true,
+      shadowDatabaseUrl: null,
+      exitCode: null,
+      filters: params.filters ?? EMPTY_FILTERS,
+    });
+    const allowances = driftAllowances(await migrationsBeside(files));
+    const script = filterScript(raw.stdout ?? '', allowances);
+    if (script === filterScript(raw.stdout ?? '', { manualIndexes: new Set(), extensions: allowances.extensions })) {
+      return this.engine.schemaPush(params);
+    }
+    const statements = sqlStatements(script);
+    const warnings = statements.flatMap((statement) => {
+      const destructive = DESTRUCTIVE.find(([pattern]) => pattern.test(statement));
+      return destructive ? [`${destructive[1]}: ${statement.replace(/\s+/g, ' ').slice(0, 200)}`] : [];
+    });
+    if (warnings.length > 0 && !params.force) return { executedSteps: 0, warnings, unexecutable: [] };
+    if (statements.length > 0) {
+      const { connectionString, schema } = parseEngineUrl(this.url);
+      const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000, ...(schema && schema !== 'public' ? { options: `-c search_path=${schema},public` } : {}) });
+      await client.connect();
+      try {
+        await client.query('BEGIN');
+        for (const statement of statements) await client.query(statement);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        await client.end();
+      }
+    }
+    return { executedSteps: statements.length, warnings, unexecutable: [] };
   }
 
   /** Frees the engine and ends every connection it opened. */

@@ -57,6 +57,7 @@ export async function copyPrismaProject(): Promise<PrismaCopy> {
     `import { defineConfig } from 'prisma/config';
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= ${JSON.stringify(path.join(PACKAGE_DIR, 'engine', 'schema-engine-shim.js'))};
 process.env.CAIRN_ROW_TYPES_GENERATOR ??= ${JSON.stringify(`node ${JSON.stringify(path.join(PACKAGE_DIR, 'generator', 'row-types.js'))}`)};
+process.env.CAIRN_MIGRATIONS_DIR = ${JSON.stringify(path.join(dir, 'prisma', 'migrations'))};
 export default defineConfig({
   schema: ${JSON.stringify(schemaPath)},
   migrations: { path: ${JSON.stringify(path.join(dir, 'prisma', 'migrations'))} },
