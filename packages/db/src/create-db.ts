@@ -302,13 +302,19 @@ export class CairnDb {
 
   /**
    * Disconnects Prisma, drains the pool and stops the embedded server. Idempotent. A pool the
-   * application handed in is not ended: only the listeners Cairn added are removed.
+   * application handed in is not ended: only the listener Cairn added is removed.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.prisma.$disconnect();
-      this.pool.off('error', this.#onPoolError);
-      if (this.#ownsPool && !this.pool.ended) await this.pool.end();
+      if (this.#ownsPool) {
+        // Cairn's own pool keeps its listener: pool.end() resolves before the sockets of its idle
+        // clients have closed, and one terminated meanwhile (a DROP DATABASE … WITH (FORCE) right
+        // after close) would otherwise be an 'error' on a pool nobody listens to, a crash.
+        if (!this.pool.ended) await this.pool.end();
+      } else {
+        this.pool.off('error', this.#onPoolError);
+      }
       await this.embedded?.close();
     })();
     return this.#closing;
