@@ -55,7 +55,7 @@ export function formatIssues(issues: readonly ValidationIssue[]): string {
 
 /** Input failed validation; `issues` lists every problem, not just the first. */
 export class ValidationError extends CairnError {
-  override readonly name = 'ValidationError';
+  override readonly name: string = 'ValidationError';
   readonly issues: readonly ValidationIssue[];
 
   constructor(what: string, issues: readonly ValidationIssue[], options: CairnErrorOptions = {}) {
@@ -65,6 +65,21 @@ export class ValidationError extends CairnError {
       details: { ...options.details, issues },
     });
     this.issues = issues;
+  }
+}
+
+/**
+ * A filter (a rag metadata filter, an object store's `where` / `equals`, a checkpoint list's
+ * metadata) is malformed, names a path outside the allowed pattern, or holds a value jsonb cannot
+ * store; `issues` lists every problem with its path inside the filter. A ValidationError, so code
+ * that handles bad input in general keeps working; code `INVALID_FILTER` tells the two apart.
+ */
+export class InvalidFilterError extends ValidationError {
+  override readonly name = 'InvalidFilterError';
+  override readonly code = 'INVALID_FILTER';
+
+  constructor(issues: readonly ValidationIssue[], options: CairnErrorOptions = {}) {
+    super('filter', issues, options);
   }
 }
 

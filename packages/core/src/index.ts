@@ -1,9 +1,11 @@
 // @cairn/core: what more than one Cairn package needs: the error base and taxonomy, the one retry
-// policy, the mapping of driver errors, the serializer seam, and the input rules (ids, tenant ids,
-// text, JSON) every package validates with.
+// policy, the mapping of driver errors, the serializer seam, the input rules (ids, tenant ids,
+// text, JSON) every package validates with, and the one filter language (its SQL compiler is in
+// @cairn/db).
 export {
   CairnError,
   ValidationError,
+  InvalidFilterError,
   ClosedError,
   categoryOf,
   formatIssues,
@@ -72,3 +74,39 @@ export {
   type JsonObject,
   type JsonPrimitive,
 } from './json-value.js';
+export {
+  filterLanguage,
+  parseFilter,
+  filterCondition,
+  allFilters,
+  isEmptyFilter,
+  filterUsesIndex,
+  matchesFilter,
+  MATCH_ALL,
+  FILTER_KEY_PATTERN,
+  STANDARD_FILTER_OPERATORS,
+  FilterLanguageOptionsSchema,
+  type Filter,
+  type FilterCondition,
+  type FilterOperators,
+  type FilterScalar,
+  type FilterRangeValue,
+  type FilterNode,
+  type FilterConditionNode,
+  type FilterLanguage,
+  type FilterLanguageOptions,
+} from './filter-language.js';
+export {
+  FILTER_OPERATORS,
+  FILTER_OPERATOR_NAMES,
+  filterOperator,
+  nestJson,
+  type FilterOperatorDefinition,
+  type FilterOperatorName,
+  type FilterOperand,
+  type FilterSqlTarget,
+  type FilterSqlCast,
+  type OperandLimits,
+  type ReportIssue,
+} from './filter-operators.js';
+export { jsonContains, jsonPathValue, jsonbEquals, compareCodePoints } from './json-match.js';

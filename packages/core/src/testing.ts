@@ -210,3 +210,4 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+export { FILTER_CASES, FILTER_CASE_DOCUMENTS, FILTER_CASE_LANGUAGE, filterOfCase, type FilterCase } from './filter-cases.js';

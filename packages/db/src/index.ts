@@ -25,6 +25,7 @@ export {
   type MigrateOptions,
   type MigrateResult,
 } from './migrate.js';
+export { compileFilter, SqlParams } from './filter-sql.js';
 export {
   DbError,
   DatabaseUrlError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { jsonContains } from './json-contains.js';
+import { jsonContains } from './json-match.js';
 
 describe('jsonContains (jsonb @>)', () => {
   it('matches objects by contained keys, recursively', () => {
