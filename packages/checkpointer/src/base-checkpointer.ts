@@ -1,7 +1,7 @@
 // What every backend shares: input validation, serialization and compression, metrics, the
 // change listeners and the retention timer. Backends implement the storage primitives (`store*`),
 // which receive validated, packed rows and must be atomic per call.
-import { parseInput, type Serializer, JsonSerializer } from '@cairn/core';
+import { filterCondition, parseInput, type FilterNode, type Serializer, JsonSerializer } from '@cairn/core';
 import { RedisNotifier } from '@cairn/redis';
 import type { Registry } from 'prom-client';
 import { planRows, type NewRow } from './batch-plan.js';
@@ -57,6 +57,15 @@ import type {
   WriteConflictMode,
   WriteInput,
 } from './types.js';
+
+/**
+ * A list's metadata filter: checkpoints whose metadata contains it (jsonb `@>`), as a condition of
+ * Cairn's one filter language, so that PostgreSQL (through @cairn/db's compiler, answered by the
+ * GIN jsonb_path_ops index) and the memory backend (through core's evaluator) keep the same rows.
+ */
+export function metadataFilter(metadata: Metadata | undefined): FilterNode | undefined {
+  return metadata === undefined ? undefined : filterCondition('$jsonContains', [], metadata, 'metadata');
+}
 
 const PAGE_SIZE = 100;
 
@@ -282,7 +291,7 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
         namespace: opts.allNamespaces ? undefined : opts.namespace,
         before: opts.before,
         after: opts.after,
-        metadata: opts.metadata,
+        metadata: metadataFilter(opts.metadata),
         limit: opts.limit,
         order: 'desc',
       });
@@ -292,7 +301,8 @@ export abstract class BaseCheckpointer<S = unknown> implements Checkpointer<S> {
 
   async *listRaw(query: RawListQuery = {}): AsyncIterable<RawCheckpoint> {
     this.ensureOpen();
-    const q = parseInput(RawListQuerySchema, query, 'list query');
+    const parsed = parseInput(RawListQuerySchema, query, 'list query');
+    const q = { ...parsed, metadata: metadataFilter(parsed.metadata) };
     // Ids are unique within one thread namespace, so paging by id is exact there; a listing across
     // threads or namespaces is read in one query.
     if (q.threadId === undefined || q.namespace === undefined) {

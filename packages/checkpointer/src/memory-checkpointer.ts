@@ -1,8 +1,8 @@
 // The in-memory Checkpointer: same contract as PostgreSQL (it runs the same conformance suite),
 // for tests and development. States are serialized on write, so callers never share mutable
 // objects with the store and what cannot be serialized fails here too.
+import { matchesFilter } from '@cairn/core';
 import { ConflictError, CheckpointNotFoundError } from './errors.js';
-import { jsonContains } from './json-contains.js';
 import { selectPrunable, type ResolvedRetentionPolicy } from './retention.js';
 import { BaseCheckpointer } from './base-checkpointer.js';
 import type { NewRow, ParentRef } from './batch-plan.js';
@@ -137,7 +137,7 @@ export class MemoryCheckpointer<S = unknown> extends BaseCheckpointer<S> {
           if (query.checkpointId !== undefined && row.checkpointId !== query.checkpointId) continue;
           if (query.before !== undefined && row.checkpointId >= query.before) continue;
           if (query.after !== undefined && row.checkpointId <= query.after) continue;
-          if (query.metadata !== undefined && !jsonContains(row.metadata, query.metadata)) continue;
+          if (query.metadata !== undefined && !matchesFilter(query.metadata, row.metadata)) continue;
           rows.push(row);
         }
       }

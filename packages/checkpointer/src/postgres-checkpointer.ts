@@ -2,7 +2,7 @@
 // pool (see postgres-sql.ts); transient failures are retried with backoff and jitter, and a
 // retried write recognises its own earlier attempt so nothing is written twice.
 import { TRANSIENT, errorCode, parseInput } from '@cairn/core';
-import { CommitOutcomeUnknown, createDb, runTransaction, type CairnDb, type ColumnName, type DbOptions, type Row, type Tables } from '@cairn/db';
+import { CommitOutcomeUnknown, SqlParams, compileFilter, createDb, runTransaction, type CairnDb, type ColumnName, type DbOptions, type Row, type Tables } from '@cairn/db';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { RedisCache } from '@cairn/redis';
@@ -347,20 +347,22 @@ export class PostgresCheckpointer<S = unknown> extends BaseCheckpointer<S> {
   }
 
   protected async storeList(query: StoreListQuery): Promise<StoredRow[]> {
+    const values: unknown[] = [this.tenantId];
+    for (const v of [query.threadId, query.namespace, query.checkpointId, query.before, query.after]) if (v !== undefined) values.push(v);
+    values.push(Math.min(query.limit, Number.MAX_SAFE_INTEGER));
+    // The metadata filter's values come last, after the limit (see listSql).
+    const params = new SqlParams(values);
+    const metadata = query.metadata === undefined ? undefined : compileFilter(query.metadata, 'c.metadata', params);
     const statement = listSql({
       thread: query.threadId !== undefined,
       namespace: query.namespace !== undefined,
       checkpointId: query.checkpointId !== undefined,
       before: query.before !== undefined,
       after: query.after !== undefined,
-      metadata: query.metadata !== undefined,
+      metadata,
       order: query.order,
     });
-    const values: unknown[] = [this.tenantId];
-    for (const v of [query.threadId, query.namespace, query.checkpointId, query.before, query.after]) if (v !== undefined) values.push(v);
-    if (query.metadata !== undefined) values.push(JSON.stringify(query.metadata));
-    values.push(Math.min(query.limit, Number.MAX_SAFE_INTEGER));
-    return (await this.#query<RowShape>('list', statement, values)).map(toRow);
+    return (await this.#query<RowShape>('list', statement, params.values)).map(toRow);
   }
 
   protected async storeHistory(threadId: string, namespace: string, checkpointId: string | undefined, limit: number): Promise<StoredRow[]> {

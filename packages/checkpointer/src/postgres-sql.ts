@@ -17,6 +17,7 @@
 // gone (deleted while the put waited), the statement writes nothing and says so: a named parent
 // is then missing (CheckpointNotFoundError), a latest one is looked up again (the put retries).
 
+import { createHash } from 'node:crypto';
 import type { ColumnName } from '@cairn/db';
 
 /** A named statement. */
@@ -80,14 +81,18 @@ export interface ListShape {
   checkpointId: boolean;
   before: boolean;
   after: boolean;
-  metadata: boolean;
+  /** The compiled metadata filter (@cairn/db's compileFilter), its placeholders after the limit's. */
+  metadata: string | undefined;
   order: 'asc' | 'desc';
 }
 
-/** list: $1 tenant, then the present filters in ListShape order, then the limit. */
+/** list: $1 tenant, then the present filters in ListShape order, then the limit, then the metadata filter's values. */
 export function listSql(shape: ListShape): Statement {
-  const flags = [shape.thread, shape.namespace, shape.checkpointId, shape.before, shape.after, shape.metadata].map((f) => (f ? '1' : '0')).join('');
-  return statement(`cairn_cp_list_${flags}_${shape.order}`, () => {
+  const flags = [shape.thread, shape.namespace, shape.checkpointId, shape.before, shape.after, shape.metadata !== undefined].map((f) => (f ? '1' : '0')).join('');
+  // A compiled filter holds placeholders, never values: its text names the statement, so each
+  // shape of filter is prepared once per connection.
+  const filter = shape.metadata === undefined ? '' : `_${createHash('sha256').update(shape.metadata).digest('hex').slice(0, 16)}`;
+  return statement(`cairn_cp_list_${flags}_${shape.order}${filter}`, () => {
     const where = ['c.tenant_id = $1'];
     let n = 1;
     const add = (present: boolean, clause: (p: string) => string) => {
@@ -98,7 +103,7 @@ export function listSql(shape: ListShape): Statement {
     add(shape.checkpointId, (p) => `c.checkpoint_id = ${p}`);
     add(shape.before, (p) => `c.checkpoint_id < ${p}`);
     add(shape.after, (p) => `c.checkpoint_id > ${p}`);
-    add(shape.metadata, (p) => `c.metadata @> ${p}::jsonb`);
+    if (shape.metadata !== undefined) where.push(shape.metadata);
     const dir = shape.order === 'desc' ? 'DESC' : 'ASC';
     // Across namespaces or threads, ties on the id are broken so the order is stable.
     const order = shape.thread && shape.namespace ? `c.checkpoint_id ${dir}` : `c.checkpoint_id ${dir}, c.thread_id, c.checkpoint_ns`;

@@ -1,4 +1,5 @@
 // What a backend's storage primitives receive and return: rows with states already packed.
+import type { FilterNode } from '@cairn/core';
 import type { StoredBytes } from './state-codec.js';
 import type { Metadata } from './types.js';
 
@@ -39,7 +40,8 @@ export interface StoreListQuery {
   checkpointId?: string | undefined;
   before?: string | undefined;
   after?: string | undefined;
-  metadata?: Metadata | undefined;
+  /** The metadata filter in the one filter language (see metadataFilter in base-checkpointer.ts). */
+  metadata?: FilterNode | undefined;
   limit: number;
   order: 'asc' | 'desc';
 }

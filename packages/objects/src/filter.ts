@@ -1,12 +1,15 @@
-// Turns `find({ where, equals })` into SQL fragments. Every key and path segment is checked against a
-// strict pattern and against the collection's zod schema; values only ever travel as bind
-// parameters (a containment document for `@>`, a text[] path for `#>`), never inside SQL text.
-// Values pass core's JSON rule like stored data (a NUL or a lone surrogate is a ValidationError
-// naming its path, not PostgreSQL's 22P05 or a silently changed match), and the containment
-// document is built from null-prototype objects, so `constructor` is an ordinary key and no path
-// can reach Object.prototype.
+// Turns `find({ where, equals })` into conditions of Cairn's one filter language (@cairn/core's
+// filter-language.ts; compiled to SQL by @cairn/db): `where` is one `$jsonContains` of a merged
+// containment document (`data @> $n`, which the GIN jsonb_path_ops index answers), each `equals`
+// path a `$jsonEquals` (`data #> $path = $value`). What stays here is what only a collection
+// knows: every key and path segment is checked against a strict pattern and against the
+// collection's zod schema. Values pass objects' stored-JSON rule like stored data (a NUL or a lone
+// surrogate is refused naming its path, not PostgreSQL's 22P05 or a silently changed match), and
+// the containment document is built from null-prototype objects, so `constructor` is an ordinary
+// key and no path can reach Object.prototype. A bad filter is core's InvalidFilterError.
 import type { z } from 'zod';
-import { ValidationError, type JsonValue, type ValidationIssue } from '@cairn/core';
+import { InvalidFilterError, filterCondition, type FilterNode, type JsonValue, type ValidationIssue } from '@cairn/core';
+import { compileFilter as compileFilterSql, SqlParams } from '@cairn/db';
 import { storedJsonIssues } from './json.js';
 
 /** A key in a filter: a JSON member name. Deliberately narrower than JSON allows. */
@@ -125,21 +128,28 @@ export interface CompiledFilter {
 }
 
 /**
- * Validates a `where` / `equals` pair against `schema` and compiles it. Throws ValidationError
- * listing every bad path.
+ * Validates a `where` / `equals` pair against `schema` and compiles it. Throws InvalidFilterError
+ * (a ValidationError) listing every bad path.
  */
 export function compileFilter(schema: AnySchema, where: unknown, equals: unknown, firstParam: number): CompiledFilter {
+  const conditions = filterConditions(schema, where, equals);
+  // Placeholders continue the statement's own $1..$(firstParam - 1).
+  const params = new SqlParams(Array.from({ length: firstParam - 1 }));
+  return { conditions: conditions.map((c) => compileFilterSql(c, 'data', params)), params: params.values.slice(firstParam - 1) };
+}
+
+/** The conditions of a `where` / `equals` pair, each a filter of the one language (ANDed by the caller). */
+function filterConditions(schema: AnySchema, where: unknown, equals: unknown): FilterNode[] {
   const issues: ValidationIssue[] = [];
-  const conditions: string[] = [];
-  const params: unknown[] = [];
+  const conditions: FilterNode[] = [];
 
   if (where !== undefined) {
     if (typeof where !== 'object' || where === null || Array.isArray(where)) {
-      throw new ValidationError('filter', [{ path: 'where', message: 'must be an object' }]);
+      throw new InvalidFilterError([{ path: 'where', message: 'must be an object' }]);
     }
     // The whole document first: depth, cycles, NUL, lone surrogates and __proto__ keys at any level.
     const bad = storedJsonIssues(where, 'where');
-    if (bad.length > 0) throw new ValidationError('filter', bad);
+    if (bad.length > 0) throw new InvalidFilterError(bad);
     const containment = emptyNode();
     for (const [key, value] of Object.entries(where as Record<string, unknown>)) {
       if (value === undefined) continue;
@@ -147,15 +157,12 @@ export function compileFilter(schema: AnySchema, where: unknown, equals: unknown
       if (!segments) continue;
       mergeInto(containment, segments, value, key, schema, issues);
     }
-    if (Object.keys(containment).length > 0) {
-      conditions.push(`data @> $${firstParam + params.length}::jsonb`);
-      params.push(JSON.stringify(containment));
-    }
+    if (Object.keys(containment).length > 0) conditions.push(filterCondition('$jsonContains', [], asJson(containment), 'where'));
   }
 
   if (equals !== undefined) {
     if (typeof equals !== 'object' || equals === null || Array.isArray(equals)) {
-      throw new ValidationError('filter', [{ path: 'equals', message: 'must be an object' }]);
+      throw new InvalidFilterError([{ path: 'equals', message: 'must be an object' }]);
     }
     for (const [key, value] of Object.entries(equals as Record<string, unknown>)) {
       const segments = splitPath(key, true, issues);
@@ -169,13 +176,20 @@ export function compileFilter(schema: AnySchema, where: unknown, equals: unknown
         issues.push(...(bad.length > 0 ? bad : [{ path: `equals.${key}`, message: 'must be a JSON value' }]));
         continue;
       }
-      conditions.push(`data #> $${firstParam + params.length}::text[] = $${firstParam + params.length + 1}::jsonb`);
-      params.push(segments, JSON.stringify(value));
+      conditions.push(filterCondition('$jsonEquals', segments, asJson(value), `equals.${key}`));
     }
   }
 
-  if (issues.length > 0) throw new ValidationError('filter', issues);
-  return { conditions, params };
+  if (issues.length > 0) throw new InvalidFilterError(issues);
+  return conditions;
+}
+
+/**
+ * A value that passed the stored-JSON rule as the JSON it is stored as: objects' two leniencies
+ * applied (Dates as ISO strings, undefined properties dropped), as JSON.stringify writes them.
+ */
+function asJson(value: unknown): JsonValue {
+  return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
 /** Adds `value` at `segments` inside the containment document, walking nested objects key by key. */

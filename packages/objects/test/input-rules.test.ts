@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { StorageError, ValidationError } from '@cairn/core';
+import { InvalidFilterError, StorageError, ValidationError } from '@cairn/core';
 import { fuzzRoundTrips, hostileId, hostileJson, hostileKey, hostileString, jsonEqual, objectFromEntries, rejection } from '@cairn/core/testing';
 import type { CairnDb } from '@cairn/db';
 import { createTestDb } from '@cairn/db/testing';
@@ -35,13 +35,19 @@ function thrown(fn: () => unknown): unknown {
 }
 
 /** A ValidationError about the input, raised before PostgreSQL (not a mapped refusal of it). */
-function expectInputError(error: unknown, path?: string | RegExp): ValidationError {
+function expectInputError(error: unknown, path?: string | RegExp, code = 'VALIDATION_FAILED'): ValidationError {
   expect(error).toBeInstanceOf(ValidationError);
   expect(error).not.toBeInstanceOf(StorageError);
   const validation = error as ValidationError;
-  expect(validation).toMatchObject({ code: 'VALIDATION_FAILED', category: 'invalid_input' });
+  expect(validation).toMatchObject({ code, category: 'invalid_input' });
   if (path !== undefined) expect(validation.issues.map((i) => i.path)).toContainEqual(typeof path === 'string' ? path : expect.stringMatching(path));
   return validation;
+}
+
+/** A bad filter: core's InvalidFilterError (a ValidationError with code INVALID_FILTER), raised before PostgreSQL. */
+function expectFilterError(error: unknown, path?: string | RegExp): ValidationError {
+  expect(error).toBeInstanceOf(InvalidFilterError);
+  return expectInputError(error, path, 'INVALID_FILTER');
 }
 
 /** `{ d: { d: ... leaf } }`, `depth` levels. */
@@ -95,8 +101,8 @@ describe('lone surrogates', () => {
     const notes = store.collection('Note', z.object({ text: z.string(), tags: z.record(z.string(), z.number()).optional() }));
     expectInputError(await rejection(notes.save('n', { text: 'x\uD800' })), 'text');
     expectInputError(await rejection(notes.save('n', { text: 'ok', tags: { ['k\uDBFF']: 1 } })), /^tags\[/);
-    expectInputError(await rejection(notes.find({ where: { text: 'x\uDFFF' } })), 'where.text');
-    expectInputError(await rejection(notes.count({ equals: { text: 'x\uD800' } })), 'equals.text');
+    expectFilterError(await rejection(notes.find({ where: { text: 'x\uDFFF' } })), 'where.text');
+    expectFilterError(await rejection(notes.count({ equals: { text: 'x\uD800' } })), 'equals.text');
     const sessions = new SessionManager(db, { tenantId: 'surrogate-meta' });
     expectInputError(await rejection(sessions.create({ userId: 'u', metadata: { note: 'x\uD800' } })), 'metadata.note');
     const session = await sessions.create({ userId: 'u' });
@@ -120,14 +126,14 @@ describe('NUL, which PostgreSQL text and jsonb cannot hold', () => {
     expect(await loose.exists('nul')).toBe(false);
   });
 
-  it('in find and count values is a ValidationError naming the path, not 22P05', async () => {
+  it('in find and count values is an InvalidFilterError naming the path, not 22P05', async () => {
     const people = store.collection('Person', z.object({ name: z.string(), address: z.object({ city: z.string() }).optional() }));
     await people.save('p1', { name: 'Ada', address: { city: 'Paris' } });
-    expectInputError(await rejection(people.find({ where: { name: 'A\u0000' } })), 'where.name');
-    expectInputError(await rejection(people.find({ where: { address: { city: 'P\u0000' } } })), 'where.address.city');
-    expectInputError(await rejection(people.find({ where: { 'address.city': 'P\u0000' } })), /^where\["address\.city"\]$/);
-    expectInputError(await rejection(people.count({ equals: { name: 'A\u0000' } })), 'equals.name');
-    expectInputError(await rejection(people.find({ equals: { address: { city: 'P\u0000' } } })), 'equals.address.city');
+    expectFilterError(await rejection(people.find({ where: { name: 'A\u0000' } })), 'where.name');
+    expectFilterError(await rejection(people.find({ where: { address: { city: 'P\u0000' } } })), 'where.address.city');
+    expectFilterError(await rejection(people.find({ where: { 'address.city': 'P\u0000' } })), /^where\["address\.city"\]$/);
+    expectFilterError(await rejection(people.count({ equals: { name: 'A\u0000' } })), 'equals.name');
+    expectFilterError(await rejection(people.find({ equals: { address: { city: 'P\u0000' } } })), 'equals.address.city');
     expect((await people.find({ where: { address: { city: 'Paris' } } })).items.map((r) => r.id)).toEqual(['p1']);
   });
 
@@ -203,11 +209,11 @@ describe('JSON nested 10,000 levels deep', () => {
     expect((await docs.get('p')).data).toEqual({ a: 1 });
   });
 
-  it('is a ValidationError in find filters', async () => {
+  it('is an InvalidFilterError in find filters', async () => {
     const docs = store.collection('Filtered', z.object({ extra: z.any() }));
-    expectInputError(await rejection(docs.find({ where: { extra: deep } })));
-    expectInputError(await rejection(docs.find({ where: { extra: deepArray } })));
-    expectInputError(await rejection(docs.count({ equals: { extra: deep as never } })));
+    expectFilterError(await rejection(docs.find({ where: { extra: deep } })));
+    expectFilterError(await rejection(docs.find({ where: { extra: deepArray } })));
+    expectFilterError(await rejection(docs.count({ equals: { extra: deep as never } })));
   });
 
   it('is a ValidationError in session and thread metadata (create, replace and merge)', async () => {
@@ -305,10 +311,10 @@ describe('a __proto__ key', () => {
     const docs = store.collection('ProtoFilter', z.record(z.string(), z.any()));
     await docs.save('a', { name: 'a' });
     await docs.save('b', { name: 'b' });
-    expectInputError(await rejection(docs.find({ where: proto() as never })), 'where.__proto__');
-    expectInputError(await rejection(docs.find({ where: { 'name.__proto__.polluted': 1 } })));
-    expectInputError(await rejection(docs.find({ where: { name: JSON.parse('{"__proto__": {"polluted": 1}}') as never } })));
-    expectInputError(await rejection(docs.count({ equals: { '__proto__.polluted': 1 } })));
+    expectFilterError(await rejection(docs.find({ where: proto() as never })), 'where.__proto__');
+    expectFilterError(await rejection(docs.find({ where: { 'name.__proto__.polluted': 1 } })));
+    expectFilterError(await rejection(docs.find({ where: { name: JSON.parse('{"__proto__": {"polluted": 1}}') as never } })));
+    expectFilterError(await rejection(docs.count({ equals: { '__proto__.polluted': 1 } })));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });

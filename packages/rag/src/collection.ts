@@ -12,7 +12,8 @@ import type { Row } from '@cairn/db';
 import { z } from 'zod';
 import { FULL_TEXT_MAX_BYTES, ValidationError, fitsFullTextIndex, fullTextIssue, parseInput, textIssue, utf8ByteLength } from '@cairn/core';
 import { assertEmbeddings, type Embedder, type EmbedOptions } from './embedder.js';
-import { DocumentNotFoundError, EmbedderRequiredError, EmptyTextError, IngestError, InvalidFilterError } from './errors.js';
+import { InvalidFilterError } from '@cairn/core';
+import { DocumentNotFoundError, EmbedderRequiredError, EmptyTextError, IngestError } from './errors.js';
 import { isEmptyFilter, type MetadataFilter } from './filter.js';
 import {
   DocumentInputSchema,

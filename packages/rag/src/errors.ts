@@ -1,8 +1,9 @@
 // The errors @cairn/rag raises. Callers branch on `instanceof`, `code` or `category`; every error
 // carries the facts needed to act on it (expected vs actual dimension, the offending ids, the HTTP
 // status). PostgreSQL failures that mean nothing particular to rag come as core's
-// StorageUnavailableError / StorageError instead (see storage.ts).
-import { CairnError, TRANSIENT, categoryOf, formatIssues, type CairnErrorOptions, type ErrorCategory, type ValidationIssue } from '@cairn/core';
+// StorageUnavailableError / StorageError instead (see storage.ts). A bad filter is core's
+// InvalidFilterError, the one error of Cairn's one filter language.
+import { CairnError, TRANSIENT, categoryOf, type CairnErrorOptions, type ErrorCategory } from '@cairn/core';
 
 /**
  * Base class of every @cairn/rag error. Never worth a retry by a caller's retry loop: each is about
@@ -41,20 +42,6 @@ export class EmptyTextError extends RagError {
   override readonly name = 'EmptyTextError';
   constructor(message: string, options: CairnErrorOptions = {}) {
     super('EMPTY_TEXT', message, { category: 'invalid_input', ...options });
-  }
-}
-
-/** A metadata filter is malformed or names a key outside the allowed pattern. Lists every issue. */
-export class InvalidFilterError extends RagError {
-  override readonly name = 'InvalidFilterError';
-  readonly issues: readonly ValidationIssue[];
-  constructor(issues: readonly ValidationIssue[], options: CairnErrorOptions = {}) {
-    super('INVALID_FILTER', `Invalid metadata filter: ${formatIssues(issues)}`, {
-      category: 'invalid_input',
-      ...options,
-      details: { ...options.details, issues },
-    });
-    this.issues = issues;
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidFilterError } from './errors.js';
+import { InvalidFilterError } from '@cairn/core';
 import { compileFilter, filterUsesMetadataIndex } from './filter.js';
-import { SqlParams } from './sql-params.js';
+import { SqlParams } from '@cairn/db';
 
 function compile(filter: unknown) {
   const params = new SqlParams();

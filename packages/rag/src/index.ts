@@ -55,7 +55,6 @@ export {
   DimensionMismatchError,
   InvalidVectorError,
   EmptyTextError,
-  InvalidFilterError,
   UnknownLanguageError,
   EmbedderRequiredError,
   DocumentNotFoundError,
@@ -64,6 +63,8 @@ export {
   IngestError,
   EmbeddingRequestError,
 } from './errors.js';
+/** A bad filter: core's InvalidFilterError (the same class), re-exported where rag's users import it. */
+export { InvalidFilterError } from '@cairn/core';
 export {
   OpenAICompatibleEmbedder,
   type OpenAICompatibleEmbedderOptions,

@@ -12,7 +12,7 @@
 // second statement (only then), for hybrid search inside the same statement, where a one-time
 // filter skips the exact branch entirely when the index branch filled its quota.
 import { compileFilter, filterUsesMetadataIndex, type MetadataFilter } from './filter.js';
-import { SqlParams } from './sql-params.js';
+import { SqlParams } from '@cairn/db';
 import { METRIC_SQL, type Metric } from './vector.js';
 
 /** Everything a vector candidate query needs. */
