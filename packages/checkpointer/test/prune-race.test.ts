@@ -205,9 +205,7 @@ describe('retention racing puts that branch from older checkpoints', () => {
     await age(thread);
     // Another session holds, uncommitted, the write row the putWrites will insert: the putWrites
     // waits on the unique index after it has locked its checkpoint.
-    const blocker = new pg.Client({ connectionString: database.directUrl });
-    await blocker.connect();
-    try {
+    await withSession(async (blocker) => {
       await blocker.query('BEGIN');
       await blocker.query(
         `INSERT INTO checkpoint_writes (tenant_id, thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, value, value_format)
@@ -221,9 +219,7 @@ describe('retention racing puts that branch from older checkpoints', () => {
       expect((await cp.prune({ threadId: thread, maxAgeDays: 1 })).deleted).toBe(0);
       await blocker.query('ROLLBACK');
       await running;
-    } finally {
-      await blocker.end();
-    }
+    });
     const tuple = await cp.get(thread, p);
     expect(tuple?.pendingWrites.map((w) => [w.taskId, w.channel, w.value])).toEqual([['t', 'c', 1]]);
   });
@@ -234,9 +230,7 @@ describe('retention racing puts that branch from older checkpoints', () => {
     const p = await cp.put(thread, { n: 1 });
     await cp.put(thread, { n: 2 });
     // A session deleting the checkpoint as a prune batch does: locked first, deleted, committed.
-    const pruner = new pg.Client({ connectionString: database.directUrl });
-    await pruner.connect();
-    try {
+    await withSession(async (pruner) => {
       await pruner.query('BEGIN');
       await pruner.query(`SELECT 1 FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_id = $3 FOR UPDATE`, [TENANT, thread, p]);
       const running = cp.putWrites(thread, p, 't', [{ channel: 'c', value: 1 }], { requireCheckpoint }).catch((e: unknown) => e);
@@ -244,9 +238,7 @@ describe('retention racing puts that branch from older checkpoints', () => {
       await pruner.query(`DELETE FROM checkpoints WHERE tenant_id = $1 AND thread_id = $2 AND checkpoint_id = $3`, [TENANT, thread, p]);
       await pruner.query('COMMIT');
       expect(await running).toBeInstanceOf(CheckpointNotFoundError);
-    } finally {
-      await pruner.end();
-    }
+    });
     const { rows } = await db.pool.query(`SELECT 1 FROM checkpoint_writes WHERE tenant_id = $1 AND thread_id = $2`, [TENANT, thread]);
     expect(rows).toEqual([]);
   });
@@ -280,9 +272,7 @@ async function expectSaved(thread: string, id: string, parent: string): Promise<
  */
 async function whileHeld(thread: string, put: (held: string) => Promise<unknown>, meanwhile: () => Promise<void>): Promise<string> {
   const id = newCheckpointId();
-  const blocker = new pg.Client({ connectionString: database.directUrl });
-  await blocker.connect();
-  try {
+  await withSession(async (blocker) => {
     await blocker.query('BEGIN');
     await blocker.query(`INSERT INTO checkpoints (tenant_id, thread_id, checkpoint_ns, checkpoint_id, step, state) VALUES ($1, $2, '', $3, 0, '\\x')`, [TENANT, thread, id]);
     const running = put(id);
@@ -291,10 +281,19 @@ async function whileHeld(thread: string, put: (held: string) => Promise<unknown>
     await meanwhile();
     await blocker.query('ROLLBACK');
     await running;
-  } finally {
-    await blocker.end();
-  }
+  });
   return id;
+}
+
+/** Runs `use` on a session of its own (never through PgBouncer: it holds a transaction open). */
+async function withSession<T>(use: (session: pg.Client) => Promise<T>): Promise<T> {
+  const session = new pg.Client({ connectionString: database.directUrl });
+  await session.connect();
+  try {
+    return await use(session);
+  } finally {
+    await session.end();
+  }
 }
 
 /** Resolves once some session of this database waits for a lock (the held put). */
