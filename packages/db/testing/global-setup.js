@@ -19,6 +19,8 @@ function alive(pid) {
   }
 }
 
+const KEPT_OTHER_TEMPLATES = 3;
+
 export default async function globalSetup() {
   const schema = await readFile(schemaPath, 'utf8');
   const migrationsList = await readMigrationsList(migrationsDir);
@@ -31,10 +33,13 @@ export default async function globalSetup() {
   try {
     // Several packages' test runs may start at once; one builds the template, the others wait.
     await admin.query(`SELECT pg_advisory_lock(hashtext('cairn-test-template'))`);
-    const { rows } = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'cairn\\_%'`);
+    // Newest first (oids grow): the templates of other migration sets are kept a while, because a
+    // second checkout on this server (a branch with one more migration) may be cloning from them.
+    const { rows } = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'cairn\\_%' ORDER BY oid DESC`);
+    let otherTemplates = 0;
     for (const { datname } of rows) {
       const stale =
-        (datname.startsWith(TEMPLATE_PREFIX) && datname !== template) ||
+        (datname.startsWith(TEMPLATE_PREFIX) && datname !== template && ++otherTemplates > KEPT_OTHER_TEMPLATES) ||
         (datname.startsWith(TEST_DB_PREFIX) && !alive(Number(datname.slice(TEST_DB_PREFIX.length).split('_')[0])));
       if (stale) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     }
