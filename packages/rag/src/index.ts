@@ -1,13 +1,8 @@
 // @cairn/rag: a pgvector document store for retrieval-augmented generation.
 export { createRag, Rag, type CollectionSummary } from './rag.js';
-export {
-  PgVectorCollection,
-  type StoredDocument,
-  type SearchResult,
-  type HybridSearchResult,
-  type UpsertResult,
-  type IngestResult,
-} from './collection.js';
+export { PgVectorCollection, type StoredDocument } from './collection.js';
+export { type SearchResult, type HybridSearchResult } from './search-plan.js';
+export { type UpsertResult, type IngestResult } from './ingest.js';
 export {
   type RagOptions,
   type CollectionOptions,

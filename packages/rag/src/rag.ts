@@ -5,7 +5,8 @@
 import type { CairnDb } from '@cairn/db';
 import { TenantIdSchema, ValidationError, parseInput } from '@cairn/core';
 import { assertLanguage, columnDimensionError, readDocumentsTable, type DocumentsTableInfo } from './catalog.js';
-import { PgVectorCollection, type CollectionContext } from './collection.js';
+import type { CollectionContext } from './collection-context.js';
+import { PgVectorCollection } from './collection.js';
 import type { Embedder } from './embedder.js';
 import { ClosedError } from '@cairn/core';
 import { CollectionNameSchema, CollectionOptionsSchema, RagOptionsSchema, type CollectionOptions, type Metadata, type RagOptions } from './options.js';
