@@ -3,7 +3,7 @@
 // server (PGlite allows one process per data directory), they go through that server's API instead.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Cairn } from 'cairn';
+import type { Cairn } from '@cairn/cairn';
 import type { DemoEnv } from './env.js';
 import { DocumentLibrary, SEARCH_MODES, chunkCount, titleFromText, type SearchHit, type SearchMode } from './library.js';
 import { openCairn, readServerFile } from './open-cairn.js';

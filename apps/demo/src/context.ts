@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Cairn, Checkpointer } from 'cairn';
+import type { Cairn, Checkpointer } from '@cairn/cairn';
 import type { DocumentLibrary } from './library.js';
 import type { SseHub } from './sse.js';
 import type { AgentState, AgentWorkflow } from './workflow.js';

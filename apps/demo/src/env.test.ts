@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ValidationError } from 'cairn';
+import { ValidationError } from '@cairn/cairn';
 import { readEnv } from './env.js';
 
 describe('readEnv', () => {

@@ -1,7 +1,7 @@
 // The demo's one view of its environment: every variable it reads, validated together so a bad
 // setting reports every problem at once. Only entry points (main, seed) call this.
 import { z } from 'zod';
-import { parseInput } from 'cairn';
+import { parseInput } from '@cairn/cairn';
 
 // An empty variable (`FOO=`) counts as unset, as it does in most shells' `${FOO:-default}`.
 const optionalString = z

@@ -15,7 +15,7 @@ import {
   ThreadNotFoundError,
   ValidationError,
   VersionConflictError,
-} from 'cairn';
+} from '@cairn/cairn';
 import { toErrorBody } from './http-errors.js';
 import { ModelError } from './model.js';
 import { NothingToResumeError } from './workflow.js';

@@ -3,7 +3,7 @@
 // the body repeats the stable code for clients. Never branches on message text.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { CairnError, ValidationError, formatIssues, type ErrorCategory } from 'cairn';
+import { CairnError, ValidationError, formatIssues, type ErrorCategory } from '@cairn/cairn';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {

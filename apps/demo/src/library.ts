@@ -2,7 +2,7 @@
 // stored in one RAG collection with the source's id, title and tags as metadata, and the source
 // itself is recorded as a typed object (title, tags, chunk count, with versions on re-ingest).
 import { z } from 'zod';
-import { chunkText, type Cairn, type HybridSearchResult, type MetadataFilter, type PgVectorCollection, type SearchResult } from 'cairn';
+import { chunkText, type Cairn, type HybridSearchResult, type MetadataFilter, type PgVectorCollection, type SearchResult } from '@cairn/cairn';
 import type { Source } from './model.js';
 
 /** Search modes: vector (embeddings), text (full text), hybrid (both, fused by reciprocal rank). */

@@ -2,7 +2,7 @@
 // The demo's entry point: `serve` (the default) starts the web app; `ingest`, `search` and `seed`
 // are the scripted CLI. The one place that reads the environment (through env.ts).
 import { parseArgs } from 'node:util';
-import { ValidationError } from 'cairn';
+import { ValidationError } from '@cairn/cairn';
 import { runIngest, runSearch, type CliIo } from './cli.js';
 import { readEnv, type DemoEnv } from './env.js';
 import { modelFromEnv, openCairn, removeServerFile, writeServerFile } from './open-cairn.js';

@@ -2,7 +2,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCairn, type Cairn } from 'cairn';
+import { createCairn, type Cairn } from '@cairn/cairn';
 import type { DemoEnv } from './env.js';
 import { OpenAiChatModel, TemplateModel, type AnswerModel } from './model.js';
 

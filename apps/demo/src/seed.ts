@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { Cairn, Checkpointer } from 'cairn';
+import type { Cairn, Checkpointer } from '@cairn/cairn';
 import { DocumentLibrary, titleFromText } from './library.js';
 import { TemplateModel } from './model.js';
 import { AgentWorkflow, type AgentState } from './workflow.js';

@@ -3,7 +3,7 @@
 import fastify, { type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Cairn, Checkpointer } from 'cairn';
+import type { Cairn, Checkpointer } from '@cairn/cairn';
 import type { DemoApp, DemoContext } from './context.js';
 import { errorHandler } from './http-errors.js';
 import { DocumentLibrary } from './library.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ConflictError, MemoryCheckpointer } from 'cairn';
+import { ConflictError, MemoryCheckpointer } from '@cairn/cairn';
 import { TemplateModel } from './model.js';
 import type { Source } from './model.js';
 import { AgentWorkflow, NothingToResumeError, keywordsOf, type AgentState, type Retriever } from './workflow.js';

@@ -3,7 +3,7 @@
 // can stop anywhere and resume from the latest one, and rewinding the thread to an earlier
 // checkpoint makes the next run continue from there.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Checkpoint, Checkpointer } from 'cairn';
+import type { Checkpoint, Checkpointer } from '@cairn/cairn';
 import type { AnswerModel, Message, Source } from './model.js';
 
 /** The nodes of the workflow, in order. */

@@ -2,7 +2,7 @@
 // (optionally) the test Redis under a key prefix of its own.
 import { createTestDatabase } from '@cairn/db/testing';
 import { testRedisUrl, uniqueKeyPrefix } from '@cairn/redis/testing';
-import { createCairn, type Cairn } from 'cairn';
+import { createCairn, type Cairn } from '@cairn/cairn';
 import type { z } from 'zod';
 import { buildServer, listen, type DemoServer } from '../src/server.js';
 import { seedDemo } from '../src/seed.js';

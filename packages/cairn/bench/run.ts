@@ -1,8 +1,8 @@
 // Benchmark of the umbrella: what createCairn()'s wiring costs, and what the Redis layer it wires
 // buys on the hot reads of an agent app, side by side with baselines measured in the same process.
 //
-//   pnpm --filter cairn bench
-//   BENCH_ADMIN_URL=postgresql://postgres@127.0.0.1:5432/postgres BENCH_REDIS_URL=redis://127.0.0.1:6379 BENCH_OPS=2000 pnpm --filter cairn bench
+//   pnpm --filter @cairn/cairn bench
+//   BENCH_ADMIN_URL=postgresql://postgres@127.0.0.1:5432/postgres BENCH_REDIS_URL=redis://127.0.0.1:6379 BENCH_OPS=2000 pnpm --filter @cairn/cairn bench
 //
 // A scratch database is created (migrated by createDb) and dropped at the end; Redis keys live
 // under a prefix of their own and are left to expire.

@@ -5,7 +5,7 @@ export { createCairn, Cairn, type CairnHealth } from './create-cairn.js';
 export { CairnOptionsSchema, TenantIdSchema, NOTIFICATION_TRANSPORTS, type CairnOptions, type ResolvedCairnOptions } from './options.js';
 export { CairnSetupError, CairnStartError, CairnCloseError } from './errors.js';
 
-// The LangGraph saver and the LangChain adapters are the `cairn/langgraph` and `cairn/langchain`
+// The LangGraph saver and the LangChain adapters are the `@cairn/cairn/langgraph` and `@cairn/cairn/langchain`
 // entries: they need optional peers this entry must load without.
 
 // The building blocks, for typing and for catching errors.

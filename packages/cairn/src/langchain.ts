@@ -1,6 +1,6 @@
-// cairn/langchain: the LangChain adapters of the RAG store (a VectorStore over a collection, and
+// @cairn/cairn/langchain: the LangChain adapters of the RAG store (a VectorStore over a collection, and
 // embedders both ways). Its own entry because it needs the optional peer @langchain/core, which
-// `cairn` itself never imports.
+// `@cairn/cairn` itself never imports.
 export {
   CairnVectorStore,
   embedderFromLangChain,

@@ -27,7 +27,7 @@ let workDir: string;
 beforeAll(async () => {
   database = await createTestDatabase();
   redis = await startRedisServer();
-  // Inside the package, so `import ... from 'cairn'` resolves to this package (self-reference).
+  // Inside the package, so `import ... from '@cairn/cairn'` resolves to this package (self-reference).
   workDir = await mkdtemp(path.join(PACKAGE_DIR, 'test', '.tmp-readme-'));
 });
 

@@ -50,9 +50,7 @@ function runAttw(pkg: PackedPackage): Promise<CheckResult> {
 }
 
 function runPublishDryRun(pkg: PackedPackage): Promise<CheckResult> {
-  // --tag: npm refuses a dry run of a version below the registry's `latest` under that tag (the
-  // unscoped name `cairn` exists there); publishing for real sets its own tag.
-  return runCommand('npm', ['publish', '--dry-run', '--access', 'public', '--tag', 'dry-run', pkg.tarball], path.dirname(pkg.tarball));
+  return runCommand('npm', ['publish', '--dry-run', '--access', 'public', pkg.tarball], path.dirname(pkg.tarball));
 }
 
 const destination = await mkdtemp(path.join(tmpdir(), 'cairn-packages-'));

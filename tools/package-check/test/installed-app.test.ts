@@ -78,8 +78,8 @@ describe('the packed packages installed with npm in an app outside the workspace
     expect((report.migrate as { missing: string[] }).missing).toEqual([expect.stringMatching(/^@prisma\/schema-engine-wasm@7\.10\.0-/)]);
     expect((report.migrate as { message: string }).message).toContain('npm install @prisma/schema-engine-wasm@');
     // The LangChain adapters are entries of their own that need their peers.
-    expect(report['cairn/langgraph']).toBe('ERR_MODULE_NOT_FOUND');
-    expect(report['cairn/langchain']).toBe('ERR_MODULE_NOT_FOUND');
+    expect(report['@cairn/cairn/langgraph']).toBe('ERR_MODULE_NOT_FOUND');
+    expect(report['@cairn/cairn/langchain']).toBe('ERR_MODULE_NOT_FOUND');
   });
 
   it('migrate a fresh database, work on an application pool they leave open, and run embedded with no URL', async () => {

@@ -1,6 +1,6 @@
 // Sessions: a user's conversation with the app (the objects package's SessionManager).
 import { z } from 'zod';
-import type { SessionRecord } from 'cairn';
+import type { SessionRecord } from '@cairn/cairn';
 import { notFound } from '../http-errors.js';
 import type { DemoApp, DemoContext } from '../context.js';
 import { ErrorSchema, IdParam, JsonObject } from './schemas.js';

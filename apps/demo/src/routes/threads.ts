@@ -2,7 +2,7 @@
 // checkpoint timeline, diff two states, rewind, fork, and follow it live over server-sent events.
 import jsonPatch from 'fast-json-patch';
 import { z } from 'zod';
-import type { Checkpoint, ThreadRecord } from 'cairn';
+import type { Checkpoint, ThreadRecord } from '@cairn/cairn';
 import { HttpError, notFound } from '../http-errors.js';
 import type { DemoApp, DemoContext } from '../context.js';
 import { nodeOf, type AgentState } from '../workflow.js';

@@ -1,6 +1,6 @@
 // Run in the scratch app once the optional peers are installed: everything a user does first, in
 // one process, through the installed packages only.
-import { createCairn } from 'cairn';
+import { createCairn } from '@cairn/cairn';
 import pg from 'pg';
 import { z } from 'zod';
 

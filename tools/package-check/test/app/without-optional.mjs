@@ -1,6 +1,6 @@
 // Run in the scratch app before the optional peers are installed: the main entries load, and each
 // feature that needs a missing peer says which packages to install.
-import { createCairn, MissingDependencyError } from 'cairn';
+import { createCairn, MissingDependencyError } from '@cairn/cairn';
 
 const databaseUrl = process.env.APP_DATABASE_URL;
 const report = {};
@@ -18,7 +18,7 @@ async function failure(start) {
 
 report.embedded = await failure(() => createCairn({ db: { embedded: { inMemory: true } } }));
 report.migrate = await failure(() => createCairn({ databaseUrl, db: { migrate: true } }));
-for (const entry of ['cairn/langgraph', 'cairn/langchain']) {
+for (const entry of ['@cairn/cairn/langgraph', '@cairn/cairn/langchain']) {
   report[entry] = await import(entry).then(() => 'loaded', (error) => error.code);
 }
 console.log(JSON.stringify(report));
