@@ -56,3 +56,22 @@ export async function packAll(destination: string): Promise<PackedPackage[]> {
   for (const pkg of await publishablePackages()) packed.push(await pack(pkg, destination));
   return packed;
 }
+
+/**
+ * `name@version` for each name, at the version the workspace's catalog (pnpm-workspace.yaml) pins:
+ * what the packages here are built and tested with.
+ */
+export async function catalogSpecs(names: readonly string[]): Promise<string[]> {
+  const yaml = await readFile(path.join(REPO_DIR, 'pnpm-workspace.yaml'), 'utf8');
+  const section = /^catalog:\n((?:[ \t]+.*\n|\n)*)/m.exec(yaml)?.[1] ?? '';
+  const catalog = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const entry = /^\s+"?([^":\s]+)"?:\s*(\S+)\s*$/.exec(line);
+    if (entry?.[1] && entry[2]) catalog.set(entry[1], entry[2]);
+  }
+  return names.map((name) => {
+    const version = catalog.get(name);
+    if (!version) throw new Error(`${name} is not in the catalog of pnpm-workspace.yaml`);
+    return `${name}@${version}`;
+  });
+}
