@@ -1,0 +1,145 @@
+// CairnStore: LangGraph's BaseStore on Cairn's PostgreSQL tables (store_items, store_vectors).
+// A batch of one read or write is one statement on the pool; a longer batch, or a semantic search
+// (which sets pgvector's scan settings for itself), runs in one transaction, so a batch is all or
+// nothing and each operation sees the ones before it.
+import type pg from 'pg';
+import type { Item, SearchItem } from '@langchain/langgraph-checkpoint';
+import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
+import { BaseCairnStore, type BatchResult, type PreparedBatch } from './base-cairn-store.js';
+import { namespaceLabels } from './namespace.js';
+import type { PlannedOperation } from './operations.js';
+import type { StoreOptions } from './options.js';
+import { getSql, listItemsSql, listNamespacesSql, putSql, semanticSql, sweepSql, vectorText, type ItemRow, type ScoredItemRow, type Statement } from './store-sql.js';
+import { ensureVectorIndex, isIndexedDimension } from './vector-index.js';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+function item(row: ItemRow): Item {
+  return { namespace: namespaceLabels(row.namespace), key: row.key, value: row.value as Record<string, unknown>, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+/** The most ef_search pgvector takes. */
+const MAX_EF_SEARCH = 1000;
+
+/** A LangGraph BaseStore on PostgreSQL through a CairnDb, scoped to one tenant. */
+export class CairnStore extends BaseCairnStore {
+  readonly db: CairnDb;
+  readonly #ownsDb: boolean;
+  #indexReady: Promise<void> | undefined;
+
+  /** A store on `db` (which the application keeps and closes). */
+  constructor(db: CairnDb, options?: StoreOptions, internal: { ownsDb?: boolean } = {}) {
+    super(options, 'store');
+    this.db = db;
+    this.#ownsDb = internal.ownsDb ?? false;
+  }
+
+  /**
+   * A store on its own connection pool to `url` (a migrated database; `db: { migrate: true }` applies
+   * Cairn's migrations first). close() ends the pool.
+   */
+  static async fromUrl(url: string, options?: StoreOptions & { db?: Omit<DbOptions, 'url'> }): Promise<CairnStore> {
+    const { db: dbOptions, ...storeOptions } = options ?? {};
+    const db = await createDb({ ...dbOptions, url });
+    try {
+      return new CairnStore(db, storeOptions, { ownsDb: true });
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+
+  protected async execute(batch: PreparedBatch): Promise<BatchResult[]> {
+    const { operations } = batch;
+    const writesVectors = operations.some((op) => op.kind === 'put' && op.value !== null);
+    const semantic = operations.some((op, i) => op.kind === 'search' && batch.queryVectors.has(i));
+    if (this.embedder && (writesVectors || semantic)) await this.prepareStorage();
+    if (operations.length === 1 && !semantic) {
+      return [await this.db.run(() => this.#run(this.db.pool, batch, 0), { operation: `store ${operations[0]!.kind}` })];
+    }
+    return this.db.transaction(
+      async (client) => {
+        const results: BatchResult[] = [];
+        if (semantic) await this.#scanSettings(client, operations, batch);
+        for (let i = 0; i < operations.length; i++) results.push(await this.#run(client, batch, i));
+        return results;
+      },
+      { operation: 'store batch' },
+    );
+  }
+
+  protected async sweepExpired(now: number): Promise<number> {
+    const size = this.options.ttl.sweepBatchSize;
+    let total = 0;
+    for (;;) {
+      const statement = sweepSql(this.tenantId, new Date(now), size);
+      const deleted = await this.db.run(async () => (await this.db.pool.query(statement.text, statement.values)).rowCount ?? 0, { operation: 'store sweep' });
+      total += deleted;
+      if (deleted < size) return total;
+    }
+  }
+
+  protected prepareStorage(): Promise<void> {
+    const index = this.options.index;
+    if (!index) return Promise.resolve();
+    this.#indexReady ??= ensureVectorIndex(this.db, index.dims, index).catch((error: unknown) => {
+      this.#indexReady = undefined;
+      throw error;
+    });
+    return this.#indexReady;
+  }
+
+  protected async release(): Promise<void> {
+    if (this.#ownsDb) await this.db.close();
+  }
+
+  /** Lets the HNSW scan continue past rows the filters drop, and read as many candidates as the searches need. */
+  async #scanSettings(client: Queryable, operations: readonly PlannedOperation[], batch: PreparedBatch): Promise<void> {
+    let candidates = 40;
+    operations.forEach((op, i) => {
+      if (op.kind === 'search' && batch.queryVectors.has(i)) candidates = Math.max(candidates, this.#candidates(op.limit + op.offset));
+    });
+    await client.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', $1, true)`, [
+      String(Math.min(MAX_EF_SEARCH, candidates)),
+    ]);
+  }
+
+  #candidates(wanted: number): number {
+    return Math.max(1, wanted) * this.options.index!.candidatesPerResult;
+  }
+
+  #refresh(requested: boolean | undefined): boolean {
+    return requested ?? this.options.ttl.refreshOnRead;
+  }
+
+  async #run(client: Queryable, batch: PreparedBatch, i: number): Promise<BatchResult> {
+    const op = batch.operations[i]!;
+    const now = new Date(batch.now);
+    const query = async <R extends object>(statement: Statement) => (await client.query<R>(statement.text, statement.values)).rows;
+    switch (op.kind) {
+      case 'get': {
+        const [row] = await query<ItemRow>(getSql(this.tenantId, op.namespace, op.key, now, this.#refresh(op.refreshTtl)));
+        return row ? item(row) : null;
+      }
+      case 'search': {
+        const vector = batch.queryVectors.get(i);
+        const refresh = this.#refresh(op.refreshTtl);
+        if (vector === undefined) return (await query<ItemRow>(listItemsSql(this.tenantId, op, now, refresh))).map(item);
+        const index = this.options.index!;
+        const exact = index.exact || !isIndexedDimension(index.dims);
+        const rows = await query<ScoredItemRow>(semanticSql(this.tenantId, op, vector, index.dims, now, refresh, exact ? undefined : this.#candidates(op.limit + op.offset)));
+        return rows.map((row): SearchItem => ({ ...item(row), score: row.score }));
+      }
+      case 'put': {
+        const ttl = op.ttl === undefined ? this.options.ttl.defaultTtl : (op.ttl ?? undefined);
+        const vectors = batch.putVectors.get(i);
+        await query(putSql(this.tenantId, op, now, ttl, vectors?.fields ?? [], (vectors?.vectors ?? []).map(vectorText)));
+        return undefined;
+      }
+      case 'list': {
+        const rows = await query<{ path: string }>(listNamespacesSql(this.tenantId, op, now));
+        return rows.map((r) => namespaceLabels(r.path));
+      }
+    }
+  }
+}
