@@ -17,5 +17,6 @@ export {
 } from './options.js';
 export { STORE_INDEX_PREFIX, vectorIndexName } from './vector-index.js';
 export { StoreError, EmbeddingError } from './errors.js';
+export { WordHashEmbeddings } from './word-hash-embeddings.js';
 /** LangGraph's error for a bad namespace, re-exported where the store's users import it. */
 export { InvalidNamespaceError } from '@langchain/langgraph-checkpoint';

@@ -5,7 +5,10 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { InvalidNamespaceError, type Item, type Operation } from '@langchain/langgraph-checkpoint';
 import { InvalidFilterError, ManualClock, ValidationError } from '@cairn/core';
 import type { BaseCairnStore } from './base-cairn-store.js';
-import type { StoreEmbeddings, StoreOptions } from './options.js';
+import type { StoreOptions } from './options.js';
+import { WordHashEmbeddings } from './word-hash-embeddings.js';
+
+export { WordHashEmbeddings };
 
 /** How the suite creates and disposes of the store under test. */
 export interface StoreSuiteOptions {
@@ -15,41 +18,6 @@ export interface StoreSuiteOptions {
   create(options: StoreOptions): Promise<BaseCairnStore>;
   /** Releases one store. @defaultValue store.close() */
   destroy?(store: BaseCairnStore): Promise<void>;
-}
-
-/**
- * A deterministic embedder that costs nothing: each word (letters and digits, lower-cased) adds 1
- * to the component its FNV-1a hash picks, so texts sharing words point the same way. `calls`
- * counts the texts it embedded.
- */
-export class WordHashEmbeddings implements StoreEmbeddings {
-  readonly dims: number;
-  calls = 0;
-
-  constructor(dims = 64) {
-    this.dims = dims;
-  }
-
-  vector(text: string): number[] {
-    const v = new Array<number>(this.dims).fill(0);
-    const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? ['∅'];
-    for (const word of words) {
-      let h = 0x811c9dc5;
-      for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193) >>> 0;
-      v[h % this.dims]! += 1;
-    }
-    return v;
-  }
-
-  async embedDocuments(texts: string[]): Promise<number[][]> {
-    this.calls += texts.length;
-    return texts.map((t) => this.vector(t));
-  }
-
-  async embedQuery(text: string): Promise<number[]> {
-    this.calls += 1;
-    return this.vector(text);
-  }
 }
 
 /** Cosine similarity, for checking reported scores. */
