@@ -60,7 +60,16 @@ export interface TransactionOptions {
   isolation?: IsolationLevel;
   /** @defaultValue false */
   readOnly?: boolean;
+  /**
+   * Settings for this transaction only (`SET LOCAL`), sent in one round trip with BEGIN: `{
+   * 'hnsw.iterative_scan': 'relaxed_order' }`. Names and values are Cairn's own, checked against
+   * strict patterns (a dotted identifier; letters, digits, `_ . -`), never user input.
+   */
+  settings?: Readonly<Record<string, string>>;
 }
+
+const SETTING_NAME = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
+const SETTING_VALUE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Errors of `COMMIT` whose outcome is unknown: the connection went while the commit was in flight. */
 export class CommitOutcomeUnknown extends Error {
@@ -76,7 +85,11 @@ export class CommitOutcomeUnknown extends Error {
 function beginStatement(options: TransactionOptions): string {
   const isolation = options.isolation ?? 'read committed';
   if (!ISOLATION_LEVELS.includes(isolation)) throw new TypeError(`Unknown isolation level ${JSON.stringify(isolation)}`);
-  return `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}${options.readOnly ? ' READ ONLY' : ''}`;
+  const settings = Object.entries(options.settings ?? {}).map(([name, value]) => {
+    if (!SETTING_NAME.test(name) || !SETTING_VALUE.test(value)) throw new TypeError(`Not a transaction setting: ${JSON.stringify(name)} = ${JSON.stringify(value)}`);
+    return `; SET LOCAL ${name} = '${value}'`;
+  });
+  return `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}${options.readOnly ? ' READ ONLY' : ''}${settings.join('')}`;
 }
 
 /**

@@ -37,6 +37,14 @@ describe('createDb against PostgreSQL', () => {
     expect(rows[0]).toEqual({ app: 'cairn-db-test', st: '10s' });
   });
 
+  it('applies a transaction\'s own settings with its BEGIN, and only inside it', async () => {
+    const read = (settings?: Record<string, string>) =>
+      db.transaction(async (client) => (await client.query<{ st: string }>(`SELECT current_setting('statement_timeout') AS st`)).rows[0]!.st, settings ? { settings } : {});
+    expect(await read({ statement_timeout: '1234' })).toBe('1234ms');
+    expect(await read()).toBe('10s');
+    await expect(read({ statement_timeout: "1'; DROP TABLE sessions; --" })).rejects.toThrow(/Not a transaction setting/);
+  });
+
   it('keeps credentials out of JSON', () => {
     expect(JSON.stringify(db)).not.toContain('pool');
   });

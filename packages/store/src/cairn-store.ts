@@ -9,7 +9,7 @@ import { BaseCairnStore, type BatchResult, type PreparedBatch } from './base-cai
 import { namespaceLabels } from './namespace.js';
 import type { PlannedOperation } from './operations.js';
 import type { StoreOptions } from './options.js';
-import { getSql, listItemsSql, listNamespacesSql, putSql, semanticSql, sweepSql, vectorText, type ItemRow, type ScoredItemRow, type Statement } from './store-sql.js';
+import { getSql, listItemsSql, listNamespacesSql, putSql, refreshSql, semanticSql, sweepSql, vectorText, type ItemRow, type ScoredItemRow, type Statement } from './store-sql.js';
 import { ensureVectorIndex, isIndexedDimension } from './vector-index.js';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -60,11 +60,10 @@ export class CairnStore extends BaseCairnStore {
     return this.db.transaction(
       async (client) => {
         const results: BatchResult[] = [];
-        if (semantic) await this.#scanSettings(client, operations, batch);
         for (let i = 0; i < operations.length; i++) results.push(await this.#run(client, batch, i));
         return results;
       },
-      { operation: 'store batch' },
+      { operation: 'store batch', ...(semantic ? { settings: this.#scanSettings(operations, batch) } : {}) },
     );
   }
 
@@ -93,23 +92,29 @@ export class CairnStore extends BaseCairnStore {
     if (this.#ownsDb) await this.db.close();
   }
 
-  /** Lets the HNSW scan continue past rows the filters drop, and read as many candidates as the searches need. */
-  async #scanSettings(client: Queryable, operations: readonly PlannedOperation[], batch: PreparedBatch): Promise<void> {
+  /**
+   * For the batch's transaction: the HNSW scan continues past rows the conditions drop (without it
+   * a filtered page comes back short), and reads as many candidates as the searches need.
+   */
+  #scanSettings(operations: readonly PlannedOperation[], batch: PreparedBatch): Record<string, string> {
     let candidates = 40;
     operations.forEach((op, i) => {
       if (op.kind === 'search' && batch.queryVectors.has(i)) candidates = Math.max(candidates, this.#candidates(op.limit + op.offset));
     });
-    await client.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', $1, true)`, [
-      String(Math.min(MAX_EF_SEARCH, candidates)),
-    ]);
+    return { 'hnsw.iterative_scan': 'relaxed_order', 'hnsw.ef_search': String(Math.min(MAX_EF_SEARCH, candidates)) };
   }
 
   #candidates(wanted: number): number {
     return Math.max(1, wanted) * this.options.index!.candidatesPerResult;
   }
 
-  #refresh(requested: boolean | undefined): boolean {
-    return requested ?? this.options.ttl.refreshOnRead;
+  /** Moves the expiry of what a read returned, when refreshing and some of it has a ttl. */
+  async #refreshRead(client: Queryable, rows: readonly ItemRow[], requested: boolean | undefined, now: Date): Promise<void> {
+    if (!(requested ?? this.options.ttl.refreshOnRead)) return;
+    const expiring = rows.filter((r) => r.ttl_minutes !== null);
+    if (expiring.length === 0) return;
+    const statement = refreshSql(this.tenantId, now, expiring);
+    await client.query(statement.text, statement.values);
   }
 
   async #run(client: Queryable, batch: PreparedBatch, i: number): Promise<BatchResult> {
@@ -118,17 +123,26 @@ export class CairnStore extends BaseCairnStore {
     const query = async <R extends object>(statement: Statement) => (await client.query<R>(statement.text, statement.values)).rows;
     switch (op.kind) {
       case 'get': {
-        const [row] = await query<ItemRow>(getSql(this.tenantId, op.namespace, op.key, now, this.#refresh(op.refreshTtl)));
-        return row ? item(row) : null;
+        const rows = await query<ItemRow>(getSql(this.tenantId, op.namespace, op.key, now));
+        await this.#refreshRead(client, rows, op.refreshTtl, now);
+        return rows[0] ? item(rows[0]) : null;
       }
       case 'search': {
         const vector = batch.queryVectors.get(i);
-        const refresh = this.#refresh(op.refreshTtl);
-        if (vector === undefined) return (await query<ItemRow>(listItemsSql(this.tenantId, op, now, refresh))).map(item);
-        const index = this.options.index!;
-        const exact = index.exact || !isIndexedDimension(index.dims);
-        const rows = await query<ScoredItemRow>(semanticSql(this.tenantId, op, vector, index.dims, now, refresh, exact ? undefined : this.#candidates(op.limit + op.offset)));
-        return rows.map((row): SearchItem => ({ ...item(row), score: row.score }));
+        let found: Item[] | SearchItem[];
+        let rows: ItemRow[];
+        if (vector === undefined) {
+          rows = await query<ItemRow>(listItemsSql(this.tenantId, op, now));
+          found = rows.map(item);
+        } else {
+          const index = this.options.index!;
+          const exact = index.exact || !isIndexedDimension(index.dims);
+          const scored = await query<ScoredItemRow>(semanticSql(this.tenantId, op, vector, index.dims, now, exact ? undefined : this.#candidates(op.limit + op.offset)));
+          rows = scored;
+          found = scored.map((row): SearchItem => ({ ...item(row), score: row.score }));
+        }
+        await this.#refreshRead(client, rows, op.refreshTtl, now);
+        return found;
       }
       case 'put': {
         const ttl = op.ttl === undefined ? this.options.ttl.defaultTtl : (op.ttl ?? undefined);

@@ -14,11 +14,11 @@ export interface Statement {
 }
 
 /** An item as the statements return it. */
-export type ItemRow = Row<'store_items', 'namespace' | 'key' | 'value' | 'created_at' | 'updated_at'>;
+export type ItemRow = Row<'store_items', 'namespace' | 'key' | 'value' | 'created_at' | 'updated_at' | 'ttl_minutes'>;
 /** An item with its similarity. */
 export type ScoredItemRow = ItemRow & { score: number };
 
-const ITEM_COLUMNS = 'i.namespace, i.key, i.value, i.created_at, i.updated_at';
+const ITEM_COLUMNS = 'i.namespace, i.key, i.value, i.created_at, i.updated_at, i.ttl_minutes';
 const NOT_EXPIRED = (column: string, now: string) => `(${column} IS NULL OR ${column} > ${now})`;
 
 /** The text pgvector parses as a vector (and a halfvec). */
@@ -38,20 +38,21 @@ function prefixSql(column: string, prefix: readonly string[], params: SqlParams)
   return `(${column} COLLATE "C" >= ${low} AND ${column} COLLATE "C" < ${params.add(`${path}/`)} AND (${column} = ${low} OR ${column} COLLATE "C" >= ${params.add(`${path}.`)}))`;
 }
 
-/** A refresh of the expiry of the items `rows` (a CTE with namespace and key) names. */
-function refreshCte(rows: string, now: string, tenant: string): string {
-  return `, refreshed AS (
-    UPDATE store_items s SET expires_at = ${now} + s.ttl_minutes * interval '1 minute'
-      FROM ${rows} r
-     WHERE s.tenant_id = ${tenant} AND s.namespace = r.namespace AND s.key = r.key AND s.ttl_minutes IS NOT NULL)`;
+/**
+ * Moves the expiry of items a read returned to now + their own ttl (the items without one, or
+ * expired since, are left alone). A statement of its own, run only when a read returned an item
+ * with a ttl, so that reads of items without one stay plain SELECTs.
+ */
+export function refreshSql(tenantId: string, now: Date, rows: readonly { namespace: string; key: string }[]): Statement {
+  const text = `UPDATE store_items s SET expires_at = $2::timestamptz + s.ttl_minutes * interval '1 minute'
+      FROM unnest($3::text[], $4::text[]) AS r(namespace, key)
+     WHERE s.tenant_id = $1 AND s.namespace = r.namespace AND s.key = r.key AND s.ttl_minutes IS NOT NULL AND s.expires_at > $2`;
+  return { text, values: [tenantId, now, rows.map((r) => r.namespace), rows.map((r) => r.key)] };
 }
 
-export function getSql(tenantId: string, namespace: string, key: string, now: Date, refresh: boolean): Statement {
-  const text = `WITH hit AS (
-    SELECT ${ITEM_COLUMNS} FROM store_items i
-     WHERE i.tenant_id = $1 AND i.namespace = $2 AND i.key = $3 AND ${NOT_EXPIRED('i.expires_at', '$4')})
-    ${refresh ? refreshCte('hit', '$4::timestamptz', '$1') : ''}
-    SELECT * FROM hit`;
+export function getSql(tenantId: string, namespace: string, key: string, now: Date): Statement {
+  const text = `SELECT ${ITEM_COLUMNS} FROM store_items i
+     WHERE i.tenant_id = $1 AND i.namespace = $2 AND i.key = $3 AND ${NOT_EXPIRED('i.expires_at', '$4')}`;
   return { text, values: [tenantId, namespace, key, now] };
 }
 
@@ -93,17 +94,14 @@ function filterSql(filter: FilterNode, column: string, params: SqlParams): strin
   return sql === 'TRUE' ? '' : ` AND ${sql}`;
 }
 
-const RECENCY = 'updated_at DESC, namespace COLLATE "C", key COLLATE "C"';
+const RECENCY = 'i.updated_at DESC, i.namespace COLLATE "C", i.key COLLATE "C"';
 
 /** A search without a query: newest update first. */
-export function listItemsSql(tenantId: string, op: PlannedSearch, now: Date, refresh: boolean): Statement {
+export function listItemsSql(tenantId: string, op: PlannedSearch, now: Date): Statement {
   const params = new SqlParams([tenantId, now]);
   const where = `i.tenant_id = $1 AND ${NOT_EXPIRED('i.expires_at', '$2')} AND ${prefixSql('i.namespace', op.prefix, params)}${filterSql(op.filter, 'i.value', params)}`;
-  const text = `WITH hits AS (
-    SELECT ${ITEM_COLUMNS} FROM store_items i WHERE ${where}
-     ORDER BY ${RECENCY} LIMIT ${params.add(op.limit)} OFFSET ${params.add(op.offset)})
-    ${refresh ? refreshCte('hits', '$2::timestamptz', '$1') : ''}
-    SELECT * FROM hits ORDER BY ${RECENCY}`;
+  const text = `SELECT ${ITEM_COLUMNS} FROM store_items i WHERE ${where}
+     ORDER BY ${RECENCY} LIMIT ${params.add(op.limit)} OFFSET ${params.add(op.offset)}`;
   return { text, values: params.values };
 }
 
@@ -114,7 +112,7 @@ export function listItemsSql(tenantId: string, op: PlannedSearch, now: Date, ref
  * page short); each item keeps its best field, ranked by exact full-precision cosine distance.
  * Exact: every matching vector is compared.
  */
-export function semanticSql(tenantId: string, op: PlannedSearch, query: readonly number[], dims: number, now: Date, refresh: boolean, candidates: number | undefined): Statement {
+export function semanticSql(tenantId: string, op: PlannedSearch, query: readonly number[], dims: number, now: Date, candidates: number | undefined): Statement {
   const params = new SqlParams([tenantId, now, vectorText(query)]);
   const where =
     `v.tenant_id = $1 AND vector_dims(v.embedding) = ${dims} AND ${prefixSql('v.namespace', op.prefix, params)}` +
@@ -133,7 +131,7 @@ export function semanticSql(tenantId: string, op: PlannedSearch, query: readonly
   ), page AS (
     SELECT namespace, key, distance FROM best
      ORDER BY distance, namespace COLLATE "C", key COLLATE "C" LIMIT ${params.add(op.limit)} OFFSET ${params.add(op.offset)}
-  )${refresh ? refreshCte('page', '$2::timestamptz', '$1') : ''}
+  )
   SELECT ${ITEM_COLUMNS}, 1 - p.distance AS score
     FROM page p JOIN store_items i ON i.tenant_id = $1 AND i.namespace = p.namespace AND i.key = p.key
    ORDER BY p.distance, i.namespace COLLATE "C", i.key COLLATE "C"`;
@@ -158,13 +156,15 @@ export function listNamespacesSql(tenantId: string, op: PlannedList, now: Date):
       labelled.push(`labels[${at}] = ${params.add(label)}`);
     });
   }
-  const path = op.maxDepth === undefined ? 'namespace' : `array_to_string(labels[1:${params.add(op.maxDepth)}::int], '.')`;
-  const text = `SELECT path FROM (
-    SELECT DISTINCT ${path} COLLATE "C" AS path
-      FROM (SELECT namespace, string_to_array(namespace, '.') AS labels FROM store_items
-             WHERE tenant_id = $1 AND ${NOT_EXPIRED('expires_at', '$2')}${fast.map((f) => ` AND ${f}`).join('')}) n
-     ${labelled.length > 0 ? `WHERE ${labelled.join(' AND ')}` : ''}
-  ) t ORDER BY path LIMIT ${params.add(op.limit)} OFFSET ${params.add(op.offset)}`;
+  const live = `tenant_id = $1 AND ${NOT_EXPIRED('expires_at', '$2')}${fast.map((f) => ` AND ${f}`).join('')}`;
+  // Splitting into labels costs a little per row: only when a condition or maxDepth needs them.
+  const source =
+    labelled.length === 0 && op.maxDepth === undefined
+      ? `SELECT DISTINCT namespace COLLATE "C" AS path FROM store_items WHERE ${live}`
+      : `SELECT DISTINCT ${op.maxDepth === undefined ? 'namespace' : `array_to_string(labels[1:${params.add(op.maxDepth)}::int], '.')`} COLLATE "C" AS path
+      FROM (SELECT namespace, string_to_array(namespace, '.') AS labels FROM store_items WHERE ${live}) n
+     ${labelled.length > 0 ? `WHERE ${labelled.join(' AND ')}` : ''}`;
+  const text = `SELECT path FROM (${source}) t ORDER BY path LIMIT ${params.add(op.limit)} OFFSET ${params.add(op.offset)}`;
   return { text, values: params.values };
 }
 

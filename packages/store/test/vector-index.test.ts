@@ -68,7 +68,7 @@ describe('vector indexes on store_vectors', () => {
     expect(results.every((r) => r.key.startsWith('far-'))).toBe(true);
 
     const op = { kind: 'search' as const, prefix: ['mem'], filter: parseFilter(filter), limit: 5, offset: 0, query: 'q', refreshTtl: false };
-    const statement = semanticSql('iterative', op, embeddings.vector('coffee espresso morning'), 32, new Date(), false, 20);
+    const statement = semanticSql('iterative', op, embeddings.vector('coffee espresso morning'), 32, new Date(), 20);
     const plan = await db.transaction(async (client) => {
       await client.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)`);
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement.text}`, statement.values);
