@@ -1,14 +1,16 @@
 // createCairn(): one call that opens the database (or the embedded one), Redis when configured,
-// and builds every component on them — checkpointer, objects, sessions, threads, RAG — sharing one
+// and builds every component on them — checkpointer, objects, sessions, threads, RAG, and the
+// LangGraph store when configured — sharing one
 // pool, one Redis connection, one change feed and one metrics registry. The Cairn instance owns
 // all of it: close() shuts everything down in reverse order.
 import { Registry } from 'prom-client';
 import { ClosedError, ValidationError, parseInput } from '@cairn/core';
-import { createDb, isPgPool, type CairnDb, type DbOptions } from '@cairn/db';
+import { MissingDependencyError, createDb, isPgPool, type CairnDb, type DbOptions } from '@cairn/db';
 import { PostgresCheckpointer } from '@cairn/checkpointer';
 import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
 import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection, type TenantNotifier } from '@cairn/redis';
+import type { CairnStore, StoreOptions } from '@cairn/store';
 import { CairnCloseError, CairnStartError } from './errors.js';
 import { registerConnectionMetrics, registerObjectStoreMetrics } from './metrics.js';
 import { CairnOptionsSchema, TenantIdSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
@@ -36,6 +38,7 @@ interface CairnParts {
   threads: ThreadManager;
   rag: Rag;
   embedder: Embedder;
+  store: CairnStore | undefined;
 }
 
 /** Everything one `createCairn()` call opened; shared by the tenant views of `forTenant()`. */
@@ -49,6 +52,8 @@ interface Resources {
   readonly transport: CairnHealth['notifications']['transport'];
   /** The checkpointer of a tenant with this instance's settings (one per tenant, made on first use). */
   readonly checkpointerOf: (tenantId: string) => PostgresCheckpointer;
+  /** The LangGraph store of a tenant (undefined without the `store` option). */
+  readonly storeOf: (tenantId: string) => CairnStore | undefined;
   /** Tenant views handed out by forTenant(), so each tenant gets one checkpointer. */
   readonly views: Map<string, Cairn>;
   /** Closers in the order they were opened; close() runs them backwards. */
@@ -78,6 +83,11 @@ export class Cairn implements AsyncDisposable {
   readonly rag: Rag;
   /** The embedder `rag` collections use unless they name their own. */
   readonly embedder: Embedder;
+  /**
+   * LangGraph long-term memory (`graph.compile({ checkpointer, store: cairn.store })`) on this
+   * instance's pool; undefined unless createCairn was given the `store` option.
+   */
+  readonly store: CairnStore | undefined;
   /** The shared Redis connection, when `redisUrl` was given. */
   readonly redis: RedisConnection | undefined;
   /**
@@ -101,6 +111,7 @@ export class Cairn implements AsyncDisposable {
     this.threads = parts.threads;
     this.rag = parts.rag;
     this.embedder = parts.embedder;
+    this.store = parts.store;
     this.redis = resources.redis;
     this.notifier = resources.notifier?.forTenant(parts.tenantId);
   }
@@ -170,6 +181,7 @@ export class Cairn implements AsyncDisposable {
           threads: this.threads.forTenant(id),
           rag: this.rag.forTenant(id),
           embedder: this.embedder,
+          store: resources.storeOf(id),
         },
         false,
       );
@@ -246,6 +258,35 @@ async function start<T>(component: string, open: () => Promise<T> | T): Promise<
 }
 
 /**
+ * With the `store` option, a maker of each tenant's CairnStore on `db` (one per tenant); without it,
+ * one that makes none. @cairn/store is imported only then: it is an optional peer, as are the
+ * LangGraph packages it needs, which `cairn` itself never loads.
+ */
+async function storeFactory(db: CairnDb, opts: ResolvedCairnOptions, closers: Resources['closers']): Promise<(tenantId: string) => CairnStore | undefined> {
+  const settings = opts.store;
+  if (settings === undefined) return () => undefined;
+  let loaded: { CairnStore: new (db: CairnDb, options: StoreOptions) => CairnStore };
+  try {
+    loaded = await import('@cairn/store');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !/@cairn\/store|@langchain\//.test((error as Error).message)) throw error;
+    throw new MissingDependencyError('The LangGraph store (createCairn({ store }))', ['@cairn/store', '@langchain/langgraph-checkpoint', '@langchain/core'], { cause: error });
+  }
+  const stores = new Map<string, CairnStore>();
+  return (tenantId) => {
+    let found = stores.get(tenantId);
+    if (!found) {
+      const created = new loaded.CairnStore(db, { ...settings, tenantId });
+      closers.push({ name: `LangGraph store (${tenantId})`, close: () => created.close() });
+      stores.set(tenantId, created);
+      found = created;
+    }
+    return found;
+  };
+}
+
+/**
  * Opens PostgreSQL (or the embedded database when `databaseUrl` is absent), Redis when
  * `redisUrl` is given, and wires every Cairn component on them. If any part fails to start,
  * whatever had started is closed again before the error is thrown.
@@ -313,7 +354,8 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
       return found;
     };
     registerConnectionMetrics(metricsRegistry, { db, redis, notifier });
-    const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, checkpointerOf, views: new Map(), closers, closing: undefined };
+    const storeOf = await storeFactory(db, opts, closers);
+    const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, checkpointerOf, storeOf, views: new Map(), closers, closing: undefined };
 
     const checkpointer = await start('checkpointer', () => checkpointerOf(opts.tenantId));
     const objects = await start('object store', () => new ObjectStore(db, { ...opts.objects, tenantId: opts.tenantId, redis, notifier }));
@@ -327,7 +369,13 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
     const rag = await start('RAG store', () => createRag(db, { tenantId: opts.tenantId, embedder }));
     closers.push({ name: 'RAG store', close: () => rag.close() });
 
-    return new Cairn(resources, { tenantId: opts.tenantId, checkpointer, objects, sessions, threads, rag, embedder }, true);
+    const store = await start('LangGraph store', async () => {
+      const created = storeOf(opts.tenantId);
+      await created?.start();
+      return created;
+    });
+
+    return new Cairn(resources, { tenantId: opts.tenantId, checkpointer, objects, sessions, threads, rag, embedder, store }, true);
   } catch (error) {
     for (const closer of closers.reverse()) await closer.close().catch(() => undefined);
     throw error;

@@ -7,6 +7,7 @@ import type { CheckpointerOptions } from '@cairn/checkpointer';
 import type { ObjectStoreOptions, SessionManagerOptions } from '@cairn/objects';
 import { EmbedderSchema } from '@cairn/rag';
 import type { RedisOptions } from '@cairn/redis';
+import type { StoreOptions } from '@cairn/store';
 
 /** Tenant ids: core's one tenant rule (an ASCII slug of 1-128 characters: letters, digits, _ . : @ -), as every component checks it. */
 export { TenantIdSchema };
@@ -77,6 +78,11 @@ export const CairnOptionsSchema = z
     objects: plainObject<Omit<ObjectStoreOptions, 'tenantId' | 'redis' | 'notifier'>>('objects').optional(),
     /** Options of the session manager besides the tenant, Redis and notifier (which createCairn sets). */
     sessions: plainObject<Omit<SessionManagerOptions, 'tenantId' | 'redis' | 'notifier' | 'threadData'>>('sessions').optional(),
+    /**
+     * LangGraph long-term memory as `cairn.store` (a CairnStore: index, ttl, clock; the tenant is
+     * createCairn's). Needs the peer @langchain/langgraph-checkpoint. Absent: no `cairn.store`.
+     */
+    store: plainObject<Omit<StoreOptions, 'tenantId'>>('store').optional(),
   })
   .strict()
   .superRefine((options, ctx) => {

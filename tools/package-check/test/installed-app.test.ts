@@ -113,6 +113,9 @@ describe('the packed packages installed with npm in an app outside the workspace
     expect(report.migrate).toMatchObject({ code: 'CAIRN_START_FAILED', causeCode: 'DEPENDENCY_MISSING' });
     expect((report.migrate as { missing: string[] }).missing).toEqual([expect.stringMatching(/^@prisma\/schema-engine-wasm@7\.10\.0-/)]);
     expect((report.migrate as { message: string }).message).toContain('npm install @prisma/schema-engine-wasm@');
+    // The LangGraph store loads only when configured, and needs LangGraph's packages.
+    expect(report.store).toMatchObject({ code: 'DEPENDENCY_MISSING', causeCode: 'ERR_MODULE_NOT_FOUND' });
+    expect((report.store as { message: string }).message).toContain("'@langchain/langgraph-checkpoint'");
     // The LangChain adapters are entries of their own that need their peers.
     expect(report[`${UMBRELLA}/langgraph`]).toBe('ERR_MODULE_NOT_FOUND');
     expect(report[`${UMBRELLA}/langchain`]).toBe('ERR_MODULE_NOT_FOUND');

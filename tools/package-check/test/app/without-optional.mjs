@@ -18,6 +18,7 @@ async function failure(start) {
 
 report.embedded = await failure(() => createCairn({ db: { embedded: { inMemory: true } } }));
 report.migrate = await failure(() => createCairn({ databaseUrl, db: { migrate: true } }));
+report.store = await failure(() => createCairn({ databaseUrl, store: {} }));
 for (const entry of ['@cairn/cairn/langgraph', '@cairn/cairn/langchain']) {
   report[entry] = await import(entry).then(() => 'loaded', (error) => error.code);
 }
