@@ -9,7 +9,7 @@ import { BaseCairnStore, type BatchResult, type PreparedBatch } from './base-cai
 import { namespaceLabels } from './namespace.js';
 import type { PlannedOperation } from './operations.js';
 import type { StoreOptions } from './options.js';
-import { getSql, listItemsSql, listNamespacesSql, putSql, refreshSql, semanticSql, sweepSql, vectorText, type ItemRow, type ScoredItemRow, type Statement } from './store-sql.js';
+import { getSql, listItemsSql, listNamespacesSql, putSql, refreshSql, semanticSql, sweepSql, vectorText, vectorsSql, type ItemRow, type ScoredItemRow, type Statement } from './store-sql.js';
 import { ensureVectorIndex, isIndexedDimension } from './vector-index.js';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -54,7 +54,8 @@ export class CairnStore extends BaseCairnStore {
     const writesVectors = operations.some((op) => op.kind === 'put' && op.value !== null);
     const semantic = operations.some((op, i) => op.kind === 'search' && batch.queryVectors.has(i));
     if (this.embedder && (writesVectors || semantic)) await this.prepareStorage();
-    if (operations.length === 1 && !semantic) {
+    // A put that writes vectors is two statements (see vectorsSql), so it needs a transaction too.
+    if (operations.length === 1 && !semantic && !(this.embedder && writesVectors)) {
       return [await this.db.run(() => this.#run(this.db.pool, batch, 0), { operation: `store ${operations[0]!.kind}` })];
     }
     return this.db.transaction(
@@ -146,8 +147,11 @@ export class CairnStore extends BaseCairnStore {
       }
       case 'put': {
         const ttl = op.ttl === undefined ? this.options.ttl.defaultTtl : (op.ttl ?? undefined);
+        await query(putSql(this.tenantId, op, now, ttl, !this.embedder));
         const vectors = batch.putVectors.get(i);
-        await query(putSql(this.tenantId, op, now, ttl, vectors?.fields ?? [], (vectors?.vectors ?? []).map(vectorText)));
+        if (this.embedder && op.value !== null) {
+          await query(vectorsSql(this.tenantId, op.namespace, op.key, vectors?.fields ?? [], (vectors?.vectors ?? []).map(vectorText)));
+        }
         return undefined;
       }
       case 'list': {

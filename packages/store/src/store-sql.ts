@@ -56,13 +56,16 @@ export function getSql(tenantId: string, namespace: string, key: string, now: Da
   return { text, values: [tenantId, namespace, key, now] };
 }
 
-export function putSql(tenantId: string, op: PlannedPut, now: Date, ttl: number | undefined, fields: readonly string[], vectors: readonly string[]): Statement {
+/**
+ * The upsert of an item. An expired row still awaiting the sweeper is a new item: its createdAt
+ * restarts. With `dropVectors` (a store without semantic search) the item's vectors go in the same
+ * statement: every put replaces them, so they always describe the current value.
+ */
+export function putSql(tenantId: string, op: PlannedPut, now: Date, ttl: number | undefined, dropVectors: boolean): Statement {
   if (op.value === null) {
     return { text: 'DELETE FROM store_items WHERE tenant_id = $1 AND namespace = $2 AND key = $3', values: [tenantId, op.namespace, op.key] };
   }
   const expires = ttl === undefined ? null : new Date(now.getTime() + ttl * 60_000);
-  // Every put replaces the item's vectors (none when nothing is indexed), so they always describe
-  // the current value. An expired row still awaiting the sweeper is a new item: its createdAt restarts.
   const text = `WITH item AS (
     INSERT INTO store_items AS s (tenant_id, namespace, key, value, created_at, updated_at, expires_at, ttl_minutes)
     VALUES ($1, $2, $3, $4::jsonb, $5, $5, $6, $7)
@@ -73,18 +76,30 @@ export function putSql(tenantId: string, op: PlannedPut, now: Date, ttl: number 
       expires_at = EXCLUDED.expires_at,
       ttl_minutes = EXCLUDED.ttl_minutes
     RETURNING 1
-  ), stale AS (
-    DELETE FROM store_vectors WHERE tenant_id = $1 AND namespace = $2 AND key = $3 AND field <> ALL($8::text[])
+  )${dropVectors ? ', stale AS (DELETE FROM store_vectors WHERE tenant_id = $1 AND namespace = $2 AND key = $3)' : ''}
+  SELECT count(*) FROM item`;
+  return { text, values: [tenantId, op.namespace, op.key, JSON.stringify(op.value), now, expires, ttl ?? null] };
+}
+
+/**
+ * Replaces an item's vectors with these fields' (none: all go). Runs after putSql in the same
+ * transaction: the upsert holds the item's row lock, and this statement's snapshot, taken after
+ * it, sees every vector an earlier writer of the item committed (one statement doing both would
+ * miss those and leave a mix of two writers' fields).
+ */
+export function vectorsSql(tenantId: string, namespace: string, key: string, fields: readonly string[], vectors: readonly string[]): Statement {
+  const text = `WITH stale AS (
+    DELETE FROM store_vectors WHERE tenant_id = $1 AND namespace = $2 AND key = $3 AND field <> ALL($4::text[])
   )${
     fields.length === 0
       ? ''
       : `, fresh AS (
     INSERT INTO store_vectors (tenant_id, namespace, key, field, embedding)
-    SELECT $1, $2, $3, f.field, f.embedding::vector FROM unnest($8::text[], $9::text[]) AS f(field, embedding)
+    SELECT $1, $2, $3, f.field, f.embedding::vector FROM unnest($4::text[], $5::text[]) AS f(field, embedding)
     ON CONFLICT (tenant_id, namespace, key, field) DO UPDATE SET embedding = EXCLUDED.embedding)`
   }
-  SELECT count(*) FROM item`;
-  const values: unknown[] = [tenantId, op.namespace, op.key, JSON.stringify(op.value), now, expires, ttl ?? null, fields];
+  SELECT 1`;
+  const values: unknown[] = [tenantId, namespace, key, fields];
   if (fields.length > 0) values.push(vectors);
   return { text, values };
 }
