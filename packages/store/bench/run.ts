@@ -19,6 +19,7 @@ const OPS = envInteger('BENCH_OPS', 500);
 const DIMS = envInteger('BENCH_DIMS', 384);
 const WARMUP = envInteger('BENCH_WARMUP', 200);
 const RECALL_QUERIES = envInteger('BENCH_RECALL_QUERIES', 50);
+const EF_SEARCH = envInteger('BENCH_EF_SEARCH', 100);
 const USERS = 100;
 const KINDS = ['fact', 'preference', 'episode', 'instruction', 'note'];
 
@@ -43,7 +44,7 @@ const valueOf = (i: number) => ({ text: `memory ${i} of user ${i % USERS}`, kind
 
 const scratch = await scratchDatabase({ adminUrl: adminUrlFromEnv(), prefix: 'cairn_bench_store' });
 const db = await createDb({ url: scratch.url, migrate: true, pool: { max: 4 } });
-const cairn = new CairnStore(db, { tenantId: 'bench', index });
+const cairn = new CairnStore(db, { tenantId: 'bench', index: { ...index, efSearch: EF_SEARCH } });
 const exact = new CairnStore(db, { tenantId: 'bench', index: { ...index, exact: true } });
 const lg = new PostgresStore({ connectionOptions: scratch.url, schema: 'langgraph', index });
 
@@ -90,7 +91,7 @@ try {
     ['operation', 'CairnStore ops/s', 'p50 ms', 'p99 ms', 'PostgresStore ops/s', 'p50 ms', 'p99 ms', 'ratio'],
     rows.map(([name, ours, theirs]) => [name, fmt(ours.opsPerSec), fmt(ours.p50), fmt(ours.p99), fmt(theirs.opsPerSec), fmt(theirs.p50), fmt(theirs.p99), `${(ours.opsPerSec / theirs.opsPerSec).toFixed(2)}×`]),
   );
-  console.log(`\nCairnStore semantic search recall@10 against its exact ranking: ${recall.toFixed(3)} (${RECALL_QUERIES} queries)`);
+  console.log(`\nCairnStore semantic search recall@10 against its exact ranking: ${recall.toFixed(3)} (${RECALL_QUERIES} queries, ef_search ${EF_SEARCH})`);
 } finally {
   await lg.stop();
   await exact.close();

@@ -98,7 +98,7 @@ export class CairnStore extends BaseCairnStore {
    * a filtered page comes back short), and reads as many candidates as the searches need.
    */
   #scanSettings(operations: readonly PlannedOperation[], batch: PreparedBatch): Record<string, string> {
-    let candidates = 40;
+    let candidates = this.options.index!.efSearch;
     operations.forEach((op, i) => {
       if (op.kind === 'search' && batch.queryVectors.has(i)) candidates = Math.max(candidates, this.#candidates(op.limit + op.offset));
     });

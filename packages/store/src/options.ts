@@ -44,6 +44,11 @@ export const StoreIndexConfigSchema = z
      * distance, and an item with several fields has several rows). @defaultValue 4
      */
     candidatesPerResult: z.number().int().min(1).max(100).default(4),
+    /**
+     * HNSW search breadth (pgvector's hnsw.ef_search) for a search's transaction, raised to the
+     * candidates a page needs. Higher: better recall, slower. @defaultValue 100
+     */
+    efSearch: z.number().int().min(1).max(1000).default(100),
     /** Rank by exact distance over every matching vector instead of through the index. @defaultValue false */
     exact: z.boolean().default(false),
   })
