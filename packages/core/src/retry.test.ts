@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RetryExhausted, backoffDelay, isTransientError, withRetry } from './retry.js';
+import { BackoffSchedule, RetryExhausted, backoffDelay, isTransientError, withRetry } from './retry.js';
 
 const settings = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 5 };
 
@@ -16,6 +16,12 @@ describe('retries', () => {
     expect(backoffDelay(3, { ...settings, initialDelayMs: 100, maxDelayMs: 1000 }, () => 1)).toBe(400);
     expect(backoffDelay(10, { ...settings, initialDelayMs: 100, maxDelayMs: 1000 }, () => 1)).toBe(1000);
     expect(backoffDelay(3, { ...settings, initialDelayMs: 100, maxDelayMs: 1000 }, () => 0)).toBe(0);
+  });
+
+  it('schedules the same delays for a loop that retries on its own terms, without end', () => {
+    const schedule = new BackoffSchedule({ initialDelayMs: 100, maxDelayMs: 1000 }, () => 1);
+    expect([1, 2, 3, 4, 5, 1000].map((retry) => schedule.delayBeforeRetry(retry))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect(new BackoffSchedule({ initialDelayMs: 0, maxDelayMs: 1000 }, () => 1).delayBeforeRetry(5000)).toBe(0);
   });
 
   it('retries transient errors until success and reports the attempt', async () => {

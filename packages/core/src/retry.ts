@@ -54,10 +54,38 @@ export function isConnectionError(error: unknown): boolean {
   return code !== '40001' && code !== '40P01';
 }
 
-/** Delay before retry number `retry` (1-based): uniform in [0, min(max, initial * 2^(retry-1))]. */
-export function backoffDelay(retry: number, settings: RetrySettings, random: () => number = Math.random): number {
-  const ceiling = Math.min(settings.maxDelayMs, settings.initialDelayMs * 2 ** (retry - 1));
+/** The part of RetrySettings that decides how long to wait. */
+export type BackoffSettings = Pick<RetrySettings, 'initialDelayMs' | 'maxDelayMs'>;
+
+/**
+ * Delay before retry number `retry` (1-based): uniform in [0, min(max, initial * 2^(retry-1))].
+ * The exponent stops at 29, where every ceiling in the settings' range is reached, so a loop that
+ * retries without end never computes 0 × ∞ (NaN) for an initialDelayMs of 0.
+ */
+export function backoffDelay(retry: number, settings: BackoffSettings, random: () => number = Math.random): number {
+  const ceiling = Math.min(settings.maxDelayMs, settings.initialDelayMs * 2 ** (Math.min(retry, 30) - 1));
   return Math.round(random() * ceiling);
+}
+
+/**
+ * The delays of the retry policy, for a loop that decides on its own when to stop and how to wait
+ * (the write-behind queue retries a batch past maxAttempts, in a sleep close() can cut short);
+ * withRetry waits the same delays.
+ */
+export class BackoffSchedule {
+  readonly #settings: BackoffSettings;
+  readonly #random: () => number;
+
+  /** `random` draws the jitter, uniform in [0, 1). @defaultValue Math.random */
+  constructor(settings: BackoffSettings, random: () => number = Math.random) {
+    this.#settings = { initialDelayMs: settings.initialDelayMs, maxDelayMs: settings.maxDelayMs };
+    this.#random = random;
+  }
+
+  /** Milliseconds to wait before retry number `retry` (1-based: the wait after the first failure). */
+  delayBeforeRetry(retry: number): number {
+    return backoffDelay(retry, this.#settings, this.#random);
+  }
 }
 
 /** Hooks of withRetry. */

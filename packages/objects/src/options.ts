@@ -41,7 +41,7 @@ export const WriteBehindOptionsSchema = z
     /**
      * Ceiling of the first retry delay after a transient failure, in milliseconds; the ceiling doubles
      * each retry up to `retryMaxDelayMs` and each delay is drawn uniformly below it (full jitter, as
-     * @cairn/core's backoffDelay). @defaultValue 50
+     * @cairn/core's BackoffSchedule). @defaultValue 50
      */
     retryBaseDelayMs: z.number().min(0).max(60_000).default(50),
     /** Largest retry delay ceiling, in milliseconds. @defaultValue 5000 */

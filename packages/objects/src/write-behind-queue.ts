@@ -17,7 +17,7 @@
 // the process dies; `flush()` / `QueuedWrite.persisted()` say when a write is durable.
 import type pg from 'pg';
 import { z } from 'zod';
-import { ClosedError, IdSchema, TRANSIENT, backoffDelay, errorCode, isConnectionError, isTransientError, parseInput, type RetrySettings } from '@cairn/core';
+import { BackoffSchedule, ClosedError, IdSchema, TRANSIENT, errorCode, isConnectionError, isTransientError, parseInput } from '@cairn/core';
 import { CommitOutcomeUnknown, runTransaction, type CairnDb, type Row } from '@cairn/db';
 import {
   DeadLetterNotFoundError,
@@ -125,7 +125,7 @@ function keyOf(info: Pick<QueuedWriteInfo, 'tenantId' | 'type' | 'id'>): string 
 export class WriteBehindQueue {
   readonly #db: CairnDb;
   readonly #options: ResolvedWriteBehindOptions;
-  readonly #retry: RetrySettings;
+  readonly #backoff: BackoffSchedule;
   // Entries from #head on are unprocessed; compacted now and then so the array does not grow forever.
   #entries: QueueEntry[] = [];
   #head = 0;
@@ -156,7 +156,7 @@ export class WriteBehindQueue {
   constructor(db: CairnDb, options: ResolvedWriteBehindOptions, afterPersist?: (writes: PersistedWrite[]) => Promise<void>) {
     this.#db = db;
     this.#options = options;
-    this.#retry = { maxAttempts: Math.max(1, options.maxAttempts), initialDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs };
+    this.#backoff = new BackoffSchedule({ initialDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs });
     this.#afterPersist = afterPersist;
   }
 
@@ -434,7 +434,7 @@ export class WriteBehindQueue {
         // Transient, or permanent outside the writes (BEGIN, recording a dead letter, even its COMMIT):
         // no write to blame, so nothing is given up; wait and try again.
         if (this.#options.maxAttempts > 0 && attempt >= this.#options.maxAttempts) plan.exhausted = true;
-        await this.#sleep(backoffDelay(Math.min(attempt, 30), this.#retry));
+        await this.#sleep(this.#backoff.delayBeforeRetry(attempt));
         if (this.#stopped) return undefined;
       }
     }
