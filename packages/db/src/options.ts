@@ -28,6 +28,10 @@ export const PoolOptionsSchema = z
     sslRootCert: z.string().optional(),
   })
   .strict();
+/** Settings of the pool Cairn creates (`pool` of createDb()). */
+export type PoolOptions = z.input<typeof PoolOptionsSchema>;
+/** Pool settings after defaults. */
+export type PoolSettings = z.output<typeof PoolOptionsSchema>;
 
 export const EmbeddedOptionsSchema = z
   .object({
@@ -41,6 +45,8 @@ export const EmbeddedOptionsSchema = z
     maxConnections: z.number().int().min(2).max(256).default(32),
   })
   .strict();
+/** The embedded PGlite database (`embedded` of createDb()). */
+export type EmbeddedOptions = z.input<typeof EmbeddedOptionsSchema>;
 
 /**
  * Recognises a node-postgres Pool by its shape rather than `instanceof`, so a pool made by another
@@ -102,11 +108,7 @@ export const DbOptionsSchema = z
     onConnectionError: z.custom<(error: Error) => void>((f) => typeof f === 'function').optional(),
   })
   .strict();
-
-export type PoolOptions = z.input<typeof PoolOptionsSchema>;
-/** Pool settings after defaults. */
-export type PoolSettings = z.output<typeof PoolOptionsSchema>;
-export type EmbeddedOptions = z.input<typeof EmbeddedOptionsSchema>;
 /** Options of createDb(). */
 export type DbOptions = z.input<typeof DbOptionsSchema>;
 export type ResolvedDbOptions = z.output<typeof DbOptionsSchema>;
+

@@ -69,22 +69,62 @@ export type WriteResult<T, M extends PersistenceMode> = M extends 'write-behind'
 /** What delete() returns: whether an object was deleted, or in write-behind mode the queued delete. */
 export type DeleteResult<M extends PersistenceMode> = M extends 'write-behind' ? QueuedWrite<boolean> : boolean;
 
-/** Sort order of list() and find(). Keyset pagination: stable under concurrent writes. */
-export interface OrderBy {
-  /** @defaultValue 'updatedAt' */
-  field?: 'updatedAt' | 'createdAt' | 'id';
-  /** @defaultValue 'desc' for timestamps, 'asc' for id */
-  direction?: 'asc' | 'desc';
-}
+/** Versions are int4 in PostgreSQL: a larger number would fail there (22003) instead of here. */
+const MAX_VERSION = 2_147_483_647;
+/** A version number as the caller passes it (0 = "must not exist yet"). */
+const ExpectedVersionSchema = z.number().int().min(0).max(MAX_VERSION);
 
+const SaveOptionsSchema = z
+  .object({
+    /** Write only if the object is at this version (0: only if it does not exist). */
+    expectedVersion: ExpectedVersionSchema.optional(),
+  })
+  .strict();
+/** Options of save(). */
+export type SaveOptions = z.input<typeof SaveOptionsSchema>;
+
+const UpdateOptionsSchema = z
+  .object({
+    /** Overrides the retry policy's `maxAttempts` for this call. */
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+/** Options of update() and upsert(). */
+export type UpdateOptions = z.input<typeof UpdateOptionsSchema>;
+
+const ConditionalOptionsSchema = UpdateOptionsSchema.extend({
+  /** Apply only at this version; a mismatch raises VersionConflictError at once (no retry). */
+  expectedVersion: ExpectedVersionSchema.optional(),
+}).strict();
+/** Options of patch() and restore(). */
+export type ConditionalOptions = z.input<typeof ConditionalOptionsSchema>;
+
+const OrderBySchema = z
+  .object({
+    /** @defaultValue 'updatedAt' */
+    field: z.enum(['updatedAt', 'createdAt', 'id']).default('updatedAt'),
+    /** @defaultValue 'desc' for timestamps, 'asc' for id */
+    direction: z.enum(['asc', 'desc']).optional(),
+  })
+  .strict();
+/** Sort order of list() and find(). Keyset pagination: stable under concurrent writes. */
+export type OrderBy = z.input<typeof OrderBySchema>;
+
+// One schema for list() and find(): list's options are find's without the filters, whose types
+// (Where<T>, Equals) zod cannot express; compileFilter checks them.
+const ListOptionsSchema = z
+  .object({
+    /** Page size, 1-1000. @defaultValue 100 */
+    limit: z.number().int().min(1).max(1000).default(100),
+    /** `nextCursor` of the previous page. */
+    cursor: z.string().max(4096).nullable().optional(),
+    orderBy: OrderBySchema.default({ field: 'updatedAt' }),
+    where: z.unknown().optional(),
+    equals: z.unknown().optional(),
+  })
+  .strict();
 /** Options of list(). */
-export interface ListOptions {
-  /** Page size, 1-1000. @defaultValue 100 */
-  limit?: number;
-  /** `nextCursor` of the previous page. */
-  cursor?: string | null;
-  orderBy?: OrderBy;
-}
+export type ListOptions = Omit<z.input<typeof ListOptionsSchema>, 'where' | 'equals'>;
 
 /** Options of find(): list() options plus filters. */
 export interface FindOptions<T> extends ListOptions {
@@ -92,24 +132,6 @@ export interface FindOptions<T> extends ListOptions {
   where?: Where<T>;
   /** Exact equality on dotted paths. */
   equals?: Equals;
-}
-
-/** Options of save(). */
-export interface SaveOptions {
-  /** Write only if the object is at this version (0: only if it does not exist). */
-  expectedVersion?: number;
-}
-
-/** Options of update() and upsert(). */
-export interface UpdateOptions {
-  /** Overrides the retry policy's `maxAttempts` for this call. */
-  maxAttempts?: number;
-}
-
-/** Options of patch() and restore(). */
-export interface ConditionalOptions extends UpdateOptions {
-  /** Apply only at this version; a mismatch raises VersionConflictError at once (no retry). */
-  expectedVersion?: number;
 }
 
 /** One RFC 6902 operation. */
@@ -135,26 +157,6 @@ const PatchSchema = z
   )
   .max(10_000);
 
-/** Versions are int4 in PostgreSQL: a larger number would fail there (22003) instead of here. */
-const MAX_VERSION = 2_147_483_647;
-/** A version number as the caller passes it (0 = "must not exist yet"). */
-const ExpectedVersionSchema = z.number().int().min(0).max(MAX_VERSION);
-
-const SaveOptionsSchema = z.object({ expectedVersion: ExpectedVersionSchema.optional() }).strict();
-const UpdateOptionsSchema = z.object({ maxAttempts: z.number().int().min(1).max(1000).optional() }).strict();
-const ConditionalOptionsSchema = UpdateOptionsSchema.extend({ expectedVersion: ExpectedVersionSchema.optional() }).strict();
-const OrderBySchema = z
-  .object({ field: z.enum(['updatedAt', 'createdAt', 'id']).default('updatedAt'), direction: z.enum(['asc', 'desc']).optional() })
-  .strict();
-const ListOptionsSchema = z
-  .object({
-    limit: z.number().int().min(1).max(1000).default(100),
-    cursor: z.string().max(4096).nullable().optional(),
-    orderBy: OrderBySchema.default({ field: 'updatedAt' }),
-    where: z.unknown().optional(),
-    equals: z.unknown().optional(),
-  })
-  .strict();
 const CountOptionsSchema = z.object({ where: z.unknown().optional(), equals: z.unknown().optional() }).strict();
 const VersionsOptionsSchema = z
   .object({

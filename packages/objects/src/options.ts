@@ -24,6 +24,9 @@ export const ConflictRetrySchema = z
     lockAfterConflicts: z.number().int().min(0).max(1000).default(3),
   })
   .strict();
+/** Conflict retry policy. */
+export type ConflictRetryOptions = z.input<typeof ConflictRetrySchema>;
+export type ResolvedConflictRetry = z.output<typeof ConflictRetrySchema>;
 
 /** Write-behind persistence: writes return once queued and a background worker persists them in order. */
 export const WriteBehindOptionsSchema = z
@@ -65,6 +68,9 @@ export const WriteBehindOptionsSchema = z
     onError: fn<(error: WriteBehindError) => void>('onError'),
   })
   .strict();
+/** Write-behind settings (`persistence` of createObjectStore()). */
+export type WriteBehindOptions = z.input<typeof WriteBehindOptionsSchema>;
+export type ResolvedWriteBehindOptions = z.output<typeof WriteBehindOptionsSchema>;
 
 /** Synchronous persistence (the default): a write returns once it is committed. */
 export const SyncPersistenceSchema = z.object({ mode: z.literal('sync') }).strict();
@@ -92,6 +98,9 @@ export const ObjectStoreOptionsSchema = z
     notifier: ChangeNotifierSchema.optional(),
   })
   .strict();
+/** Options of createObjectStore(). */
+export type ObjectStoreOptions = z.input<typeof ObjectStoreOptionsSchema>;
+export type ResolvedObjectStoreOptions = z.output<typeof ObjectStoreOptionsSchema>;
 
 /** The channel object events are published on. */
 export const OBJECT_EVENTS_CHANNEL = 'cairn:objects';
@@ -104,16 +113,6 @@ export const CollectionOptionsSchema = z
     conflictRetry: ConflictRetrySchema.partial().optional(),
   })
   .strict();
-
-/** Options of createObjectStore(). */
-export type ObjectStoreOptions = z.input<typeof ObjectStoreOptionsSchema>;
-export type ResolvedObjectStoreOptions = z.output<typeof ObjectStoreOptionsSchema>;
-/** Write-behind settings (`persistence` of createObjectStore()). */
-export type WriteBehindOptions = z.input<typeof WriteBehindOptionsSchema>;
-export type ResolvedWriteBehindOptions = z.output<typeof WriteBehindOptionsSchema>;
-/** Conflict retry policy. */
-export type ConflictRetryOptions = z.input<typeof ConflictRetrySchema>;
-export type ResolvedConflictRetry = z.output<typeof ConflictRetrySchema>;
 /** Options of ObjectStore.collection(). */
 export type CollectionOptions = z.input<typeof CollectionOptionsSchema>;
 

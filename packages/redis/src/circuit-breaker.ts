@@ -1,20 +1,26 @@
 // A circuit breaker so that, while Redis is down, calls fail at once instead of each paying a
 // connect or command timeout. closed → (N consecutive failures) → open → (reset timeout) →
 // half-open: one trial call; success closes it, failure opens it again.
+import { z } from 'zod';
 import { systemClock, type Clock } from '@cairn/core';
 
 /** closed: calls go through; open: they fail fast; half-open: one trial call may go through. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
-/** Settings of a CircuitBreaker. */
-export interface BreakerOptions {
-  /** Consecutive failures that open the breaker. */
-  failureThreshold: number;
-  /** Milliseconds the breaker stays open before it lets a trial call through. */
-  resetTimeoutMs: number;
+/** A breaker's thresholds, as createRedis() takes them (`breaker`). */
+export const BreakerSettingsSchema = z
+  .object({
+    /** Consecutive failures that open the breaker. @defaultValue 3 */
+    failureThreshold: z.number().int().min(1).default(3),
+    /** Milliseconds the breaker stays open before it lets a trial call through. @defaultValue 2000 */
+    resetTimeoutMs: z.number().int().min(10).default(2_000),
+  })
+  .strict();
+/** Settings of a CircuitBreaker: the thresholds, resolved, and the clock. */
+export type BreakerOptions = z.output<typeof BreakerSettingsSchema> & {
   /** Where the reset timeout reads the time. @defaultValue core's systemClock */
   clock?: Clock;
-}
+};
 
 /** A consecutive-failure circuit breaker; RedisConnection owns one (`redis.breaker`). */
 export class CircuitBreaker {

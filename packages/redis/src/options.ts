@@ -1,5 +1,6 @@
 // Options of createRedis(), validated with zod. Defaults live in the schema.
 import { z } from 'zod';
+import { BreakerSettingsSchema } from './circuit-breaker.js';
 
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
@@ -90,10 +91,7 @@ export const RedisOptionsSchema = z
       .strict()
       .optional(),
     /** Circuit breaker: consecutive failures to open it, and milliseconds before a trial call. */
-    breaker: z
-      .object({ failureThreshold: z.number().int().min(1).default(3), resetTimeoutMs: z.number().int().min(10).default(2_000) })
-      .strict()
-      .default({ failureThreshold: 3, resetTimeoutMs: 2_000 }),
+    breaker: BreakerSettingsSchema.default({ failureThreshold: 3, resetTimeoutMs: 2_000 }),
   })
   .strict()
   .refine((o) => !(o.cluster && o.sentinel), 'choose cluster or sentinel, not both');
