@@ -7,14 +7,11 @@
 //   BENCH_CONCURRENCY  clients for the throughput column       default 4
 //   BENCH_N_1536       vectors for the 1536-dim ingest run     default 1000 (0 skips it)
 //   BENCH_ADMIN_URL    where to create the scratch databases   default postgresql://postgres@127.0.0.1:5432/postgres
-import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { adminUrlFromEnv, compareInterleaved, describeMachine, envInteger, median, printTable, scratchDatabase, type BenchCall } from '@cairn/bench-kit';
 import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
-import { createDb, migrateDatabase, MIGRATIONS_DIR, SCHEMA_PATH, type CairnDb } from '@cairn/db';
+import { createDb, type CairnDb } from '@cairn/db';
 import { createRag, type PgVectorCollection } from '../src/index.js';
 import { clusteredVectors, recall } from '../test/fixtures.js';
 
@@ -147,10 +144,14 @@ function benchPool(config: pg.PoolConfig): pg.Pool {
   return pool;
 }
 
-/** @cairn/rag; `bulk`: upsertStream's bulk-load mode (vector indexes re-created after the load, as for PGVectorStore's after-load row). */
-async function cairnSystem(db: CairnDb, dims: number, bulk = false): Promise<System & { collection: PgVectorCollection }> {
+/**
+ * @cairn/rag; `bulk`: upsertStream's bulk-load mode (vector indexes re-created after the load, as for
+ * PGVectorStore's after-load row); `index: false`: no vector index ensured (the write path alone).
+ */
+async function cairnSystem(db: CairnDb, dims: number, options: { bulk?: boolean; index?: boolean } = {}): Promise<System & { collection: PgVectorCollection }> {
+  const { bulk = false, index = true } = options;
   const rag = createRag(db);
-  const collection = await rag.collection('bench', { dimensions: dims });
+  const collection = await rag.collection('bench', { dimensions: dims, ...(index ? {} : { vectorIndex: false as const }) });
   return {
     name: bulk ? '@cairn/rag (rebuildIndexes)' : '@cairn/rag',
     collection,
@@ -179,13 +180,14 @@ async function cairnSystem(db: CairnDb, dims: number, bulk = false): Promise<Sys
  */
 async function rawSystem(url: string, dims: number): Promise<System> {
   const pool = benchPool({ connectionString: url, max: C + 1 });
-  // Same shape, same indexes (HNSW on embedding::halfvec, cosine, m=16 ef_construction=64; GIN metadata and tsv).
+  // Same shape, same indexes (HNSW on embedding::halfvec(dims) for the rows of that dimension, cosine,
+  // m=16 ef_construction=64; GIN metadata and tsv): created after cairnSystem ensured documents' index.
   await pool.query(`CREATE TABLE raw_documents (LIKE documents INCLUDING ALL)`);
   const poolWith = (ef: number) => benchPool({ connectionString: url, max: C + 1, options: `-c hnsw.ef_search=${ef}` });
   const query = (p: pg.Pool, q: number[], filter: boolean) =>
     p.query<{ id: string }>(
       `SELECT id, content, metadata, distance FROM (SELECT id, content, metadata, embedding <=> $1::vector AS distance FROM raw_documents ` +
-        `WHERE tenant_id = 'default' AND collection = 'bench'${filter ? ` AND metadata @> $2` : ''} ` +
+        `WHERE tenant_id = 'default' AND collection = 'bench' AND vector_dims(embedding) = ${dims}${filter ? ` AND metadata @> $2` : ''} ` +
         `ORDER BY embedding::halfvec(${dims}) <=> $1::vector::halfvec(${dims}) LIMIT ${2 * K}) s ORDER BY distance LIMIT ${K}`,
       filter ? [vec(q), { bucket: BUCKET }] : [vec(q)],
     );
@@ -436,7 +438,7 @@ async function runBulkLoad(vectors: readonly Float32Array[]): Promise<number> {
   const systems: System[] = [];
   const { db, drop } = await migratedDatabase('cairn_bench_ragb', systems);
   try {
-    const bulk = await cairnSystem(db, 384, true);
+    const bulk = await cairnSystem(db, 384, { bulk: true });
     systems.push(bulk);
     return await timeIngest(bulk.name, vectors.length, () => bulk.ingest(vectors, meta, text));
   } finally {
@@ -455,7 +457,7 @@ async function runWritePath(vectors: readonly Float32Array[]): Promise<Map<strin
   const rates = new Map<string, number>();
   try {
     await db.pool.query('DROP INDEX documents_embedding_hnsw_cosine_idx');
-    systems.push(await cairnSystem(db, 384), await rawSystem(url, 384), await langchainSystem(url, 'langchain_bench', 384, 'none'));
+    systems.push(await cairnSystem(db, 384, { index: false }), await rawSystem(url, 384), await langchainSystem(url, 'langchain_bench', 384, 'none'));
     console.log('write path alone (no vector index on any table):');
     for (const s of systems) rates.set(s.name, await timeIngest(s.name, vectors.length, () => s.ingest(vectors, meta, text)));
   } finally {
@@ -465,45 +467,22 @@ async function runWritePath(vectors: readonly Float32Array[]): Promise<Map<strin
 }
 
 /**
- * 1536 dimensions, honestly: a separate database whose documents.embedding column was changed to
- * vector(1536) by a migration, the way a user would (schema edit + `pnpm db:migrate --name
- * embedding_1536`, with the HNSW index dropped and recreated in that migration as
- * packages/db/README.md says). Applied here with the same migrator as `prisma migrate deploy`.
+ * 1536 dimensions: a collection of that dimension in a freshly migrated database, beside nothing
+ * else, as a user of OpenAI's default embeddings gets it (opening the collection creates its
+ * per-dimension index, `cairn_rag_hnsw_cosine_half_1536`).
  */
 async function run1536(): Promise<void> {
   if (N1536 === 0) return;
-  const work = await mkdtemp(path.join(tmpdir(), 'cairn-bench-1536-'));
-  const scratch = await scratchDatabase({ adminUrl: ADMIN_URL, prefix: 'cairn_bench_rag1536' });
-  const url = scratch.url;
-  let db: CairnDb | undefined;
   const systems: System[] = [];
+  const { url, db, drop } = await migratedDatabase('cairn_bench_rag1536', systems);
   try {
-    const migrations = path.join(work, 'migrations');
-    await cp(MIGRATIONS_DIR, migrations, { recursive: true });
-    await mkdir(path.join(migrations, '29991231000000_embedding_1536'));
-    await writeFile(
-      path.join(migrations, '29991231000000_embedding_1536', 'migration.sql'),
-      [
-        'DROP INDEX "documents_embedding_hnsw_cosine_idx";',
-        'ALTER TABLE "documents" ALTER COLUMN "embedding" TYPE vector(1536);',
-        '-- cairn:manual-index',
-        'CREATE INDEX "documents_embedding_hnsw_cosine_idx" ON "documents" USING hnsw (("embedding"::halfvec(1536)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 64);',
-        '',
-      ].join('\n'),
-    );
-    const schema = (await readFile(SCHEMA_PATH, 'utf8')).replace('Unsupported("vector(384)")', 'Unsupported("vector(1536)")');
-    const schemaPath = path.join(work, 'schema.prisma');
-    await writeFile(schemaPath, schema);
-    await migrateDatabase(url, { migrationsDir: migrations, schemaPath });
-    db = await createDb({ url, pool: { max: C + 2 } });
-
     const data = clusteredVectors(N1536, 1536, { clusters: 50, latent: 128, spread: 1.5, seed: 9 });
     const vectors = data.vectors.map((v) => Float32Array.from(v));
     const cairn = await cairnSystem(db, 1536);
     const raw = await rawSystem(url, 1536);
     const lc = await langchainSystem(url, 'langchain_bench', 1536, 'before');
     systems.push(cairn, raw, lc);
-    console.log(`\n1536 dims: ${N1536} vectors into a database migrated to vector(1536):`);
+    console.log(`\n1536 dims: ${N1536} vectors into a 1536-dimension collection:`);
     const rates = new Map<string, number>();
     for (const s of systems) rates.set(s.name, await timeIngest(s.name, N1536, () => s.ingest(vectors, meta, text)));
     table(
@@ -511,10 +490,7 @@ async function run1536(): Promise<void> {
       systems.map((s) => [s.name, rates.get(s.name)!, rates.get(s.name)! / rates.get(lc.name)!]),
     );
   } finally {
-    for (const s of systems) await s.close().catch(() => undefined);
-    await db?.close();
-    await scratch.drop();
-    await rm(work, { recursive: true, force: true });
+    await drop();
   }
 }
 

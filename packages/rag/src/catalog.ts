@@ -1,15 +1,14 @@
-// What @cairn/rag needs to know about the database before it writes: the real dimension of
-// `documents.embedding` (from the catalog, so a migrated column change is seen), the pgvector
-// version (iterative scans need 0.8), and which text search configurations exist.
+// What @cairn/rag needs to know about the database before it writes: that `documents.embedding`
+// is the untyped `vector` column (collections of any dimension share it) and the collection
+// registry exists (both from the migrations), the pgvector version (iterative scans need 0.8), and
+// which text search configurations exist.
 import { MIGRATE_HINT } from '@cairn/core';
 import type { CairnDb } from '@cairn/db';
-import { DimensionMismatchError, RagSchemaError, UnknownLanguageError } from './errors.js';
+import { RagSchemaError, UnknownLanguageError } from './errors.js';
 
 /** Facts about the documents table, read once per Rag. */
 export interface DocumentsTableInfo {
-  /** Declared dimension of `documents.embedding`, from `format_type`. */
-  dimensions: number;
-  /** The column's type as PostgreSQL prints it, e.g. `vector(384)`. */
+  /** The column's type as PostgreSQL prints it: `vector` (no declared dimension; each collection has its own). */
   columnType: string;
   /** Installed pgvector version, e.g. `0.8.0`. */
   pgvectorVersion: string;
@@ -24,10 +23,17 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
   return a > major || (a === major && b >= minor);
 }
 
-/** Reads the documents table's embedding column and the pgvector version. */
+/** Reads the documents table's embedding column, the registry's presence and the pgvector version. */
 export async function readDocumentsTable(pool: CairnDb['pool']): Promise<DocumentsTableInfo> {
-  const { rows } = await pool.query<{ column_type: string | null; pgvector: string | null; table_exists: boolean; vector_oid: string | number | null }>(
-    `SELECT to_regclass('documents') IS NOT NULL AS table_exists, to_regtype('vector')::oid AS vector_oid,
+  const { rows } = await pool.query<{
+    column_type: string | null;
+    pgvector: string | null;
+    table_exists: boolean;
+    registry_exists: boolean;
+    vector_oid: string | number | null;
+  }>(
+    `SELECT to_regclass('documents') IS NOT NULL AS table_exists, to_regclass('rag_collections') IS NOT NULL AS registry_exists,
+            to_regtype('vector')::oid AS vector_oid,
             (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
               WHERE a.attrelid = to_regclass('documents') AND a.attname = 'embedding' AND NOT a.attisdropped) AS column_type,
             (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pgvector`,
@@ -37,35 +43,19 @@ export async function readDocumentsTable(pool: CairnDb['pool']): Promise<Documen
     throw new RagSchemaError(`The \`documents\` table does not exist in this database (search_path). Apply Cairn's migrations: ${MIGRATE_HINT}.`);
   }
   if (!row.pgvector) throw new RagSchemaError(`The pgvector extension (\`vector\`) is not installed in this database. Apply Cairn's migrations: ${MIGRATE_HINT}.`);
-  const match = /^vector\((\d+)\)$/.exec(row.column_type ?? '');
-  if (!match) {
+  if (row.column_type !== 'vector' || !row.registry_exists) {
     throw new RagSchemaError(
-      `documents.embedding has type ${row.column_type ?? '(missing)'}; @cairn/rag needs vector(N) with a declared dimension. ` +
-        'Declare it in prisma/schema.prisma as Unsupported("vector(N)") and run `pnpm db:migrate`.',
+      `documents.embedding has type ${row.column_type ?? '(missing)'}${row.registry_exists ? '' : ' and the rag_collections table is missing'}; ` +
+        `@cairn/rag needs the layout of migration 20261203160000_embedding_any_dimension (an untyped vector column and the collection registry). ` +
+        `Apply Cairn's migrations: ${MIGRATE_HINT}.`,
     );
   }
   return {
-    dimensions: Number(match[1]),
-    columnType: row.column_type!,
+    columnType: row.column_type,
     pgvectorVersion: row.pgvector,
     iterativeScans: versionAtLeast(row.pgvector, 0, 8),
     vectorOid: Number(row.vector_oid),
   };
-}
-
-/** The error for a collection whose dimension differs from the column's, with the way to change the column. */
-export function columnDimensionError(table: DocumentsTableInfo, requested: number, source: string): DimensionMismatchError {
-  return new DimensionMismatchError(
-    table.dimensions,
-    requested,
-    `${source} has ${requested} dimensions, but documents.embedding is ${table.columnType}. ` +
-      `Either use a ${table.dimensions}-dimensional model (OpenAI's text-embedding-3 models return ${table.dimensions} when asked with \`dimensions: ${table.dimensions}\`), ` +
-      `or change the column: edit Unsupported("vector(${table.dimensions})") to Unsupported("vector(${requested})") in prisma/schema.prisma, ` +
-      `run \`pnpm db:migrate --name embedding_${requested}\`, and in that migration drop and recreate documents_embedding_hnsw_cosine_idx ` +
-      `on embedding::halfvec(${requested}) (keep its -- cairn:manual-index marker; halfvec indexes hold up to 4000 dimensions). ` +
-      `Existing embeddings must be recomputed. See packages/db/README.md.`,
-    { details: { columnType: table.columnType } },
-  );
 }
 
 /** Checks that `language` names a text search configuration; throws UnknownLanguageError listing the ones that exist. */

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import type { Embedder } from './embedder.js';
 import { EmbedderRequiredError } from './errors.js';
-import type { ResolvedCollectionOptions } from './options.js';
+import type { OpenedCollectionOptions } from './options.js';
 import type { Queryable, RagStorage } from './storage.js';
 import type { CreateIndexOptions, CreateIndexResult, VectorIndexInfo } from './vector-index.js';
 
@@ -29,8 +29,8 @@ export interface CollectionContext {
 export interface CollectionScope {
   readonly ctx: CollectionContext;
   readonly name: string;
-  /** As resolved by rag.collection(), the dimension included. */
-  readonly options: ResolvedCollectionOptions & { dimensions: number };
+  /** As resolved by rag.collection(): the registry's dimension, metric and language. */
+  readonly options: OpenedCollectionOptions;
   readonly embedder: Embedder | undefined;
 }
 

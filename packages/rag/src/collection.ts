@@ -44,7 +44,7 @@ import {
   type IngestOptions,
   type ListOptions,
   type Metadata,
-  type ResolvedCollectionOptions,
+  type OpenedCollectionOptions,
   type SearchOptions,
   type UpdateOptions,
   type UpsertOptions,
@@ -100,7 +100,7 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
   readonly #scope: CollectionScope;
 
   /** @internal use rag.collection(). */
-  constructor(ctx: CollectionContext, name: string, options: ResolvedCollectionOptions & { dimensions: number }, embedder: Embedder | undefined) {
+  constructor(ctx: CollectionContext, name: string, options: OpenedCollectionOptions, embedder: Embedder | undefined) {
     this.#ctx = ctx;
     this.name = name;
     this.tenantId = ctx.tenantId;
@@ -350,8 +350,8 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
    * Creates an index for this collection only (a partial index with the collection's metric).
    * See Rag.createIndex for the options and the trade-offs.
    */
-  createIndex(options: Omit<CreateIndexOptions, 'collection' | 'metric'> = {}): Promise<CreateIndexResult> {
+  createIndex(options: Omit<CreateIndexOptions, 'collection' | 'metric' | 'dimensions'> = {}): Promise<CreateIndexResult> {
     this.#ctx.assertOpen();
-    return this.#ctx.createIndex({ ...options, metric: this.metric, collection: this.name });
+    return this.#ctx.createIndex({ ...options, dimensions: this.dimensions, metric: this.metric, collection: this.name });
   }
 }

@@ -15,8 +15,8 @@ export class RagError extends CairnError {
 }
 
 /**
- * A vector's length differs from what the collection or the database column expects. When the
- * column itself has another size, the message says how to change it (a migration).
+ * A vector's length differs from the collection's dimension (recorded in the registry when the
+ * collection was first opened), or an embedder's from its collection's.
  */
 export class DimensionMismatchError extends RagError {
   override readonly name = 'DimensionMismatchError';
@@ -26,6 +26,40 @@ export class DimensionMismatchError extends RagError {
     super('DIMENSION_MISMATCH', message, { category: 'invalid_input', ...options, details: { ...options.details, expected, actual } });
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/** The settings a collection is registered with that an open must agree on. */
+export interface RegisteredSettings {
+  dimensions: number;
+  metric: string;
+  language: string;
+}
+
+/**
+ * A collection was opened with settings that contradict the ones recorded when it was first opened
+ * (in the `rag_collections` registry, by this process or another): another dimension, metric or
+ * language. `stored` and `requested` hold the settings that differ. Nothing was changed; open it
+ * with the stored settings (or none: they are then read from the registry), or move its documents
+ * into a new collection (`reembedInto`).
+ */
+export class CollectionSettingsConflictError extends RagError {
+  override readonly name = 'CollectionSettingsConflictError';
+  readonly collection: string;
+  readonly stored: Partial<RegisteredSettings>;
+  readonly requested: Partial<RegisteredSettings>;
+  constructor(collection: string, tenantId: string, stored: Partial<RegisteredSettings>, requested: Partial<RegisteredSettings>) {
+    const keys = Object.keys(requested) as (keyof RegisteredSettings)[];
+    const listed = keys.map((k) => `${k} ${JSON.stringify(stored[k])} (stored) against ${JSON.stringify(requested[k])} (requested)`).join(', ');
+    super(
+      'COLLECTION_SETTINGS_CONFLICT',
+      `Collection "${collection}" of tenant "${tenantId}" is registered with other settings: ${listed}. ` +
+        'Open it with the stored settings (or leave them out to use the stored ones), or re-embed its documents into a new collection (collection.reembedInto).',
+      { category: 'conflict', details: { collection, tenantId, stored, requested } },
+    );
+    this.collection = collection;
+    this.stored = stored;
+    this.requested = requested;
   }
 }
 
@@ -80,7 +114,7 @@ export class DocumentNotFoundError extends RagError {
   }
 }
 
-/** The database lacks what @cairn/rag needs (the documents table, the vector extension): a deployment problem, category `internal`. */
+/** The database lacks what @cairn/rag needs (the documents table, the registry, the vector extension, the untyped embedding column): a deployment problem, category `internal`. */
 export class RagSchemaError extends RagError {
   override readonly name = 'RagSchemaError';
   constructor(message: string, options: CairnErrorOptions = {}) {

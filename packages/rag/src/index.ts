@@ -1,5 +1,6 @@
 // @cairn/rag: a pgvector document store for retrieval-augmented generation.
 export { createRag, Rag, type CollectionSummary } from './rag.js';
+export { type RegisteredCollection, type VectorIndexSettings } from './collection-registry.js';
 export { PgVectorCollection, type StoredDocument } from './collection.js';
 export { type SearchResult, type HybridSearchResult } from './search-plan.js';
 export { type UpsertResult, type IngestResult } from './ingest.js';
@@ -37,6 +38,7 @@ export {
   MANAGED_INDEX_PREFIX,
   MIGRATION_INDEX_NAME,
   type CreateIndexOptions,
+  type EnsureIndexOptions,
   type CreateIndexResult,
   type DropIndexOptions,
   type RebuildIndexOptions,
@@ -48,6 +50,8 @@ export { LocalHashEmbedder, type LocalHashEmbedderOptions } from './local-hash-e
 export {
   RagError,
   DimensionMismatchError,
+  CollectionSettingsConflictError,
+  type RegisteredSettings,
   InvalidVectorError,
   EmptyTextError,
   UnknownLanguageError,

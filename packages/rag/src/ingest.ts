@@ -218,7 +218,7 @@ async function bulkLoad(scope: CollectionScope, source: DocumentSource, opts: Pa
       // a slow source (an embedding API) must not end the transaction either.
       await client.query(`SET LOCAL statement_timeout = 0`);
       await client.query(`SET LOCAL idle_in_transaction_session_timeout = 0`);
-      const definitions = await dropVectorIndexesForLoad(client);
+      const definitions = await dropVectorIndexesForLoad(client, scope.options.dimensions);
       // Batches are embedded concurrently but written in order: a repeated id's last version wins.
       let written: Promise<unknown> = Promise.resolve();
       const statements = onClient(client);

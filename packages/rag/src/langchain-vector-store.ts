@@ -14,6 +14,17 @@ import type { MetadataFilter } from './filter.js';
 import type { CollectionOptions, Metadata } from './options.js';
 import { createRag, type Rag } from './rag.js';
 
+/** The length of the vectors `embeddings` returns: its `dimensions` property when it has one, else a probe's. */
+async function dimensionsOf(embeddings: EmbeddingsInterface): Promise<number> {
+  const declared = (embeddings as { dimensions?: unknown }).dimensions;
+  if (typeof declared === 'number' && Number.isInteger(declared) && declared > 0) return declared;
+  const probe = await embeddings.embedQuery('dimension probe');
+  if (!Array.isArray(probe) || probe.length === 0) {
+    throw new ValidationError('LangChain embeddings', [{ path: 'embedQuery', message: 'returned no vector for a probe text, so the dimension is unknown: give collectionOptions.dimensions' }]);
+  }
+  return probe.length;
+}
+
 /** How to reach the collection: an open one, or a Rag / CairnDb plus a name and options. */
 export type CairnVectorStoreConfig =
   | { collection: PgVectorCollection }
@@ -50,11 +61,18 @@ export class CairnVectorStore extends VectorStore {
     this.collection = fields.collection;
   }
 
-  /** Opens (or wraps) the collection and returns a store over it. */
+  /**
+   * Opens (or wraps) the collection and returns a store over it. The collection's dimension is
+   * `collectionOptions.dimensions`, else the embeddings object's `dimensions` (OpenAIEmbeddings
+   * has one when asked for a size), else the length of one probe embedding (one call to
+   * `embedQuery`). A registered collection of another dimension is a CollectionSettingsConflictError.
+   */
   static async initialize(embeddings: EmbeddingsInterface, config: CairnVectorStoreConfig): Promise<CairnVectorStore> {
     if ('collection' in config) return new CairnVectorStore(embeddings, { collection: config.collection });
     const rag = 'rag' in config ? config.rag : createRag(config.db, config.tenantId === undefined ? {} : { tenantId: config.tenantId });
-    const collection = await rag.collection(config.collectionName, config.collectionOptions ?? {});
+    const options = config.collectionOptions ?? {};
+    const dimensions = options.dimensions ?? (await dimensionsOf(embeddings));
+    const collection = await rag.collection(config.collectionName, { ...options, dimensions });
     return new CairnVectorStore(embeddings, { collection });
   }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { IdSchema, JsonObjectSchema, TenantIdSchema, TextSchema } from '@cairn/core';
 import type { Embedder } from './embedder.js';
 import type { MetadataFilter } from './filter.js';
-import { METRICS, type VectorInput } from './vector.js';
+import { METRICS, type Metric, type VectorInput } from './vector.js';
 
 /**
  * Collection names: core's tenant-id rule (an ASCII slug of 1-128 characters: letters, digits and
@@ -84,18 +84,47 @@ export type LongDocumentMode = (typeof LONG_DOCUMENT_MODES)[number];
 
 export const CollectionOptionsSchema = z
   .object({
-    /** Vector length. Must equal the `documents.embedding` column's. @defaultValue the embedder's, else the column's */
+    /**
+     * Vector length. A new collection is registered with it; a registered one must have it (a
+     * CollectionSettingsConflictError otherwise). Any length pgvector takes (up to 16000); vector
+     * indexes hold up to 4000 (half precision) or 2000 (full).
+     * @defaultValue the registered one, else the embedder's, else that of the collection's stored vectors
+     */
     dimensions: z.number().int().min(1).max(16_000).optional(),
-    /** Distance metric. @defaultValue 'cosine' */
-    metric: z.enum(METRICS).default('cosine'),
+    /** Distance metric; checked against the registry like `dimensions`. @defaultValue the registered one, else 'cosine' */
+    metric: z.enum(METRICS).optional(),
     /**
      * PostgreSQL text search configuration for `tsv` and hybrid search (a `pg_ts_config` name such
-     * as 'english', 'simple', 'german'). Keep it stable per collection. @defaultValue 'english'
+     * as 'english', 'simple', 'german'); checked against the registry like `dimensions`.
+     * @defaultValue the registered one, else 'english'
      */
     language: z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a text search configuration name (lower-case letters, digits, _)')
-      .default('english'),
+      .optional(),
+    /**
+     * The vector index opening the collection ensures: a table-wide HNSW index for the collection's
+     * dimension and metric (a partial expression index, `WHERE vector_dims(embedding) = N`),
+     * created when no valid index serves them yet (idempotent; concurrent opens build it once), with
+     * these build parameters. `false`: ensure none (exact search, or indexes you create yourself).
+     * Recorded in the registry when the collection is first opened.
+     * @defaultValue { precision: 'half', m: 16, efConstruction: 64 }
+     */
+    vectorIndex: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            /** 'half' indexes `embedding::halfvec(N)` (up to 4000 dimensions), 'full' `embedding::vector(N)` (up to 2000). @defaultValue 'half' */
+            precision: z.enum(['half', 'full']).default('half'),
+            /** @defaultValue 16 */
+            m: z.number().int().min(2).max(100).default(16),
+            /** @defaultValue 64 */
+            efConstruction: z.number().int().min(4).max(1000).default(64),
+          })
+          .strict(),
+      ])
+      .default({ precision: 'half', m: 16, efConstruction: 64 }),
     /** Embedder for this collection. @defaultValue the Rag's */
     embedder: EmbedderSchema.optional(),
     /** @defaultValue 100 */
@@ -133,6 +162,8 @@ export const CollectionOptionsSchema = z
 /** Options of rag.collection(). */
 export type CollectionOptions = z.input<typeof CollectionOptionsSchema>;
 export type ResolvedCollectionOptions = z.output<typeof CollectionOptionsSchema>;
+/** A collection's options once opened: the registry's dimension, metric and language filled in. */
+export type OpenedCollectionOptions = Omit<ResolvedCollectionOptions, 'dimensions' | 'metric' | 'language'> & { dimensions: number; metric: Metric; language: string };
 
 const searchCommon = {
   /** Number of results. @defaultValue 10 */

@@ -1,25 +1,29 @@
 // createRag(): the entry point. A Rag is a tenant-scoped handle on the documents table of a
-// CairnDb: it opens collections (checking their dimension and language against the database) and
-// manages vector indexes. It does not own the database; the application closes that. Everything
-// it and its collections ask of PostgreSQL goes through one RagStorage (retries, typed errors).
+// CairnDb: it opens collections (registering their settings, or checking them against the
+// registry, and ensuring a vector index for their dimension) and manages vector indexes. It does
+// not own the database; the application closes that. Everything it and its collections ask of PostgreSQL goes through one RagStorage (retries, typed errors).
 import type { CairnDb } from '@cairn/db';
 import { TenantIdSchema, ValidationError, parseInput } from '@cairn/core';
-import { assertLanguage, columnDimensionError, readDocumentsTable, type DocumentsTableInfo } from './catalog.js';
+import { assertLanguage, readDocumentsTable, type DocumentsTableInfo } from './catalog.js';
 import type { CollectionContext } from './collection-context.js';
+import { listCollections, openRegisteredCollection, type CollectionSummary, type VectorIndexSettings } from './collection-registry.js';
 import { PgVectorCollection } from './collection.js';
 import type { Embedder } from './embedder.js';
 import { ClosedError } from '@cairn/core';
+import { DimensionMismatchError } from './errors.js';
 import { CollectionNameSchema, CollectionOptionsSchema, RagOptionsSchema, type CollectionOptions, type Metadata, type RagOptions } from './options.js';
 import { RagStorage } from './storage.js';
 import {
   createVectorIndex,
   dropVectorIndex,
+  ensureVectorIndex,
   readTenantVectorIndexes,
   readVectorIndexes,
   rebuildVectorIndex,
   type CreateIndexOptions,
   type CreateIndexResult,
   type DropIndexOptions,
+  type EnsureIndexOptions,
   type RebuildIndexOptions,
   type VectorIndexInfo,
 } from './vector-index.js';
@@ -48,11 +52,7 @@ interface SharedState {
   closed: boolean;
 }
 
-/** A collection's name and how many documents it holds. */
-export interface CollectionSummary {
-  name: string;
-  count: number;
-}
+export type { CollectionSummary };
 
 /**
  * Documents, search and vector indexes over a CairnDb, for one tenant. Create with createRag().
@@ -84,10 +84,13 @@ export class Rag {
   }
 
   /**
-   * Opens a collection. Checks its dimension against the `documents.embedding` column (a
-   * DimensionMismatchError says how to change the column) and against its embedder's, and that
-   * its language is a text search configuration PostgreSQL has. Collections need no creation: a
-   * collection is the set of rows with its name.
+   * Opens a collection. The first open registers its settings (dimensions, metric, language,
+   * embedder id, vector index) in `rag_collections`; every later open, in any process, is checked
+   * against them: a contradicting dimension, metric or language is a
+   * CollectionSettingsConflictError, and settings left out are the registered ones. Its embedder
+   * must return vectors of its dimension, and its language must be a text search configuration
+   * PostgreSQL has. Unless `vectorIndex: false`, it then ensures a vector index serves its
+   * dimension and metric (built on the first open of a new dimension; see ensureIndex).
    */
   async collection<M extends Metadata = Metadata>(name: string, options: CollectionOptions = {}): Promise<PgVectorCollection<M>> {
     this.#assertOpen();
@@ -95,14 +98,34 @@ export class Rag {
     const opts = parseInput(CollectionOptionsSchema, options, 'collection options');
     const embedder = opts.embedder ?? this.embedder;
     const table = await this.tableInfo();
-    const dimensions = opts.dimensions ?? embedder?.dimensions ?? table.dimensions;
-    if (dimensions !== table.dimensions) {
-      throw columnDimensionError(table, dimensions, `Collection "${collectionName}"${opts.dimensions === undefined ? ` (its embedder ${embedder?.id})` : ''}`);
-    }
+    if (opts.language !== undefined) await this.#assertLanguage(opts.language);
+    const indexSettings: VectorIndexSettings = opts.vectorIndex === false ? { type: 'none' } : { type: 'hnsw', ...opts.vectorIndex };
+    const registered = await openRegisteredCollection(this.#state.storage, this.tenantId, collectionName, {
+      dimensions: opts.dimensions,
+      embedderDimensions: embedder?.dimensions,
+      metric: opts.metric,
+      language: opts.language,
+      embedderId: embedder?.id,
+      indexSettings,
+    });
+    const { dimensions, metric, language } = registered;
     if (embedder && embedder.dimensions !== dimensions) {
-      throw columnDimensionError(table, embedder.dimensions, `The embedder ${embedder.id} of collection "${collectionName}"`);
+      throw new DimensionMismatchError(
+        dimensions,
+        embedder.dimensions,
+        `The embedder ${embedder.id} of collection "${collectionName}" returns ${embedder.dimensions} dimensions, but the collection holds ` +
+          `${dimensions}-dimensional vectors (registered when it was first opened). Use a ${dimensions}-dimensional model (OpenAI's ` +
+          `text-embedding-3 models return ${dimensions} when asked with \`dimensions: ${dimensions}\`), or open a new collection for ` +
+          `${embedder.dimensions}-dimensional vectors and re-embed the documents into it (collection.reembedInto).`,
+        { details: { collection: collectionName } },
+      );
     }
-    await this.#assertLanguage(opts.language);
+    if (opts.language === undefined) await this.#assertLanguage(language);
+    if (opts.vectorIndex !== false) {
+      const indexes = await this.#vectorIndexes();
+      const { created } = await ensureVectorIndex(this.#state.storage, this.tenantId, indexes, { dimensions, metric, ...opts.vectorIndex });
+      if (created) this.#state.indexes = undefined;
+    }
     const scanKey = `${this.tenantId}\u0000${collectionName}`;
     const ctx: CollectionContext = {
       storage: this.#state.storage,
@@ -123,7 +146,7 @@ export class Rag {
         this.#state.iterateUntil.set(scanKey, Date.now() + ITERATE_AFTER_SHORT_SCAN_MS);
       },
     };
-    return new PgVectorCollection<M>(ctx, collectionName, { ...opts, dimensions }, embedder);
+    return new PgVectorCollection<M>(ctx, collectionName, { ...opts, dimensions, metric, language }, embedder);
   }
 
   /** The same database and caches, for another tenant. Closing either closes both. */
@@ -133,27 +156,36 @@ export class Rag {
     return new Rag(this.#state, id, this.embedder);
   }
 
-  /** This tenant's collections with their document counts, by name. */
-  async listCollections(): Promise<CollectionSummary[]> {
+  /**
+   * This tenant's collections, by name: every registered one with its settings, and any holding
+   * documents that was never opened since the registry exists (`settings: null`), with document counts.
+   */
+  listCollections(): Promise<CollectionSummary[]> {
     this.#assertOpen();
-    const { rows } = await this.#state.storage.query<{ name: string; count: string }>(
-      'listing collections',
-      `SELECT collection AS name, count(*) AS count FROM documents WHERE tenant_id = $1 GROUP BY collection ORDER BY collection`,
-      [this.tenantId],
-    );
-    return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+    return listCollections(this.#state.storage, this.tenantId);
   }
 
   /**
-   * Builds an HNSW or IVFFlat index on documents.embedding for a metric, for the whole table or
-   * (with `collection`) for one collection of this tenant. Existing index of the same name: returned
+   * Makes sure a table-wide vector index serves vectors of `dimensions` with `metric`, building an
+   * HNSW one when none does (what opening a collection does, see the README: "Indexes per
+   * dimension"). Idempotent and safe to call from several processes at once (an advisory lock per
+   * index name); `concurrently: true` builds without blocking writes, for a dimension whose rows
+   * are already there.
+   */
+  ensureIndex(options: EnsureIndexOptions): Promise<CreateIndexResult> {
+    this.#assertOpen();
+    return this.#changingIndexes(async () => ensureVectorIndex(this.#state.storage, this.tenantId, await readVectorIndexes(this.#state.storage), options));
+  }
+
+  /**
+   * Builds an HNSW or IVFFlat index on documents.embedding for vectors of one dimension and a
+   * metric, for the whole table or (with `collection`) for one collection of this tenant. Existing index of the same name: returned
    * unchanged. These indexes are outside Prisma's migrations (see the README); they are named
    * `cairn_rag_*`.
    */
-  async createIndex(options: CreateIndexOptions = {}): Promise<CreateIndexResult> {
+  createIndex(options: CreateIndexOptions): Promise<CreateIndexResult> {
     this.#assertOpen();
-    const table = await this.tableInfo();
-    return this.#changingIndexes(() => createVectorIndex(this.#state.storage, this.tenantId, table.dimensions, options));
+    return this.#changingIndexes(() => createVectorIndex(this.#state.storage, this.tenantId, options));
   }
 
   /**

@@ -8,7 +8,7 @@ import { EmptyTextError } from './errors.js';
 import { isEmptyFilter } from './filter.js';
 import { SearchOptionsSchema, type IterativeScanMode, type Metadata, type ResolvedHybridSearchOptions, type SearchOptions } from './options.js';
 import { hybridSearchSql, vectorSearchSql } from './search-sql.js';
-import type { VectorIndexInfo } from './vector-index.js';
+import { servingIndex } from './vector-index.js';
 import { checkVector, distanceForMinScore, encodeVector, type Metric, type VectorInput } from './vector.js';
 
 /**
@@ -103,14 +103,14 @@ export async function planVectorSearch(scope: CollectionScope, vector: VectorInp
   const query = checkVector(vector, scope.options.dimensions, scope.options.metric, 'query vector');
   const maxDistance = maxDistanceFor(scope.options.metric, opts.minScore, opts.maxDistance);
   const literal = encodeVector(query);
-  const halfvec = opts.exact ? undefined : await halfvecDimensions(scope);
+  const precision = opts.exact ? undefined : await servingPrecision(scope);
   const mode = opts.iterativeScan ?? scope.options.iterativeScan;
   // 'auto': see CollectionOptions.iterativeScan. The first scan of an unfiltered query does not
   // iterate unless a recent one came up short; `iterating` is the repeat when this one does.
   const efSearch = opts.efSearch ?? scope.options.efSearch;
-  // Twice k from the half-precision index, re-ranked exactly: the k nearest by exact distance
+  // Twice k from a half-precision index, re-ranked exactly: the k nearest by exact distance
   // are almost always among them (see the README's recall figures).
-  const candidates = halfvec === undefined ? opts.k : Math.min(1000, opts.k * 2);
+  const candidates = precision === 'half' ? Math.min(1000, opts.k * 2) : opts.k;
   // A scan that does not iterate returns at most ef_search rows.
   const scanOnce = mode === 'auto' && !opts.exact && candidates <= efSearch && isEmptyFilter(opts.where) && !scope.ctx.unfilteredScanIterates();
   const statement = (exact: boolean, iterativeScan: Exclude<IterativeScanMode, 'auto'>) =>
@@ -129,7 +129,8 @@ export async function planVectorSearch(scope: CollectionScope, vector: VectorInp
       exact,
       exactFallback: false,
       iterativeScans: scope.ctx.iterativeScans,
-      halfvec: halfvec === undefined ? undefined : { dimensions: halfvec, candidates },
+      dimensions: scope.options.dimensions,
+      index: precision === undefined ? undefined : { precision, candidates },
       carry: [],
       includeEmbedding: opts.includeEmbedding,
     });
@@ -157,7 +158,7 @@ export async function planHybridSearch(scope: CollectionScope, text: string, opt
   if (opts.weights.vector > 0) {
     vector = opts.vector !== undefined ? checkVector(opts.vector, scope.options.dimensions, scope.options.metric, 'query vector') : await embedQuery(scope, text, signal);
   }
-  const halfvec = opts.exact || vector === undefined ? undefined : await halfvecDimensions(scope);
+  const precision = opts.exact || vector === undefined ? undefined : await servingPrecision(scope);
   return hybridSearchSql({
     tenantId: scope.ctx.tenantId,
     collection: scope.name,
@@ -177,7 +178,8 @@ export async function planHybridSearch(scope: CollectionScope, text: string, opt
     exactFallback: opts.exactFallback,
     iterativeScans: scope.ctx.iterativeScans,
     // The candidates are ranked by their exact distance; no extra ones are needed for that.
-    halfvec: halfvec === undefined ? undefined : { dimensions: halfvec, candidates: 0 },
+    dimensions: scope.options.dimensions,
+    index: precision === undefined ? undefined : { precision, candidates: 0 },
     weights: opts.weights,
     rrfK: opts.rrfK,
     minScore: opts.minScore,
@@ -186,23 +188,18 @@ export async function planHybridSearch(scope: CollectionScope, text: string, opt
 }
 
 /**
- * The dimension of the half-precision cast to order by when the index serving this collection's
- * metric is on `embedding::halfvec(N)` (the planner matches an index by its expression), or
- * undefined to order by the vectors. A partial index for this collection comes first, as for the
- * planner; at equal scope a full-precision one, since it was built on purpose (half is the
- * default). When the indexes changed elsewhere since the Rag read them, a wrong guess makes the
- * search an exact scan, slower but still correct, until the Rag reads them again.
+ * The precision of the index that serves this collection's searches ('half': ordered by
+ * `embedding::halfvec(N)`, 'full': by `embedding::vector(N)`, as the planner matches an index by its
+ * expression), or undefined when none does (ordered by the vectors: an exact scan). See
+ * servingIndex for the choice. When the indexes changed elsewhere since the Rag read them, a
+ * wrong guess makes the search an exact scan, slower but still correct, until the Rag reads them again.
  */
-async function halfvecDimensions(scope: CollectionScope): Promise<number | undefined> {
-  const indexes = await scope.ctx.vectorIndexes();
-  let chosen: VectorIndexInfo | undefined;
-  let rank = -1;
-  for (const index of indexes) {
-    if (!index.valid || index.metric !== scope.options.metric) continue;
-    const ownPartial = index.partial !== null && index.partial.tenantId === scope.ctx.tenantId && index.partial.collection === scope.name;
-    if (index.partial !== null && !ownPartial) continue;
-    const r = (ownPartial ? 2 : 0) + (index.precision === 'full' ? 1 : 0);
-    if (r > rank) [chosen, rank] = [index, r];
-  }
-  return chosen?.precision === 'half' ? scope.options.dimensions : undefined;
+async function servingPrecision(scope: CollectionScope): Promise<'half' | 'full' | undefined> {
+  const index = servingIndex(await scope.ctx.vectorIndexes(), {
+    tenantId: scope.ctx.tenantId,
+    collection: scope.name,
+    dimensions: scope.options.dimensions,
+    metric: scope.options.metric,
+  });
+  return index?.precision ?? undefined;
 }

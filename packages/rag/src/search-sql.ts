@@ -6,6 +6,11 @@
 // one-row subquery that the index scan depends on through LATERAL, so the settings are applied
 // before the scan's first tuple and end with the statement's own transaction.
 //
+// Every vector index is a partial expression index for one dimension N (on `embedding::halfvec(N)`
+// or `::vector(N)`, `WHERE vector_dims(embedding) = N`): the planner uses one only when the query
+// orders by the same expression and its WHERE implies the predicate, so every statement here
+// filters on `vector_dims(d.embedding) = N`, with N a literal (a generic plan still proves it).
+//
 // Filters and the tenant/collection predicate are applied during the index scan. pgvector 0.8's
 // iterative scan keeps scanning until k rows pass them (or maxScanTuples is reached). When the
 // scan still comes up short, the answer comes from an exact scan instead: for searchByVector as a
@@ -33,12 +38,15 @@ export interface VectorQuery {
   exactFallback: boolean;
   /** pgvector >= 0.8 (iterative scan settings exist). */
   iterativeScans: boolean;
+  /** The collection's vector length N (an integer from the registry, never from a caller's SQL). */
+  dimensions: number;
   /**
-   * Set when the serving index is on `embedding::halfvec(dimensions)`: the scan orders by that
-   * expression (so the planner matches the index) and takes `candidates` rows, which are then
-   * re-ranked by their exact distance and cut to `limit`.
+   * Set when an index serves the search, on `embedding::halfvec(N)` ('half') or
+   * `embedding::vector(N)` ('full'): the scan orders by that expression (so the planner matches the
+   * index) and takes `candidates` rows, which are then re-ranked by their exact distance and cut to
+   * `limit`.
    */
-  halfvec: { dimensions: number; candidates: number } | undefined;
+  index: { precision: 'half' | 'full'; candidates: number } | undefined;
   /** Extra columns every candidate row carries besides id and distance, each `<expression> AS <name>`. */
   carry: readonly string[];
 }
@@ -50,15 +58,17 @@ export interface QueryContext {
   collection: string;
   vector: string;
   filter: string;
+  /** The collection's dimension, for `vector_dims(d.embedding) = N` (vector statements; the others need none). */
+  dimensions: number | undefined;
 }
 
 /** Starts a statement: tenant and collection are $1 and $2, then the filter's values. */
-export function queryContext(q: Pick<VectorQuery, 'tenantId' | 'collection' | 'where'>, vector?: Buffer): QueryContext {
+export function queryContext(q: Pick<VectorQuery, 'tenantId' | 'collection' | 'where'> & Partial<Pick<VectorQuery, 'dimensions'>>, vector?: Buffer): QueryContext {
   const params = new SqlParams();
   const tenant = params.add(q.tenantId);
   const collection = params.add(q.collection);
   const filter = compileFilter(q.where, params);
-  return { params, tenant, collection, vector: vector === undefined ? '' : params.add(vector, 'vector'), filter };
+  return { params, tenant, collection, vector: vector === undefined ? '' : params.add(vector, 'vector'), filter, dimensions: q.dimensions === undefined ? undefined : Math.trunc(q.dimensions) };
 }
 
 /** The exact statement: every matching row's distance, the k smallest. */
@@ -89,10 +99,10 @@ function approxSelect(ctx: QueryContext, q: VectorQuery, limit: string): string 
     // IVFFlat has no strict order mode.
     settings.push(`set_config('ivfflat.iterative_scan', ${params.add(q.iterativeScan === 'off' ? 'off' : 'relaxed_order')}, true)`);
   }
-  // The dimension comes from the catalog (an integer), never from a caller.
-  const half = q.halfvec === undefined ? undefined : `halfvec(${Math.trunc(q.halfvec.dimensions)})`;
-  const order = half === undefined ? `d.embedding ${op} ${ctx.vector}` : `(d.embedding::${half}) ${op} (${ctx.vector}::${half})`;
-  const taken = q.halfvec === undefined || q.halfvec.candidates <= q.limit ? limit : params.add(q.halfvec.candidates, 'int');
+  // The dimension is the registry's (an integer), never a caller's text.
+  const cast = q.index === undefined ? undefined : `${q.index.precision === 'half' ? 'halfvec' : 'vector'}(${ctx.dimensions})`;
+  const order = cast === undefined ? `d.embedding ${op} ${ctx.vector}` : `(d.embedding::${cast}) ${op} (${ctx.vector}::${cast})`;
+  const taken = q.index === undefined || q.index.candidates <= q.limit ? limit : params.add(q.index.candidates, 'int');
   const scan =
     `SELECT s.* FROM (SELECT ${settings.join(' || ')} AS applied OFFSET 0) cfg ` +
     `CROSS JOIN LATERAL (SELECT d.id, d.embedding ${op} ${ctx.vector} AS distance${carried} FROM documents d ` +
@@ -100,8 +110,10 @@ function approxSelect(ctx: QueryContext, q: VectorQuery, limit: string): string 
   return taken === limit ? scan : `SELECT r.* FROM (${scan}) r ORDER BY r.distance LIMIT ${limit}`;
 }
 
+/** The rows a vector search considers; `vector_dims` is the predicate of the dimension's indexes. */
 function rowFilter(ctx: QueryContext): string {
-  return `d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND d.embedding IS NOT NULL AND ${ctx.filter}`;
+  const dims = ctx.dimensions === undefined ? '' : ` AND vector_dims(d.embedding) = ${ctx.dimensions}`;
+  return `d.tenant_id = ${ctx.tenant} AND d.collection = ${ctx.collection} AND d.embedding IS NOT NULL${dims} AND ${ctx.filter}`;
 }
 
 /**

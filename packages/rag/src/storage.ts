@@ -2,8 +2,8 @@
 // transaction through @cairn/db's runTransaction, so a borrowed client always has an 'error'
 // listener (a connection lost mid-transaction cannot crash the process), transient failures are
 // retried with core's one policy, and what finally fails is a typed Cairn error: rag's own where
-// the SQLSTATE means something to rag (the column changed dimension, the documents table is
-// gone), otherwise core's StorageUnavailableError or StorageError with `details.sqlstate`.
+// the SQLSTATE means something to rag (a vector of another dimension than expected, the documents
+// table is gone), otherwise core's StorageUnavailableError or StorageError with `details.sqlstate`.
 import type pg from 'pg';
 import { MIGRATE_HINT, TRANSIENT, errorCode } from '@cairn/core';
 import { CommitOutcomeUnknown, runTransaction, type CairnDb, type ClientLease } from '@cairn/db';
@@ -22,7 +22,7 @@ export type RetryMode =
   /** Retried only until the callback starts (it reads a stream that cannot be read twice); after that, one attempt. */
   | 'until-started';
 
-// pgvector's refusals of a vector whose length is not the column's (SQLSTATE 22000): on a write
+// pgvector's refusals of a vector of another length than expected (SQLSTATE 22000): in a cast
 // ("expected 384 dimensions, not 256") and in a distance ("different vector dimensions 384 and 256").
 const DIMENSION_MESSAGES = [/expected (\d+) dimensions, not (\d+)/, /different (?:vector|halfvec) dimensions (\d+) and (\d+)/];
 
@@ -100,8 +100,8 @@ export class RagStorage {
         return new DimensionMismatchError(
           expected,
           actual,
-          `PostgreSQL refused a ${actual}-dimensional vector where ${expected} dimensions are stored: documents.embedding changed after this Rag read it. ` +
-            'Open the collection again (rag.collection()) to check it against the column.',
+          `PostgreSQL refused a ${actual}-dimensional vector where ${expected} dimensions are expected: the collection's vectors or its ` +
+            'vector indexes are not what this handle was opened with (changed by another process?). Open the collection again (rag.collection()).',
           { cause: error },
         );
       }

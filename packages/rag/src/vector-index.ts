@@ -1,17 +1,24 @@
-// Runtime vector index management on `documents.embedding`: HNSW or IVFFlat, per metric, for the
-// whole table or one collection (a partial index), plus drop and rebuild.
+// Runtime vector index management on `documents.embedding`: HNSW or IVFFlat, per dimension and
+// metric, for the whole table or one collection (a partial index), plus drop and rebuild.
+//
+// The column has no declared dimension (collections of any dimension share it), so every index is
+// a partial expression index for one dimension N: on `embedding::halfvec(N)` (or `::vector(N)`),
+// `WHERE vector_dims(embedding) = N` (a collection's own adds its tenant and name). The predicate is
+// what lets rows of other dimensions in: the cast is evaluated only for the rows an index covers.
+// Searches repeat the cast and the predicate, so the planner matches the index.
 //
 // Indexes are table-wide objects, but management is tenant-scoped: a Rag sees and changes the
 // shared indexes (no predicate, serving every tenant) and its own tenant's partial indexes, never
 // another tenant's (their names and predicates name that tenant's collections). listAllVectorIndexes
 // is the one cross-tenant read, and says so.
 //
-// Indexes are on the half-precision cast `embedding::halfvec(N)` by default (the migration's too):
+// Indexes are on the half-precision cast by default (the migration's too):
 // about 40% smaller than on the full vectors, faster to insert into, and HNSW takes up to 4000
 // dimensions that way. The column keeps full precision and searches re-rank the index's candidates
 // by their exact distance, so results and scores are full precision.
 //
-// The migrations ship one index, HNSW with cosine. Indexes made here live outside Prisma's
+// The migrations ship one index, HNSW with cosine for 384 dimensions; opening a collection of
+// another dimension or metric ensures one for it (ensureVectorIndex). Indexes made here live outside Prisma's
 // migrations: they are named `cairn_rag_…` so they are easy to tell apart, and `prisma migrate dev`
 // on a development database reports them as drift (it would drop them on reset). That is the
 // trade-off of choosing metrics and collections at runtime; an index every deployment needs
@@ -32,8 +39,11 @@ import { METRIC_SQL, METRICS, type Metric } from './vector.js';
 export const MANAGED_INDEX_PREFIX = 'cairn_rag_';
 const MANAGED_NAME = /^cairn_rag_[a-z0-9_]{1,53}$/;
 const ANY_INDEX_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
-const PARTIAL_PREDICATE = /^\(\(tenant_id = '([^']*)'::text\) AND \(collection = '([^']*)'::text\)\)$/;
-/** The HNSW cosine index the init migration creates. */
+const SHARED_PREDICATE = /^\(vector_dims\(embedding\) = (\d+)\)$/;
+const PARTIAL_PREDICATE = /^\(\(tenant_id = '([^']*)'::text\) AND \(collection = '([^']*)'::text\) AND \(vector_dims\(embedding\) = (\d+)\)\)$/;
+/** The indexed expression's type, as format_type prints the index's column: `halfvec(384)`, `vector(1536)`. */
+const INDEXED_TYPE = /^(halfvec|vector)\((\d+)\)$/;
+/** The HNSW cosine index for 384 dimensions the migrations create. */
 export const MIGRATION_INDEX_NAME = 'documents_embedding_hnsw_cosine_idx';
 
 const buildSettings = {
@@ -50,12 +60,14 @@ export const CreateIndexOptionsSchema = z
   .object({
     /** @defaultValue 'hnsw' */
     type: z.enum(['hnsw', 'ivfflat']).default('hnsw'),
+    /** The dimension of the vectors the index holds (a partial index: `vector_dims(embedding) = dimensions`). */
+    dimensions: z.number().int().min(1).max(16_000),
     /** Metric whose operator the index serves. @defaultValue 'cosine' */
     metric: z.enum(METRICS).default('cosine'),
     /**
      * What the index stores: `'half'` indexes `embedding::halfvec(N)` (smaller, faster to build and
-     * insert into, up to 4000 dimensions; searches re-rank by exact distance), `'full'` the vectors
-     * themselves (up to 2000 dimensions for HNSW). @defaultValue 'half'
+     * insert into, up to 4000 dimensions; searches re-rank by exact distance), `'full'`
+     * `embedding::vector(N)`, the vectors themselves (up to 2000 dimensions). @defaultValue 'half'
      */
     precision: z.enum(['half', 'full']).default('half'),
     /** HNSW: links per node. Higher: better recall, bigger and slower to build. @defaultValue 16 */
@@ -66,7 +78,7 @@ export const CreateIndexOptionsSchema = z
     lists: z.number().int().min(1).max(32_768).default(100),
     /** Only this collection (of the Rag's tenant): a partial index, smaller and faster for it. */
     collection: CollectionNameSchema.optional(),
-    /** Index name; must start with `cairn_rag_`. @defaultValue derived from type, metric and collection */
+    /** Index name; must start with `cairn_rag_`. @defaultValue derived from type, metric, precision, dimensions and collection */
     name: z.string().regex(MANAGED_NAME, 'must match cairn_rag_[a-z0-9_]{1,53}').optional(),
     ...buildSettings,
   })
@@ -89,22 +101,25 @@ export interface VectorIndexInfo {
   type: 'hnsw' | 'ivfflat';
   /** Metric served, or null for an operator class Cairn does not use (e.g. bit). */
   metric: Metric | null;
-  /** `'half'` for an index on `embedding::halfvec(N)`, `'full'` for one on the vectors; null for other operator classes. */
+  /** `'half'` for an index on `embedding::halfvec(N)`, `'full'` for one on `embedding::vector(N)`; null for other operator classes. */
   precision: 'half' | 'full' | null;
+  /** The dimension N of the indexed cast, or null when the index is on something else. */
+  dimensions: number | null;
   /** Build parameters from the index's storage options, e.g. { m: 16, ef_construction: 64 } or { lists: 100 }. */
   parameters: Record<string, number>;
-  /** The collection a partial index covers, or null for the whole table. */
+  /** The collection a partial index covers, or null for the whole table (its rows of `dimensions`). */
   partial: { tenantId: string; collection: string } | null;
   /**
-   * Whom the index serves: 'shared', the whole table (every tenant, no predicate); 'collection',
-   * one tenant's collection (`partial` says which); 'other', a predicate @cairn/rag did not write
-   * (a hand-made partial index), which no tenant's listIndexes shows.
+   * Whom the index serves: 'shared', the whole table's rows of its dimension (every tenant; the
+   * predicate `vector_dims(embedding) = N` only); 'collection', one tenant's collection (`partial`
+   * says which); 'other', a predicate @cairn/rag did not write (a hand-made partial index), which no
+   * tenant's listIndexes shows.
    */
   scope: IndexScope;
   /** False while a concurrent build runs, or after one failed. */
   valid: boolean;
   sizeBytes: number;
-  /** 'migration' for the init migration's index, 'cairn-rag' for `cairn_rag_*`, else 'other'. */
+  /** 'migration' for the migrations' index, 'cairn-rag' for `cairn_rag_*`, else 'other'. */
   managedBy: 'migration' | 'cairn-rag' | 'other';
   /** CREATE INDEX statement, from pg_get_indexdef. */
   definition: string;
@@ -139,10 +154,12 @@ export async function listVectorIndexes(client: Queryable): Promise<VectorIndexI
     definition: string;
     reloptions: string[] | null;
     predicate: string | null;
+    indexed_type: string | null;
   }>(
     `SELECT c.relname AS name, am.amname AS method, opc.opcname AS opclass, i.indisvalid AS valid,
             pg_relation_size(c.oid)::text AS size_bytes, pg_get_indexdef(c.oid) AS definition, c.reloptions,
-            pg_get_expr(i.indpred, i.indrelid) AS predicate
+            pg_get_expr(i.indpred, i.indrelid) AS predicate,
+            (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attnum = 1) AS indexed_type
        FROM pg_index i
        JOIN pg_class c ON c.oid = i.indexrelid
        JOIN pg_am am ON am.oid = c.relam
@@ -156,18 +173,24 @@ export async function listVectorIndexes(client: Queryable): Promise<VectorIndexI
       const [key, value] = option.split('=');
       if (key && value !== undefined && /^\d+$/.test(value)) parameters[key] = Number(value);
     }
-    // Partial indexes made here have exactly the predicate ((tenant_id = '…'::text) AND (collection = '…'::text));
-    // tenant ids and collection names are slugs, so the literals hold no quote to unescape.
-    const match = r.predicate ? PARTIAL_PREDICATE.exec(r.predicate) : null;
+    // Indexes made here have exactly the predicate (vector_dims(embedding) = N), or for a collection
+    // ((tenant_id = '…'::text) AND (collection = '…'::text) AND (vector_dims(embedding) = N)), with the N
+    // of their cast; tenant ids and collection names are slugs, so the literals hold no quote to unescape.
+    const typed = INDEXED_TYPE.exec(r.indexed_type ?? '');
+    const dimensions = typed ? Number(typed[2]) : null;
+    const shared = r.predicate === null || Number(SHARED_PREDICATE.exec(r.predicate)?.[1]) === dimensions;
+    const partialMatch = r.predicate ? PARTIAL_PREDICATE.exec(r.predicate) : null;
+    const match = partialMatch && Number(partialMatch[3]) === dimensions ? partialMatch : null;
     const served = operatorClassOf(r.opclass);
     return {
       name: r.name,
       type: r.method,
       metric: served?.metric ?? null,
       precision: served?.precision ?? null,
+      dimensions,
       parameters,
       partial: match ? { tenantId: match[1]!, collection: match[2]! } : null,
-      scope: r.predicate === null ? 'shared' : match ? 'collection' : 'other',
+      scope: shared ? 'shared' : match ? 'collection' : 'other',
       valid: r.valid,
       sizeBytes: Number(r.size_bytes),
       managedBy: r.name === MIGRATION_INDEX_NAME ? 'migration' : r.name.startsWith(MANAGED_INDEX_PREFIX) ? 'cairn-rag' : 'other',
@@ -214,12 +237,18 @@ function notFound(name: string, tenantId: string): VectorIndexError {
  * Concurrent: outside any transaction, on a connection of its own (ended afterwards) so its session
  * settings never reach the pool, and behind PgBouncer are not left on a pooled server; before a retry, an invalid index named `building` (what the cut
  * build left) is dropped, since CREATE INDEX … IF NOT EXISTS would keep it.
+ * A build (`building` given) first takes an advisory lock on the index's name: two processes
+ * ensuring one index at once would otherwise both pass IF NOT EXISTS and the second fail on the
+ * catalog's unique name; with the lock the second waits, then finds the index and does nothing.
+ * Transaction-scoped for a plain build; for a concurrent one, held by its own session.
  */
 async function runDdl(storage: RagStorage, operation: string, sql: string, settings: z.output<typeof RebuildIndexOptionsSchema>, building?: string): Promise<void> {
+  const lockKey = building === undefined ? undefined : `cairn_rag_index:${building}`;
   if (!settings.concurrently) {
     await storage.transaction(
       operation,
       async (client) => {
+        if (lockKey !== undefined) await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [lockKey]);
         await applyBuildSettings(client, settings, true);
         await client.query(sql);
       },
@@ -229,9 +258,12 @@ async function runDdl(storage: RagStorage, operation: string, sql: string, setti
   }
   await storage.run(operation, (attempt) =>
     storage.withSession(async (client) => {
+      if (lockKey !== undefined) await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [lockKey]);
       if (attempt > 1 && building !== undefined) await dropIfInvalid(client, building);
       await applyBuildSettings(client, settings, false);
       await client.query(sql);
+      // Ending the session releases it too; this keeps the wait of the next builder short.
+      if (lockKey !== undefined) await client.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [lockKey]);
     }),
   );
 }
@@ -264,31 +296,44 @@ function buildFailure(what: string, name: string, cause: unknown): Error {
   return new VectorIndexError('INDEX_BUILD_FAILED', `${what} ${name} failed: ${(cause as Error).message}`, { cause, details: { name } });
 }
 
-/** Default index name: cairn_rag_<type>_<metric>[_half][_<12 hex of tenant/collection>]. */
-function defaultIndexName(type: 'hnsw' | 'ivfflat', metric: Metric, precision: 'half' | 'full', partial: { tenantId: string; collection: string } | undefined): string {
-  const base = `${MANAGED_INDEX_PREFIX}${type}_${METRIC_SQL[metric].short}${precision === 'half' ? '_half' : ''}`;
+/** Default index name: cairn_rag_<type>_<metric>[_half]_<dimensions>[_<12 hex of tenant/collection>]. */
+function defaultIndexName(
+  type: 'hnsw' | 'ivfflat',
+  metric: Metric,
+  precision: 'half' | 'full',
+  dimensions: number,
+  partial: { tenantId: string; collection: string } | undefined,
+): string {
+  const base = `${MANAGED_INDEX_PREFIX}${type}_${METRIC_SQL[metric].short}${precision === 'half' ? '_half' : ''}_${dimensions}`;
   if (!partial) return base;
   const hash = createHash('sha256').update(`${partial.tenantId}\u0000${partial.collection}`).digest('hex').slice(0, 12);
   return `${base}_${hash}`;
 }
 
+/** The most vectors' dimensions an index on each precision holds (pgvector's limits for HNSW and IVFFlat). */
+export const INDEX_DIMENSION_LIMITS = { half: 4000, full: 2000 } as const;
+
+/** The error for an index of more dimensions than its precision holds. */
+export function tooManyDimensions(type: string, precision: 'half' | 'full', dimensions: number, name: string): VectorIndexError {
+  const limit = INDEX_DIMENSION_LIMITS[precision];
+  return new VectorIndexError(
+    'INDEX_TOO_MANY_DIMENSIONS',
+    `A ${type} index on ${precision === 'half' ? 'halfvec' : 'vector'} holds at most ${limit} dimensions; these vectors have ${dimensions}.` +
+      (precision === 'full' ? " Use precision: 'half' (up to 4000)." : ' Search such a collection exactly (open it with vectorIndex: false).'),
+    { details: { name, dimensions } },
+  );
+}
+
 /**
- * Creates a vector index (IF NOT EXISTS). `tenantId` scopes a partial index's collection;
- * `dimensions` is the column's, for the half-precision cast.
+ * Creates a vector index (IF NOT EXISTS) for vectors of `options.dimensions`. `tenantId` scopes a
+ * partial index's collection.
  */
-export async function createVectorIndex(storage: RagStorage, tenantId: string, dimensions: number, options: CreateIndexOptions): Promise<CreateIndexResult> {
+export async function createVectorIndex(storage: RagStorage, tenantId: string, options: CreateIndexOptions): Promise<CreateIndexResult> {
   const opts = parseInput(CreateIndexOptionsSchema, options, 'index options');
+  const { dimensions } = opts;
   const partial = opts.collection === undefined ? undefined : { tenantId, collection: opts.collection };
-  const name = opts.name ?? defaultIndexName(opts.type, opts.metric, opts.precision, partial);
-  const limit = opts.precision === 'half' ? 4000 : 2000;
-  if (dimensions > limit) {
-    throw new VectorIndexError(
-      'INDEX_TOO_MANY_DIMENSIONS',
-      `A ${opts.type} index on ${opts.precision === 'half' ? 'halfvec' : 'vector'} holds at most ${limit} dimensions; documents.embedding has ${dimensions}.` +
-        (opts.precision === 'full' ? " Use precision: 'half' (up to 4000)." : ''),
-      { details: { name, dimensions } },
-    );
-  }
+  const name = opts.name ?? defaultIndexName(opts.type, opts.metric, opts.precision, dimensions, partial);
+  if (dimensions > INDEX_DIMENSION_LIMITS[opts.precision]) throw tooManyDimensions(opts.type, opts.precision, dimensions, name);
   const before = (await readVectorIndexes(storage)).find((i) => i.name === name);
   if (before && !isVisibleTo(before, tenantId)) {
     // Neither returned nor, when invalid, dropped: it serves another tenant (or no rag scope).
@@ -304,9 +349,9 @@ export async function createVectorIndex(storage: RagStorage, tenantId: string, d
     `CREATE INDEX ${opts.concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON documents USING ${opts.type} ` +
     (opts.precision === 'half'
       ? `((embedding::halfvec(${dimensions})) ${METRIC_SQL[opts.metric].halfOpclass})`
-      : `(embedding ${METRIC_SQL[opts.metric].opclass})`) +
+      : `((embedding::vector(${dimensions})) ${METRIC_SQL[opts.metric].opclass})`) +
     ` WITH (${withClause})` +
-    (partial ? ' WHERE tenant_id = %L AND collection = %L' : '');
+    (partial ? ` WHERE tenant_id = %L AND collection = %L AND vector_dims(embedding) = ${dimensions}` : ` WHERE vector_dims(embedding) = ${dimensions}`);
   const sql = await formatDdlRetried(storage, template, partial ? [name, partial.tenantId, partial.collection] : [name]);
   try {
     await runDdl(storage, `building index ${name}`, sql, opts, name);
@@ -362,11 +407,12 @@ export async function rebuildVectorIndex(storage: RagStorage, tenantId: string, 
 
 /**
  * For a bulk load, inside the caller's transaction: drops every valid vector index on documents
- * (which locks the table until the transaction ends) and returns their CREATE INDEX statements,
- * from the catalog, for recreateVectorIndexes.
+ * that holds vectors of `dimensions` (which locks the table until the transaction ends) and returns
+ * their CREATE INDEX statements, from the catalog, for recreateVectorIndexes. Other dimensions'
+ * indexes cannot hold the loaded rows, so they are left alone.
  */
-export async function dropVectorIndexesForLoad(client: Queryable): Promise<string[]> {
-  const indexes = (await listVectorIndexes(client)).filter((i) => i.valid);
+export async function dropVectorIndexesForLoad(client: Queryable, dimensions: number): Promise<string[]> {
+  const indexes = (await listVectorIndexes(client)).filter((i) => i.valid && (i.dimensions === dimensions || i.dimensions === null));
   for (const index of indexes) await client.query(await formatDdl(client, 'DROP INDEX %I', [index.name]));
   return indexes.map((i) => i.definition);
 }
@@ -374,4 +420,65 @@ export async function dropVectorIndexesForLoad(client: Queryable): Promise<strin
 /** Re-creates indexes from the statements dropVectorIndexesForLoad returned, in the same transaction. */
 export async function recreateVectorIndexes(client: Queryable, definitions: readonly string[]): Promise<void> {
   for (const definition of definitions) await client.query(definition);
+}
+
+/** What a collection's searches are served by. */
+export interface IndexTarget {
+  tenantId: string;
+  collection: string;
+  dimensions: number;
+  metric: Metric;
+}
+
+/**
+ * The index the planner will serve a collection's searches with: a valid one for its dimension and
+ * metric, a partial index for the collection before a table-wide one (as for the planner), and at
+ * equal scope a full-precision one, since it was built on purpose (half is the default).
+ */
+export function servingIndex(indexes: readonly VectorIndexInfo[], target: IndexTarget): VectorIndexInfo | undefined {
+  let chosen: VectorIndexInfo | undefined;
+  let rank = -1;
+  for (const index of indexes) {
+    if (!index.valid || index.metric !== target.metric || index.dimensions !== target.dimensions) continue;
+    const ownPartial = index.scope === 'collection' && index.partial?.tenantId === target.tenantId && index.partial.collection === target.collection;
+    if (index.scope !== 'shared' && !ownPartial) continue;
+    const r = (ownPartial ? 2 : 0) + (index.precision === 'full' ? 1 : 0);
+    if (r > rank) [chosen, rank] = [index, r];
+  }
+  return chosen;
+}
+
+export const EnsureIndexOptionsSchema = z
+  .object({
+    /** The dimension of the vectors to serve. */
+    dimensions: z.number().int().min(1).max(16_000),
+    /** @defaultValue 'cosine' */
+    metric: z.enum(METRICS).default('cosine'),
+    /** Of the index built when none serves yet (see CreateIndexOptions). @defaultValue 'half' */
+    precision: z.enum(['half', 'full']).default('half'),
+    /** @defaultValue 16 */
+    m: z.number().int().min(2).max(100).default(16),
+    /** @defaultValue 64 */
+    efConstruction: z.number().int().min(4).max(1000).default(64),
+    ...buildSettings,
+  })
+  .strict()
+  .refine((o) => o.efConstruction >= 2 * o.m, { message: 'efConstruction must be at least 2·m', path: ['efConstruction'] });
+/** Options of ensureIndex(). */
+export type EnsureIndexOptions = z.input<typeof EnsureIndexOptionsSchema>;
+
+/**
+ * Makes sure a table-wide index serves vectors of `dimensions` with `metric`: returns the one that
+ * does (the migration's, one created earlier, a full-precision one), or builds an HNSW index
+ * `cairn_rag_hnsw_<metric>[_half]_<dimensions>` (`WHERE vector_dims(embedding) = N`). Idempotent,
+ * and safe when several processes ensure it at once (see runDdl's advisory lock). Opening a
+ * collection calls it without `concurrently`: a new dimension's index starts empty, so the build is
+ * one pass over the table under a SHARE lock (writes wait, reads go on). For a dimension whose rows
+ * already exist in bulk, call it with `concurrently: true` first.
+ */
+export async function ensureVectorIndex(storage: RagStorage, tenantId: string, indexes: readonly VectorIndexInfo[], options: EnsureIndexOptions): Promise<CreateIndexResult> {
+  const opts = parseInput(EnsureIndexOptionsSchema, options, 'ensure index options');
+  const serving = indexes.find((i) => i.valid && i.scope === 'shared' && i.metric === opts.metric && i.dimensions === opts.dimensions);
+  if (serving) return { index: serving, created: false };
+  return createVectorIndex(storage, tenantId, { type: 'hnsw', ...opts });
 }

@@ -70,7 +70,7 @@ describe('a stopped PostgreSQL', () => {
     await server.start();
     expect(await kb.upsert([{ id: 'after', content: 'PostgreSQL is back with its vectors' }])).toMatchObject({ inserted: 1 });
     expect((await kb.search('postgres vectors', { k: 3 })).map((h) => h.id).sort()).toEqual(['after', 'pg', 'redis']);
-    expect(await rag.listCollections()).toEqual([{ name: 'kb', count: 3 }]);
+    expect(await rag.listCollections()).toMatchObject([{ name: 'kb', count: 3, settings: { dimensions: 384 } }]);
     expect(await uncaught.settle()).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@ const embedder = new LocalHashEmbedder();
 beforeAll(async () => {
   db = await createTestDb();
   rag = createRag(db, { embedder });
-  dims = (await rag.tableInfo()).dimensions;
+  dims = embedder.dimensions;
 });
 afterAll(async () => {
   await rag?.close();
@@ -75,7 +75,7 @@ describe('lone surrogates', () => {
     const mailbox = await rag.forTenant('ann@example.com').collection('inbox@2024');
     await mailbox.upsert([{ id: 'm1', content: 'hello', embedding: vector(4) }]);
     expect((await mailbox.get(['m1']))[0]!.content).toBe('hello');
-    expect(await rag.forTenant('ann@example.com').listCollections()).toEqual([{ name: 'inbox@2024', count: 1 }]);
+    expect(await rag.forTenant('ann@example.com').listCollections()).toMatchObject([{ name: 'inbox@2024', count: 1, settings: { dimensions: dims } }]);
   });
 
   it('in metadata are a ValidationError naming the path (PostgreSQL would answer 22P02)', async () => {

@@ -54,7 +54,7 @@ describe('CairnVectorStore (LangChain)', () => {
   });
 
   it('deletes by ids and by filter, and validates its arguments', async () => {
-    const col = await createRag(db).collection('lc-del');
+    const col = await createRag(db).collection('lc-del', { dimensions: 384 });
     const store = new CairnVectorStore(embeddings, { collection: col });
     await store.addVectors(
       [await embeddings.embedQuery('one'), await embeddings.embedQuery('two'), await embeddings.embedQuery('three')],
@@ -66,6 +66,40 @@ describe('CairnVectorStore (LangChain)', () => {
     expect(await col.count()).toBe(0);
     await expect(store.delete({})).rejects.toBeInstanceOf(ValidationError);
     await expect(store.addVectors([[1]], [])).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('runs end to end with 1536-dimension embeddings, taking the dimension from the embeddings (a probe) or their `dimensions`', async () => {
+    // A stand-in for OpenAI's text-embedding-3-small: 1536 dimensions, deterministic, no network.
+    let calls = 0;
+    const hash = embedderToLangChain(new LocalHashEmbedder({ dimensions: 1536 }));
+    const openaiLike = {
+      embedDocuments: (texts: string[]) => ((calls += 1), hash.embedDocuments(texts)),
+      embedQuery: (text: string) => ((calls += 1), hash.embedQuery(text)),
+    };
+    const store = await CairnVectorStore.initialize(openaiLike, { db, collectionName: 'lc-1536' });
+    expect(calls).toBe(1);
+    expect(store.collection.dimensions).toBe(1536);
+    await store.addDocuments([
+      new Document({ pageContent: 'PostgreSQL with pgvector stores embeddings', metadata: { lang: 'en' } }),
+      new Document({ pageContent: 'Redis is an in-memory cache', metadata: { lang: 'en' } }),
+      new Document({ pageContent: 'pgvector ist eine Erweiterung für PostgreSQL', metadata: { lang: 'de' } }),
+    ]);
+    const [top] = await store.similaritySearchWithScore('pgvector embeddings', 1);
+    expect(top![0].pageContent).toBe('PostgreSQL with pgvector stores embeddings');
+    expect((await store.similaritySearch('PostgreSQL', 3, { lang: 'de' })).map((d) => d.pageContent)).toEqual(['pgvector ist eine Erweiterung für PostgreSQL']);
+    expect((await createRag(db).listIndexes()).map((i) => i.name)).toContain('cairn_rag_hnsw_cosine_half_1536');
+    // Embeddings that declare their size are not probed.
+    calls = 0;
+    const declared = Object.assign(openaiLike, { dimensions: 1536 });
+    const again = await CairnVectorStore.initialize(declared, { db, collectionName: 'lc-1536' });
+    expect(calls).toBe(0);
+    expect((await again.similaritySearch('in-memory cache', 1))[0]!.pageContent).toBe('Redis is an in-memory cache');
+    // A 384-dimension model on the 1536 collection is refused at initialize.
+    await expect(CairnVectorStore.initialize(embeddings, { db, collectionName: 'lc-1536' })).rejects.toMatchObject({
+      code: 'COLLECTION_SETTINGS_CONFLICT',
+      stored: { dimensions: 1536 },
+      requested: { dimensions: 384 },
+    });
   });
 
   it('bridges LangChain embeddings into Cairn collections', async () => {

@@ -112,7 +112,7 @@ export function describeRagSuite(target: SuiteTarget): void {
     beforeAll(async () => {
       db = await target.open();
       rag = createRag(db, { embedder });
-      dims = (await rag.tableInfo()).dimensions;
+      dims = embedder.dimensions;
     });
     afterAll(async () => {
       await rag?.close();
@@ -326,19 +326,20 @@ export function describeRagSuite(target: SuiteTarget): void {
       });
 
       it('needs an embedder for text without vectors', async () => {
-        const bare = await createRag(db).collection('bare');
+        const bare = await createRag(db).collection('bare', { dimensions: dims });
         await expect(bare.upsert([{ id: 'a', content: 'no vector' }])).rejects.toBeInstanceOf(EmbedderRequiredError);
         await expect(bare.search('anything')).rejects.toBeInstanceOf(EmbedderRequiredError);
         expect(await bare.count()).toBe(0);
       });
 
-      it('refuses a collection whose dimension differs from the column, saying how to change it', async () => {
-        const err = await rag.collection('wide', { dimensions: 1536 }).catch((e: unknown) => e);
+      it('refuses a dimension other than the one the collection registered, and an embedder of another size', async () => {
+        const bare = createRag(db);
+        await bare.collection('wide', { dimensions: 48 });
+        await expect(bare.collection('wide', { dimensions: 64 })).rejects.toMatchObject({ code: 'COLLECTION_SETTINGS_CONFLICT', stored: { dimensions: 48 }, requested: { dimensions: 64 } });
+        const err = await bare.collection('wide', { embedder: new LocalHashEmbedder({ dimensions: 64 }) }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(DimensionMismatchError);
-        expect((err as DimensionMismatchError).expected).toBe(dims);
-        expect((err as Error).message).toContain('prisma/schema.prisma');
-        expect((err as Error).message).toContain('pnpm db:migrate --name embedding_1536');
-        await expect(rag.collection('wide', { embedder: new LocalHashEmbedder({ dimensions: 64 }) })).rejects.toBeInstanceOf(DimensionMismatchError);
+        expect(err).toMatchObject({ expected: 48, actual: 64 });
+        expect((err as Error).message).toContain('holds 48-dimensional vectors');
       });
 
       it('refuses an unknown text search language', async () => {

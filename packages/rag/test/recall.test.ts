@@ -18,8 +18,8 @@ describe('HNSW search on 20 000 clustered vectors (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDb();
     const rag = createRag(db);
-    const dims = (await rag.tableInfo()).dimensions;
-    col = await rag.collection('recall');
+    const dims = 384;
+    col = await rag.collection('recall', { dimensions: dims });
     // Loading 20 000 rows through a live HNSW index takes 30–120 s on a busy 2-core machine.
     // pgvector's advice for bulk loads is to build the index after loading, so this throwaway
     // database drops the migration's index, loads, and builds the same HNSW (cosine, m = 16,

@@ -21,12 +21,13 @@ describe('tenant-scoped index admin (PostgreSQL)', () => {
     root = createRag(db);
     alpha = root.forTenant('alpha');
     beta = root.forTenant('beta@corp');
-    const dims = (await root.tableInfo()).dimensions;
+    const dims = 384;
     const { vectors } = clusteredVectors(200, dims, { clusters: 5, seed: 5 });
     const docs = vectors.map((embedding, i) => ({ id: `d${i}`, content: `doc ${i}`, embedding }));
-    const betaSecrets = await beta.collection('beta-secret-plans', { metric: 'l2' });
+    // No shared l2 index ensured on open: the test is about the partial ones.
+    const betaSecrets = await beta.collection('beta-secret-plans', { metric: 'l2', dimensions: dims, vectorIndex: false });
     await betaSecrets.upsert(docs);
-    const alphaNotes = await alpha.collection('alpha-notes', { metric: 'l2' });
+    const alphaNotes = await alpha.collection('alpha-notes', { metric: 'l2', dimensions: dims, vectorIndex: false });
     await alphaNotes.upsert(docs);
     betaIndex = (await betaSecrets.createIndex({ m: 4, efConstruction: 8 })).index;
     alphaIndex = (await alphaNotes.createIndex({ m: 4, efConstruction: 8 })).index;
@@ -61,7 +62,7 @@ describe('tenant-scoped index admin (PostgreSQL)', () => {
   });
 
   it("refuses an index name another tenant's index holds, neither returning nor replacing it", async () => {
-    const taken = await alpha.createIndex({ name: betaIndex.name, metric: 'l2' }).catch((e: unknown) => e);
+    const taken = await alpha.createIndex({ dimensions: 384, name: betaIndex.name, metric: 'l2' }).catch((e: unknown) => e);
     expect(taken).toBeInstanceOf(VectorIndexError);
     expect(taken).toMatchObject({ code: 'INDEX_NAME_TAKEN', category: 'conflict' });
     expect(JSON.stringify((taken as VectorIndexError).details)).not.toContain('beta-secret-plans');
@@ -70,11 +71,11 @@ describe('tenant-scoped index admin (PostgreSQL)', () => {
 
   it('manages shared indexes from any tenant and its own partial ones, and lists every index only when asked across tenants', async () => {
     expect(await alpha.rebuildIndex(alphaIndex.name)).toMatchObject({ name: alphaIndex.name, valid: true });
-    const { index: shared } = await alpha.createIndex({ metric: 'inner_product', m: 4, efConstruction: 8 });
+    const { index: shared } = await alpha.createIndex({ dimensions: 384, metric: 'inner_product', m: 4, efConstruction: 8 });
     expect(shared).toMatchObject({ scope: 'shared', partial: null });
     expect((await beta.listIndexes()).map((i) => i.name)).toContain(shared.name);
     // A hand-made partial index: rag cannot tell whose it is, so no tenant's list shows it.
-    await db.pool.query(`CREATE INDEX cairn_rag_hand_made ON documents USING hnsw (embedding vector_l2_ops) WITH (m = 4, ef_construction = 8) WHERE tenant_id = 'beta@corp'`);
+    await db.pool.query(`CREATE INDEX cairn_rag_hand_made ON documents USING hnsw ((embedding::vector(384)) vector_l2_ops) WITH (m = 4, ef_construction = 8) WHERE tenant_id = 'beta@corp' AND vector_dims(embedding) = 384`);
     const all = await alpha.listAllIndexes();
     expect(all.map((i) => i.name).sort()).toEqual([MIGRATION_INDEX_NAME, alphaIndex.name, betaIndex.name, shared.name, 'cairn_rag_hand_made'].sort());
     expect(all.find((i) => i.name === 'cairn_rag_hand_made')).toMatchObject({ scope: 'other', partial: null });

@@ -6,8 +6,6 @@ import { createTestDb } from '@cairn/db/testing';
 import { ValidationError } from '@cairn/core';
 import {
   createRag,
-  DimensionMismatchError,
-  LocalHashEmbedder,
   MIGRATION_INDEX_NAME,
   RagSchemaError,
   VectorIndexError,
@@ -15,6 +13,8 @@ import {
   type Rag,
 } from '../src/index.js';
 import { clusteredVectors } from './fixtures.js';
+
+const DIMS = 384;
 
 describe('vector indexes (PostgreSQL)', () => {
   let db: CairnDb;
@@ -26,10 +26,10 @@ describe('vector indexes (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDb();
     rag = createRag(db);
-    const dims = (await rag.tableInfo()).dimensions;
-    vectors = clusteredVectors(1500, dims, { clusters: 30, seed: 3 }).vectors;
-    l2 = await rag.collection('by-l2', { metric: 'l2' });
-    ip = await rag.collection('by-ip', { metric: 'inner_product' });
+    vectors = clusteredVectors(1500, DIMS, { clusters: 30, seed: 3 }).vectors;
+    // No index ensured on open: these tests build their own.
+    l2 = await rag.collection('by-l2', { metric: 'l2', dimensions: DIMS, vectorIndex: false });
+    ip = await rag.collection('by-ip', { metric: 'inner_product', dimensions: DIMS, vectorIndex: false });
     const docs = vectors.map((v, i) => ({ id: `d${i}`, content: `d ${i}`, metadata: { group: i % 10 }, embedding: v }));
     await l2.upsert(docs);
     await ip.upsert(docs);
@@ -47,8 +47,10 @@ describe('vector indexes (PostgreSQL)', () => {
       type: 'hnsw',
       metric: 'cosine',
       precision: 'half',
+      dimensions: 384,
       parameters: { m: 16, ef_construction: 64 },
       partial: null,
+      scope: 'shared',
       valid: true,
       managedBy: 'migration',
     });
@@ -61,9 +63,10 @@ describe('vector indexes (PostgreSQL)', () => {
     const { index, created } = await l2.createIndex({ m: 8, efConstruction: 32 });
     expect(created).toBe(true);
     expect(index).toMatchObject({ type: 'hnsw', metric: 'l2', parameters: { m: 8, ef_construction: 32 }, partial: { tenantId: 'default', collection: 'by-l2' }, managedBy: 'cairn-rag', valid: true });
-    expect(index.name).toMatch(/^cairn_rag_hnsw_l2_half_[0-9a-f]{12}$/);
-    expect(index).toMatchObject({ precision: 'half' });
+    expect(index.name).toMatch(/^cairn_rag_hnsw_l2_half_384_[0-9a-f]{12}$/);
+    expect(index).toMatchObject({ precision: 'half', dimensions: 384, scope: 'collection' });
     expect(index.definition).toContain('halfvec_l2_ops');
+    expect(index.definition).toContain("WHERE ((tenant_id = 'default'::text) AND (collection = 'by-l2'::text) AND (vector_dims(embedding) = 384))");
     expect(await l2.explainSearch(q)).toContain(index.name);
     // Same search, same answer (this small set is well inside ef_search), with exact distances:
     // the half-precision index only picks the candidates.
@@ -71,7 +74,7 @@ describe('vector indexes (PostgreSQL)', () => {
     expect(approx.map((h) => h.id)).toEqual(exactBefore.map((h) => h.id));
     approx.forEach((h, i) => expect(h.distance).toBe(exactBefore[i]!.distance));
     // Another collection with the same metric does not get it.
-    const other = await rag.collection('other-l2', { metric: 'l2' });
+    const other = await rag.collection('other-l2', { metric: 'l2', dimensions: DIMS, vectorIndex: false });
     expect(await other.explainSearch(q)).not.toContain(index.name);
     expect(await l2.createIndex({ m: 8, efConstruction: 32 })).toMatchObject({ created: false, index: { name: index.name } });
   });
@@ -93,13 +96,13 @@ describe('vector indexes (PostgreSQL)', () => {
   });
 
   it('builds a table-wide index for a metric', async () => {
-    const { index } = await rag.createIndex({ type: 'hnsw', metric: 'inner_product' });
-    expect(index).toMatchObject({ name: 'cairn_rag_hnsw_ip_half', partial: null, metric: 'inner_product', precision: 'half' });
+    const { index } = await rag.createIndex({ dimensions: DIMS, type: 'hnsw', metric: 'inner_product' });
+    expect(index).toMatchObject({ name: 'cairn_rag_hnsw_ip_half_384', partial: null, metric: 'inner_product', precision: 'half', dimensions: 384, scope: 'shared' });
     expect(await rag.dropIndex(index.name)).toBe(true);
   });
 
   it('prefers a full-precision index built on purpose, and searches whichever serves the collection', async () => {
-    const cosine = await rag.collection('by-cosine');
+    const cosine = await rag.collection('by-cosine', { dimensions: DIMS });
     await cosine.upsert(vectors.map((embedding, i) => ({ id: `c${i}`, content: `doc ${i}`, embedding })));
     await db.pool.query('ANALYZE documents');
     const q = vectors[11]!;
@@ -107,7 +110,7 @@ describe('vector indexes (PostgreSQL)', () => {
     // The migration's index is on the halfvec cast, so the search orders by that expression.
     expect(await cosine.explainSearch(q)).toContain(MIGRATION_INDEX_NAME);
     const { index } = await cosine.createIndex({ precision: 'full', m: 8, efConstruction: 32 });
-    expect(index).toMatchObject({ precision: 'full', name: expect.stringMatching(/^cairn_rag_hnsw_cosine_[0-9a-f]{12}$/) });
+    expect(index).toMatchObject({ precision: 'full', name: expect.stringMatching(/^cairn_rag_hnsw_cosine_384_[0-9a-f]{12}$/) });
     expect(index.definition).toContain('vector_cosine_ops');
     const plan = await cosine.explainSearch(q);
     expect(plan).toContain(index.name);
@@ -121,11 +124,11 @@ describe('vector indexes (PostgreSQL)', () => {
   });
 
   it("'auto' scans an unfiltered query once, and iterates for a collection other collections crowd out", async () => {
-    const major = await rag.collection('auto-major');
+    const major = await rag.collection('auto-major', { dimensions: DIMS });
     await major.upsert(vectors.map((embedding, i) => ({ id: `m${i}`, content: `doc ${i}`, embedding })));
     // Documents far from the others (enough of them that the planner scans the index for this
     // collection): the index's nearest rows to a query among the others are not theirs.
-    const minor = await rag.collection('auto-minor');
+    const minor = await rag.collection('auto-minor', { dimensions: DIMS });
     const far = clusteredVectors(1500, vectors[0]!.length, { clusters: 3, seed: 99 }).vectors;
     await minor.upsert(far.map((embedding, i) => ({ id: `f${i}`, content: `far ${i}`, embedding })));
     await db.pool.query('ANALYZE documents');
@@ -161,7 +164,8 @@ describe('vector indexes (PostgreSQL)', () => {
       // Remembered: the next unfiltered search of this collection iterates from the start…
       expect(await statements(() => minor.searchByVector(q, { k: 10 }))).toBe(1);
       // …and so does another handle on it; other collections do not.
-      expect(await statements(() => rag.collection('auto-minor').then((c) => c.searchByVector(q, { k: 10 })))).toBe(1);
+      const again = await rag.collection('auto-minor');
+      expect(await statements(() => again.searchByVector(q, { k: 10 }))).toBe(1);
       expect(await statements(() => major.searchByVector(q, { k: 10 }))).toBe(1);
       // k·2 candidates beyond ef_search cannot come from one scan: it iterates from the start.
       expect(await statements(() => major.searchByVector(q, { k: 60, efSearch: 40 }))).toBe(1);
@@ -186,76 +190,28 @@ describe('vector indexes (PostgreSQL)', () => {
   });
 
   it('validates index options', async () => {
-    await expect(rag.createIndex({ m: 32, efConstruction: 40 })).rejects.toBeInstanceOf(ValidationError);
-    await expect(rag.createIndex({ name: 'documents_evil' })).rejects.toBeInstanceOf(ValidationError);
-    await expect(rag.createIndex({ maintenanceWorkMem: "1GB'; DROP TABLE documents; --" })).rejects.toBeInstanceOf(ValidationError);
+    await expect(rag.createIndex({ dimensions: DIMS, m: 32, efConstruction: 40 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(rag.createIndex({ dimensions: DIMS, name: 'documents_evil' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(rag.createIndex({ dimensions: DIMS, maintenanceWorkMem: "1GB'; DROP TABLE documents; --" })).rejects.toBeInstanceOf(ValidationError);
+    // @ts-expect-error: the dimension is required
+    await expect(rag.createIndex({ metric: 'l2' })).rejects.toBeInstanceOf(ValidationError);
   });
 });
 
-/**
- * A database of its own for the enclosing describe, whose documents.embedding a migration changed to
- * vector(dims): the migration's index dropped first and, with `recreateIndex`, rebuilt for the new column.
- */
-function databaseWithColumn(dims: number, recreateIndex: boolean): () => CairnDb {
+describe('a collection of 3072 dimensions, and the layout the catalog reports (PostgreSQL)', () => {
   let db: CairnDb | undefined;
   beforeAll(async () => {
     db = await createTestDb();
-    await db.pool.query(`DROP INDEX documents_embedding_hnsw_cosine_idx`);
-    await db.pool.query(`ALTER TABLE documents ALTER COLUMN embedding TYPE vector(${dims})`);
-    if (recreateIndex) {
-      await db.pool.query(`CREATE INDEX documents_embedding_hnsw_cosine_idx ON documents USING hnsw ((embedding::halfvec(${dims})) halfvec_cosine_ops)`);
-    }
   });
   afterAll(async () => {
     await db?.close();
   });
-  return () => db!;
-}
-
-describe('the embedding column as the catalog reports it (PostgreSQL)', () => {
-  const database = databaseWithColumn(8, true);
-
-  it('takes the dimension from the column and refuses embedders of another size', async () => {
-    const db = database();
-    const rag = createRag(db);
-    expect(await rag.tableInfo()).toMatchObject({ dimensions: 8, columnType: 'vector(8)', iterativeScans: true });
-    const col = await rag.collection('small');
-    expect(col.dimensions).toBe(8);
-    await col.upsert([{ id: 'a', content: 'a', embedding: [1, 0, 0, 0, 0, 0, 0, 0] }]);
-    expect((await col.searchByVector([1, 0.1, 0, 0, 0, 0, 0, 0], { k: 1 }))[0]!.id).toBe('a');
-    const err = await createRag(db, { embedder: new LocalHashEmbedder() })
-      .collection('docs')
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DimensionMismatchError);
-    expect((err as Error).message).toContain('documents.embedding is vector(8)');
-    expect((err as Error).message).toContain('pnpm db:migrate --name embedding_384');
-  });
-
-  it('maps a column changed under an open collection to DimensionMismatchError, and a dropped table to RagSchemaError', async () => {
-    const db = database();
-    const rag = createRag(db);
-    const col = await rag.collection('small');
-    await db.pool.query(`DELETE FROM documents`);
-    await db.pool.query(`DROP INDEX documents_embedding_hnsw_cosine_idx`);
-    await db.pool.query(`ALTER TABLE documents ALTER COLUMN embedding TYPE vector(4)`);
-    const err = await col.upsert([{ id: 'b', content: 'b', embedding: [0, 1, 0, 0, 0, 0, 0, 0] }]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DimensionMismatchError);
-    expect(err).toMatchObject({ expected: 4, actual: 8, category: 'invalid_input' });
-    // The Rag forgot what it had read: the next look at the catalog sees the new column.
-    expect(await rag.tableInfo()).toMatchObject({ dimensions: 4 });
-    await db.pool.query(`DROP TABLE documents`);
-    await expect(col.count()).rejects.toBeInstanceOf(RagSchemaError);
-  });
-});
-
-describe('a column wider than HNSW holds at full precision (PostgreSQL)', () => {
-  const database = databaseWithColumn(3072, false);
 
   it('indexes 3072 dimensions at half precision and refuses a full-precision index with a clear error', async () => {
-    const rag = createRag(database());
-    const col = await rag.collection('wide', { dimensions: 3072 });
-    // Enough rows that the planner prefers the index to sorting them all; clustered, as embeddings are
-    // (a graph over near-orthogonal vectors has no neighbourhoods to walk).
+    const col = await createRag(db!).collection('wide', { dimensions: 3072, vectorIndex: false });
+    // Clustered, as embeddings are (a graph over near-orthogonal vectors has no neighbourhoods to walk).
+    // Whether the planner takes the index for 3000 rows alone is its cost call (the plans of
+    // collections of every dimension are checked in dimensions.test.ts); the search orders by its expression.
     const wide = clusteredVectors(3000, 3072, { clusters: 30, seed: 5 }).vectors;
     await col.upsertStream(wide.map((embedding, i) => ({ id: `w${i}`, content: `w ${i}`, embedding })));
     const err = await col.createIndex({ precision: 'full' }).catch((e: unknown) => e);
@@ -264,9 +220,30 @@ describe('a column wider than HNSW holds at full precision (PostgreSQL)', () => 
     expect((err as Error).message).toContain("precision: 'half'");
     const { index } = await col.createIndex();
     expect(index).toMatchObject({ precision: 'half', valid: true });
-    expect(await col.explainSearch(wide[20]!)).toContain(index.name);
+    expect(await col.explainSearch(wide[20]!)).toContain('::halfvec(3072)');
     const [hit] = await col.searchByVector(wide[20]!, { k: 1, efSearch: 400 });
     expect(hit!.id).toBe('w20');
     expect(hit!.distance).toBeCloseTo(0, 6);
+  });
+
+  it('reports the untyped column, and refuses a database whose migrations stopped at the typed column', async () => {
+    expect(await createRag(db!).tableInfo()).toMatchObject({ columnType: 'vector', iterativeScans: true });
+    // As a database migrated only up to the 384-only layout looks.
+    await db!.pool.query(`DELETE FROM documents`);
+    await db!.pool.query(`DROP INDEX documents_embedding_hnsw_cosine_idx`);
+    await db!.pool.query(`ALTER TABLE documents ALTER COLUMN embedding TYPE vector(384)`);
+    const err = await createRag(db!).collection('c', { dimensions: 384 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RagSchemaError);
+    expect((err as Error).message).toContain('documents.embedding has type vector(384)');
+    expect((err as Error).message).toContain('20261203160000_embedding_any_dimension');
+  });
+
+  it('maps a table dropped under an open collection to RagSchemaError', async () => {
+    await db!.pool.query(`ALTER TABLE documents ALTER COLUMN embedding TYPE vector`);
+    const col = await createRag(db!).collection('small', { dimensions: 8, vectorIndex: false });
+    await col.upsert([{ id: 'a', content: 'a', embedding: [1, 0, 0, 0, 0, 0, 0, 0] }]);
+    expect((await col.searchByVector([1, 0.1, 0, 0, 0, 0, 0, 0], { k: 1 }))[0]!.id).toBe('a');
+    await db!.pool.query(`DROP TABLE documents`);
+    await expect(col.count()).rejects.toBeInstanceOf(RagSchemaError);
   });
 });
