@@ -10,7 +10,7 @@
 // bulk load only until it starts reading its source, which cannot be read twice.
 import type { Row } from '@cairn/db';
 import { z } from 'zod';
-import { InvalidFilterError, parseInput } from '@cairn/core';
+import { InvalidFilterError, ValidationError, parseInput } from '@cairn/core';
 import type { CollectionContext, CollectionScope } from './collection-context.js';
 import {
   CLEAR_SQL,
@@ -24,7 +24,7 @@ import {
   type DocumentRow,
 } from './document-sql.js';
 import type { Embedder, EmbedOptions } from './embedder.js';
-import { DocumentNotFoundError } from './errors.js';
+import { DocumentNotFoundError, EmbedderRequiredError } from './errors.js';
 import { isEmptyFilter, type MetadataFilter } from './filter.js';
 import { ingestStream, prepareUpdates, upsertDocuments, type IngestResult, type UpsertResult } from './ingest.js';
 import {
@@ -34,6 +34,7 @@ import {
   HybridSearchOptionsSchema,
   IngestOptionsSchema,
   ListOptionsSchema,
+  ReembedOptionsSchema,
   UpdateOptionsSchema,
   UpsertOptionsSchema,
   DocumentIdSchema,
@@ -44,6 +45,7 @@ import {
   type IngestOptions,
   type ListOptions,
   type Metadata,
+  type ReembedOptions,
   type OpenedCollectionOptions,
   type SearchOptions,
   type UpdateOptions,
@@ -142,6 +144,42 @@ export class PgVectorCollection<M extends Metadata = Metadata> {
     this.#ctx.assertOpen();
     const opts = parseInput(IngestOptionsSchema, options, 'ingest options');
     return ingestStream(this.#scope, source, opts);
+  }
+
+  /**
+   * Copies this collection's documents (ids, content, metadata) into `target`, whose embedder
+   * embeds them anew: the way to move to another model (another dimension) without downtime.
+   * Readers keep searching this collection while it runs; switch them to `target` afterwards.
+   * Documents are read in id order, a page of the ingest's batch size at a time (bounded memory),
+   * and written with `target.upsertStream` (each batch atomic; `onProgress`, `signal`, `concurrency`
+   * as there). Running it again is cheap and safe: documents already in `target` with unchanged
+   * content keep their vectors without another embedding call, so a second run after the switch
+   * catches up the writes made to this collection meanwhile. Deletions are not carried over.
+   */
+  async reembedInto(target: PgVectorCollection, options: ReembedOptions = {}): Promise<IngestResult> {
+    this.#ctx.assertOpen();
+    const opts = parseInput(ReembedOptionsSchema, options, 'reembed options');
+    if (!(target instanceof PgVectorCollection)) {
+      throw new ValidationError('reembedInto arguments', [{ path: 'target', message: 'must be a collection from rag.collection()' }]);
+    }
+    if (target.tenantId === this.tenantId && target.name === this.name) {
+      throw new ValidationError('reembedInto arguments', [{ path: 'target', message: `is collection "${this.name}" itself; give a new collection` }]);
+    }
+    if (!target.embedder) {
+      throw new EmbedderRequiredError(`Collection "${target.name}" has no embedder, which is needed to re-embed "${this.name}" into it. Open it with one.`);
+    }
+    const pageSize = opts.batchSize ?? this.#scope.options.batchSize;
+    const read = (after: string | undefined) => this.list({ limit: pageSize, ...(after === undefined ? {} : { after }) });
+    async function* pages(): AsyncGenerator<DocumentInput> {
+      let after: string | undefined;
+      for (;;) {
+        const page = await read(after);
+        for (const d of page) yield { id: d.id, content: d.content, metadata: d.metadata };
+        if (page.length < pageSize) return;
+        after = page[page.length - 1]!.id;
+      }
+    }
+    return target.upsertStream(pages(), opts);
   }
 
   /**

@@ -13,6 +13,7 @@ export {
   type DocumentUpdate,
   type UpdateOptions,
   type IngestOptions,
+  type ReembedOptions,
   type UpsertOptions,
   type IngestProgress,
   type GetOptions,

@@ -1,6 +1,8 @@
 // A LangChain `VectorStore` over a Cairn collection, so LangChain JS retrievers, chains and agents
-// can use Cairn's store. Filters are Cairn's MetadataFilter; scores are the collection's (see
-// SearchResult: similarity for cosine / inner product, distance for l2).
+// can use Cairn's store. Filters are Cairn's MetadataFilter, or PGVectorStore's with
+// `filterSyntax: 'pgvectorstore'`; scores are the collection's (see SearchResult: similarity for
+// cosine / inner product, distance for l2), or pgvector's raw distance with `scoreNormalization:
+// 'distance'`, which is what PGVectorStore returns by default.
 import { randomUUID } from 'node:crypto';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import type { Callbacks } from '@langchain/core/callbacks/manager';
@@ -11,6 +13,7 @@ import type { CairnDb } from '@cairn/db';
 import { ValidationError } from '@cairn/core';
 import type { PgVectorCollection } from './collection.js';
 import type { MetadataFilter } from './filter.js';
+import { fromPGVectorStoreFilter, type PGVectorStoreFilter } from './pgvector-store-filter.js';
 import type { CollectionOptions, Metadata } from './options.js';
 import { createRag, type Rag } from './rag.js';
 
@@ -25,11 +28,38 @@ async function dimensionsOf(embeddings: EmbeddingsInterface): Promise<number> {
   return probe.length;
 }
 
+/** How results and filters look to LangChain code (PGVectorStore's conventions, for code ported from it). */
+export interface CairnVectorStoreConventions {
+  /**
+   * 'cairn': Cairn's filter language (`{ n: { $gte: 5 } }`). 'pgvectorstore': PGVectorStore's
+   * (`{ n: { gte: 5 } }`, `in`, `notIn`, `arrayContains`, `neq`), converted by fromPGVectorStoreFilter.
+   * @defaultValue 'cairn'
+   */
+  filterSyntax?: 'cairn' | 'pgvectorstore';
+  /**
+   * The number similaritySearch*WithScore returns: 'similarity', the collection's score (higher is
+   * closer for cosine and inner product); 'distance', pgvector's raw distance (lower is closer),
+   * PGVectorStore's default. @defaultValue 'similarity'
+   */
+  scoreNormalization?: 'similarity' | 'distance';
+}
+
 /** How to reach the collection: an open one, or a Rag / CairnDb plus a name and options. */
-export type CairnVectorStoreConfig =
-  | { collection: PgVectorCollection }
-  | { rag: Rag; collectionName: string; collectionOptions?: CollectionOptions }
-  | { db: CairnDb; tenantId?: string; collectionName: string; collectionOptions?: CollectionOptions };
+export type CairnVectorStoreConfig = CairnVectorStoreConventions &
+  (
+    | { collection: PgVectorCollection }
+    | { rag: Rag; collectionName: string; collectionOptions?: CollectionOptions }
+    | { db: CairnDb; tenantId?: string; collectionName: string; collectionOptions?: CollectionOptions }
+  );
+
+/** A hit with both numbers: the collection's score and pgvector's raw distance. */
+export interface ScoredDocument {
+  document: DocumentInterface;
+  /** The collection's score (see SearchResult). */
+  score: number;
+  /** pgvector's raw distance (`<=>`, `<->` or `<#>`): lower is closer. */
+  distance: number;
+}
 
 /** Options of addDocuments / addVectors. */
 export interface CairnAddOptions {
@@ -40,7 +70,8 @@ export interface CairnAddOptions {
 /** Arguments of delete(): ids, or a (non-empty) metadata filter. */
 export interface CairnDeleteParams {
   ids?: string[];
-  filter?: MetadataFilter;
+  /** In the store's filter syntax. */
+  filter?: MetadataFilter | PGVectorStoreFilter;
 }
 
 /**
@@ -52,13 +83,17 @@ export interface CairnDeleteParams {
  * const docs = await store.asRetriever({ k: 4, filter: { lang: 'en' } }).invoke('what is postgres?');
  */
 export class CairnVectorStore extends VectorStore {
-  declare FilterType: MetadataFilter;
+  declare FilterType: MetadataFilter | PGVectorStoreFilter;
   /** The Cairn collection behind this store. */
   readonly collection: PgVectorCollection;
+  readonly filterSyntax: 'cairn' | 'pgvectorstore';
+  readonly scoreNormalization: 'similarity' | 'distance';
 
-  constructor(embeddings: EmbeddingsInterface, fields: { collection: PgVectorCollection }) {
+  constructor(embeddings: EmbeddingsInterface, fields: { collection: PgVectorCollection } & CairnVectorStoreConventions) {
     super(embeddings, fields);
     this.collection = fields.collection;
+    this.filterSyntax = fields.filterSyntax ?? 'cairn';
+    this.scoreNormalization = fields.scoreNormalization ?? 'similarity';
   }
 
   /**
@@ -68,12 +103,13 @@ export class CairnVectorStore extends VectorStore {
    * `embedQuery`). A registered collection of another dimension is a CollectionSettingsConflictError.
    */
   static async initialize(embeddings: EmbeddingsInterface, config: CairnVectorStoreConfig): Promise<CairnVectorStore> {
-    if ('collection' in config) return new CairnVectorStore(embeddings, { collection: config.collection });
+    const conventions = { filterSyntax: config.filterSyntax, scoreNormalization: config.scoreNormalization };
+    if ('collection' in config) return new CairnVectorStore(embeddings, { ...conventions, collection: config.collection });
     const rag = 'rag' in config ? config.rag : createRag(config.db, config.tenantId === undefined ? {} : { tenantId: config.tenantId });
     const options = config.collectionOptions ?? {};
     const dimensions = options.dimensions ?? (await dimensionsOf(embeddings));
     const collection = await rag.collection(config.collectionName, { ...options, dimensions });
-    return new CairnVectorStore(embeddings, { collection });
+    return new CairnVectorStore(embeddings, { ...conventions, collection });
   }
 
   _vectorstoreType(): string {
@@ -100,21 +136,35 @@ export class CairnVectorStore extends VectorStore {
     return ids;
   }
 
-  /** The k nearest documents with their scores (the collection's score: see SearchResult). */
-  async similaritySearchVectorWithScore(query: number[], k: number, filter?: MetadataFilter): Promise<[DocumentInterface, number][]> {
-    const hits = await this.collection.searchByVector(query, { k, ...(filter ? { where: filter } : {}) });
-    return hits.map((h) => [new Document({ id: h.id, pageContent: h.content, metadata: h.metadata }), h.score]);
+  /** The k nearest documents with their scores (see scoreNormalization). */
+  async similaritySearchVectorWithScore(query: number[], k: number, filter?: this['FilterType']): Promise<[DocumentInterface, number][]> {
+    const hits = await this.similaritySearchVectorWithScoreAndDistance(query, k, filter);
+    return hits.map((h) => [h.document, this.scoreNormalization === 'distance' ? h.distance : h.score]);
+  }
+
+  /** The k nearest documents, each with the collection's score and pgvector's raw distance. */
+  async similaritySearchVectorWithScoreAndDistance(query: number[], k: number, filter?: this['FilterType']): Promise<ScoredDocument[]> {
+    const where = this.#where(filter);
+    const hits = await this.collection.searchByVector(query, { k, ...(where ? { where } : {}) });
+    return hits.map((h) => ({ document: new Document({ id: h.id, pageContent: h.content, metadata: h.metadata }), score: h.score, distance: h.distance }));
+  }
+
+  /** A filter in the store's syntax as Cairn's. */
+  #where(filter: this['FilterType'] | undefined): MetadataFilter | undefined {
+    if (filter === undefined) return undefined;
+    return this.filterSyntax === 'pgvectorstore' ? fromPGVectorStoreFilter(filter) : (filter as MetadataFilter);
   }
 
   /** Maximal marginal relevance: fetchK candidates re-ranked for diversity (lambda 1 = relevance only). */
   override async maxMarginalRelevanceSearch(
     query: string,
-    options: MaxMarginalRelevanceSearchOptions<MetadataFilter>,
+    options: MaxMarginalRelevanceSearchOptions<this['FilterType']>,
     _callbacks?: Callbacks,
   ): Promise<DocumentInterface[]> {
-    const { k, fetchK = 20, lambda = 0.5, filter } = options;
+    const { k, fetchK = 20, lambda = 0.5 } = options;
+    const where = this.#where(options.filter);
     const vector = await this.embeddings.embedQuery(query);
-    const hits = await this.collection.searchByVector(vector, { k: Math.max(fetchK, k), includeEmbedding: true, ...(filter ? { where: filter } : {}) });
+    const hits = await this.collection.searchByVector(vector, { k: Math.max(fetchK, k), includeEmbedding: true, ...(where ? { where } : {}) });
     const picked = maximalMarginalRelevance(
       vector,
       hits.map((h) => h.embedding!),
@@ -133,7 +183,7 @@ export class CairnVectorStore extends VectorStore {
       throw new ValidationError('delete arguments', [{ path: '', message: 'give ids or filter, not both' }]);
     }
     if (params.ids) await this.collection.delete(params.ids);
-    else if (params.filter) await this.collection.delete({ where: params.filter });
+    else if (params.filter) await this.collection.delete({ where: this.#where(params.filter)! });
     else throw new ValidationError('delete arguments', [{ path: '', message: 'give ids or filter' }]);
   }
 

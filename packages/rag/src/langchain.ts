@@ -6,5 +6,8 @@ export {
   type CairnVectorStoreConfig,
   type CairnAddOptions,
   type CairnDeleteParams,
+  type CairnVectorStoreConventions,
+  type ScoredDocument,
 } from './langchain-vector-store.js';
+export { fromPGVectorStoreFilter, type PGVectorStoreFilter } from './pgvector-store-filter.js';
 export { embedderFromLangChain, embedderToLangChain, type FromLangChainOptions } from './langchain-embedder.js';

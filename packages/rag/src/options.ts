@@ -340,6 +340,21 @@ export const IngestOptionsSchema = z
 /** Options of upsertStream(). */
 export type IngestOptions = z.input<typeof IngestOptionsSchema>;
 
+export const ReembedOptionsSchema = z
+  .object({
+    /** Documents read and written per batch. @defaultValue the source collection's batchSize (500) */
+    batchSize: z.number().int().min(1).max(10_000).optional(),
+    /** Batches embedded and written at once. @defaultValue 2 */
+    concurrency: z.number().int().min(1).max(16).default(2),
+    /** Called after each committed batch. */
+    onProgress: z.custom<(progress: IngestProgress) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+    /** Stops the copy between batches. */
+    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
+  })
+  .strict();
+/** Options of reembedInto(). */
+export type ReembedOptions = z.input<typeof ReembedOptionsSchema>;
+
 /** Progress of a streaming ingest. */
 export interface IngestProgress {
   /** Documents committed so far. */

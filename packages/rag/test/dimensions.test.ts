@@ -177,6 +177,27 @@ describe('collections of any dimension (PostgreSQL)', () => {
     expect((await huge.searchByVector(v, { k: 1 }))[0]!.id).toBe('h');
   });
 
+  it('re-embeds a collection into a new one of another dimension, and a second run embeds nothing again', async () => {
+    const source = loaded.get(384)!.collection;
+    const embedder = new LocalHashEmbedder({ dimensions: 1536 });
+    const target = await rag.collection('c384-as-1536', { embedder, language: 'simple' });
+    expect(target.dimensions).toBe(1536);
+    const progress: number[] = [];
+    const first = await source.reembedInto(target, { batchSize: 150, onProgress: (p) => progress.push(p.upserted) });
+    expect(first).toMatchObject({ upserted: ROWS, inserted: ROWS, embedded: ROWS });
+    expect(progress).toEqual([150, 300, 400]);
+    expect(await target.count()).toBe(ROWS);
+    expect((await target.get(['d7']))[0]).toMatchObject({ content: 'charlie document 7', metadata: { group: 7, word: 'charlie' } });
+    const [hit] = await target.search('charlie document 7', { k: 1 });
+    expect(hit!.id).toBe('d7');
+    // Writes to the source meanwhile: a second run carries them over, embedding only what changed.
+    await source.update([{ id: 'd8', content: 'delta document eight, rewritten', embedding: loaded.get(384)!.vectors[8]! }]);
+    const again = await source.reembedInto(target);
+    expect(again).toMatchObject({ upserted: ROWS, inserted: 0, updated: 1, unchanged: ROWS - 1, embedded: 1 });
+    await expect(source.reembedInto(source)).rejects.toBeInstanceOf(ValidationError);
+    await expect(source.reembedInto(loaded.get(768)!.collection)).rejects.toMatchObject({ code: 'EMBEDDER_REQUIRED' });
+  });
+
   it('ensures an index explicitly, idempotently, and reports the one that already serves', async () => {
     const first = await rag.ensureIndex({ dimensions: 512, metric: 'l2' });
     expect(first).toMatchObject({ created: true, index: { name: 'cairn_rag_hnsw_l2_half_512', dimensions: 512, valid: true } });

@@ -102,6 +102,27 @@ describe('CairnVectorStore (LangChain)', () => {
     });
   });
 
+  it("takes PGVectorStore's filters and returns its raw distance when asked, or both numbers", async () => {
+    const ported = await CairnVectorStore.fromTexts(
+      ['postgres tuning', 'postgres backups', 'redis eviction', 'postgres replication'],
+      [{ year: 2021, tags: ['db'] }, { year: 2023, tags: ['db', 'ops'] }, { year: 2024, tags: ['cache'] }, { year: 2025, tags: ['ops'] }],
+      embeddings,
+      { db, collectionName: 'lc-ported', filterSyntax: 'pgvectorstore', scoreNormalization: 'distance' },
+    );
+    const recent = await ported.similaritySearch('postgres', 5, { year: { gte: 2023, lt: 2025 } });
+    expect(recent.map((d) => d.pageContent).sort()).toEqual(['postgres backups', 'redis eviction']);
+    const tagged = await ported.similaritySearch('postgres', 5, { tags: { arrayContains: ['ops'] }, year: { neq: 2025 } });
+    expect(tagged.map((d) => d.pageContent)).toEqual(['postgres backups']);
+    const [[doc, distance]] = (await ported.similaritySearchWithScore('postgres tuning', 1)) as [[Document, number]];
+    expect(doc.pageContent).toBe('postgres tuning');
+    // PGVectorStore's default: the raw cosine distance, lower is closer (here the same text: 0).
+    expect(distance).toBeCloseTo(0, 5);
+    const [both] = await ported.similaritySearchVectorWithScoreAndDistance(await embeddings.embedQuery('postgres backups'), 1);
+    expect(both!.score).toBeCloseTo(1 - both!.distance, 6);
+    await ported.delete({ filter: { year: { lt: 2023 } } });
+    expect(await ported.collection.count()).toBe(3);
+  });
+
   it('bridges LangChain embeddings into Cairn collections', async () => {
     const embedder = embedderFromLangChain(embeddings, { dimensions: 384, id: 'lc-hash' });
     const col = await createRag(db, { embedder }).collection('lc-bridge');
