@@ -12,19 +12,13 @@ import {
   LocalHashEmbedder,
   MIGRATION_INDEX_NAME,
   VectorIndexError,
-  type PgVectorCollection,
   type Rag,
 } from '../src/index.js';
-import { clusteredVectors, cosineSimilarity } from './fixtures.js';
+import { loadDimensionCollections, WORDS, type LoadedCollection } from './dimension-collections.js';
+import { cosineSimilarity } from './fixtures.js';
 
 const DIMENSIONS = [384, 768, 1536, 3072] as const;
 const ROWS = 400;
-const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
-
-interface Loaded {
-  collection: PgVectorCollection<{ group: number; word: string }>;
-  vectors: number[][];
-}
 
 /** The ids of the k vectors nearest to `q` by cosine, computed in JavaScript. */
 function nearest(vectors: readonly number[][], q: readonly number[], k: number, keep: (i: number) => boolean = () => true): string[] {
@@ -40,19 +34,13 @@ describe('collections of any dimension (PostgreSQL)', () => {
   let database: TestDatabase;
   let db: CairnDb;
   let rag: Rag;
-  const loaded = new Map<number, Loaded>();
+  let loaded: Map<number, LoadedCollection>;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     db = await createDb({ url: database.url, directUrl: database.directUrl });
     rag = createRag(db);
-    for (const dims of DIMENSIONS) {
-      const collection = await rag.collection<{ group: number; word: string }>(`c${dims}`, { dimensions: dims, language: 'simple' });
-      const { vectors } = clusteredVectors(ROWS, dims, { clusters: 20, seed: dims });
-      await collection.upsert(vectors.map((v, i) => ({ id: `d${i}`, content: `${WORDS[i % 5]} document ${i}`, metadata: { group: i % 10, word: WORDS[i % 5]! }, embedding: v })));
-      loaded.set(dims, { collection, vectors });
-    }
-    await db.pool.query('ANALYZE documents');
+    loaded = await loadDimensionCollections(db, rag, DIMENSIONS, ROWS, 20);
   }, 240_000);
 
   afterAll(async () => {
