@@ -5,7 +5,7 @@
 //     npx tsx --conditions=@cairn/source examples/resume-after-restart.ts start --thread demo-1
 //   DATABASE_URL=... npx tsx --conditions=@cairn/source examples/resume-after-restart.ts resume --thread demo-1
 //
-// (`--url` overrides DATABASE_URL; the database must have the Cairn migrations: `migrateDatabase(url)` from @cairn/db, or `pnpm db:deploy` in the Cairn monorepo.)
+// (`--url` overrides DATABASE_URL; the database must have the Cairn migrations: `npx cairn migrate deploy`, or `migrateDatabase(url)` from @cairn/db.)
 // Each run prints one JSON line describing where the graph is.
 import { parseArgs } from 'node:util';
 import { Annotation, Command, END, START, StateGraph, interrupt } from '@langchain/langgraph';

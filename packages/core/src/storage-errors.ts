@@ -55,10 +55,10 @@ const INPUT_SQLSTATES = new Set(['22P05', '22021', '22P02', '22001', '54000']);
 
 /**
  * How a user of the installed packages applies Cairn's migrations, for every message that finds
- * them missing. The repository's script is named last, for those working inside the Cairn monorepo.
+ * them missing: the CLI of @cairn/cairn first, then the in-process ways.
  */
 export const MIGRATE_HINT =
-  '`createCairn({ db: { migrate: true } })`, or `createDb({ migrate: true })` / `migrateDatabase(url)` from @cairn/db; in the Cairn monorepo, `pnpm db:deploy`';
+  '`npx cairn migrate deploy` (the CLI of @cairn/cairn; `--url`, else DIRECT_DATABASE_URL or DATABASE_URL), or `migrate: true` in createCairn({ db }) / createDb(), or `migrateDatabase(url)` from @cairn/db';
 
 /**
  * Maps any error to a Cairn error: Cairn errors pass through; connection failures become

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { MIGRATE_HINT, parseInput, type RetrySettings } from '@cairn/core';
 import { PrismaClient } from './generated/prisma/client.js';
-import { parseDatabaseUrl, redactUrl, type SslMode } from './database-url.js';
+import { parseDatabaseUrl, redactUrl, withSchema, type SslMode } from './database-url.js';
 import { DatabaseUnavailableError, DbError, MigrationError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { migrateDatabase } from './migrate.js';
@@ -330,12 +330,6 @@ export class CairnDb {
   }
 }
 
-function withSchema(url: string, schema: string): string {
-  const u = new URL(url);
-  if (schema !== 'public') u.searchParams.set('schema', schema);
-  return u.toString();
-}
-
 /**
  * A pg.Client that sends every statement unnamed. Behind a transaction pooler, a statement
  * prepared by name on one server connection is unknown on the next (`26000 prepared statement …
@@ -525,8 +519,8 @@ export async function createDb(options: DbOptions = {}): Promise<CairnDb> {
         if (directUrl === undefined) {
           throw new MigrationError(
             plan.owned
-              ? 'Migrations cannot run through PgBouncer in transaction pooling (the migration lock is held by a session, which the pooler hands to others). Give `directUrl` (a connection straight to PostgreSQL), or migrate separately with `migrateDatabase(directUrl)` from @cairn/db.'
-              : 'Migrations need a connection string, and the pool given has none Cairn can use (or goes through PgBouncer): give `directUrl`, or migrate separately with `migrateDatabase(url)` from @cairn/db.',
+              ? 'Migrations cannot run through PgBouncer in transaction pooling (the migration lock is held by a session, which the pooler hands to others). Give `directUrl` (a connection straight to PostgreSQL), or migrate separately: `npx cairn migrate deploy --url <direct URL>` (or `migrateDatabase(directUrl)` from @cairn/db).'
+              : 'Migrations need a connection string, and the pool given has none Cairn can use (or goes through PgBouncer): give `directUrl`, or migrate separately: `npx cairn migrate deploy --url <URL>` (or `migrateDatabase(url)` from @cairn/db).',
           );
         }
         await migrateDatabase(withSchema(directUrl, schema));

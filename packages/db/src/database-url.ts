@@ -1,5 +1,6 @@
 // Parses PostgreSQL connection strings into settings, turning every malformed URL into a
 // DatabaseUrlError that says what is wrong without echoing the password.
+import { z } from 'zod';
 import { DatabaseUrlError } from './errors.js';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
@@ -34,6 +35,17 @@ export function redactUrl(url: string): string {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+/** A PostgreSQL schema name Cairn accepts (`?schema=`, the `schema` option): an unquoted identifier. */
+export const SchemaNameSchema = z.string().regex(IDENTIFIER, 'must be a PostgreSQL identifier (letters, digits, _)');
+
+/** `url` with `?schema=` set to `schema` (removed for `public`, the default), as Prisma and parseDatabaseUrl read it. */
+export function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  if (schema === 'public') u.searchParams.delete('schema');
+  else u.searchParams.set('schema', schema);
+  return u.toString();
+}
 
 /** Parses `postgres://` / `postgresql://` URLs. Throws DatabaseUrlError naming the problem. */
 export function parseDatabaseUrl(url: string): DatabaseUrl {

@@ -12,7 +12,7 @@ export {
   type PoolSettings,
   type EmbeddedOptions,
 } from './options.js';
-export { parseDatabaseUrl, redactUrl, SSL_MODES, type DatabaseUrl, type SslMode } from './database-url.js';
+export { parseDatabaseUrl, redactUrl, withSchema, SchemaNameSchema, SSL_MODES, type DatabaseUrl, type SslMode } from './database-url.js';
 export { startEmbeddedPostgres, EMBEDDED_PACKAGES, type EmbeddedPostgres } from './embedded.js';
 export { PRISMA_DIR } from './prisma-files.js';
 export {
@@ -25,6 +25,8 @@ export {
   type MigrateOptions,
   type MigrateResult,
 } from './migrate.js';
+export { migrationStatus, type MigrationStatus, type MigrationStatusOptions, type FailedMigration } from './migration-status.js';
+export { serverInfo, MIN_POSTGRES_MAJOR, type ServerInfo } from './server-info.js';
 export { compileFilter, SqlParams } from './filter-sql.js';
 export {
   DbError,

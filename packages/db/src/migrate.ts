@@ -102,9 +102,9 @@ export async function migrateDatabase(url: string, options: MigrateOptions = {})
     const message = (cause as Error)?.message ?? String(cause);
     throw new MigrationError(
       `Migrating ${redactUrl(url)} failed: ${message}\n` +
-        'The failed migration is recorded in the `_prisma_migrations` table (`SELECT migration_name, logs FROM _prisma_migrations WHERE finished_at IS NULL`; ' +
-        'in the Cairn monorepo `pnpm db:status` shows it). Fix its SQL (or the data it trips on), then mark it rolled back ' +
-        '(`prisma migrate resolve --rolled-back <migration>`, or delete its row) and migrate again.',
+        'The failed migration is recorded in the `_prisma_migrations` table (`npx cairn migrate status` names it; ' +
+        '`SELECT migration_name, logs FROM _prisma_migrations WHERE finished_at IS NULL` shows its error). Fix its SQL (or the data it trips on), then mark it rolled back ' +
+        '(`UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = \'<migration>\'`) and migrate again.',
       { cause },
     );
   } finally {

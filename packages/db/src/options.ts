@@ -2,9 +2,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { RetrySettingsSchema } from '@cairn/core';
-import { SSL_MODES } from './database-url.js';
-
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'must be a PostgreSQL identifier (letters, digits, _)');
+import { SchemaNameSchema, SSL_MODES } from './database-url.js';
 
 export const PoolOptionsSchema = z
   .object({
@@ -78,7 +76,7 @@ export const DbOptionsSchema = z
      */
     directUrl: z.string().min(1).optional(),
     /** PostgreSQL schema for Cairn's tables (overrides `?schema=`). @defaultValue 'public' */
-    schema: identifier.optional(),
+    schema: SchemaNameSchema.optional(),
     /**
      * Settings of the pool Cairn creates, or an existing `pg.Pool` of the application's. Cairn then
      * uses that pool as it is (its URL, TLS, search_path and timeouts are the application's), never
@@ -90,8 +88,8 @@ export const DbOptionsSchema = z
     embedded: EmbeddedOptionsSchema.default(EmbeddedOptionsSchema.parse({})),
     /**
      * Apply pending migrations on start. @defaultValue true for the embedded database, false for a
-     * URL (apply migrations in your release process instead: `migrateDatabase(url)`, or in the
-     * Cairn monorepo `pnpm db:deploy`).
+     * URL (apply migrations in your release process instead: `npx cairn migrate deploy`, or
+     * `migrateDatabase(url)`).
      */
     migrate: z.boolean().optional(),
     /**

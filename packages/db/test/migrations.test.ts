@@ -119,7 +119,7 @@ describe('a failed migration', () => {
     const err = await migrateDatabase(database.url, { migrationsDir: copy.migrationsDir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationError);
     expect((err as Error).message).toMatch(/no_such_table/);
-    expect((err as Error).message).toMatch(/db:status/);
+    expect((err as Error).message).toMatch(/npx cairn migrate status/);
   });
 
   it('is reported by `migrate status`, and recovers after a fix and `migrate resolve --rolled-back`', async () => {
