@@ -2,7 +2,7 @@
 // that raised it (and extends CairnError), so callers branch on `code` across the whole stack.
 import { CairnError, categoryOf, type CairnErrorOptions } from '@cairn/core';
 
-/** Base class of errors raised by the `cairn` umbrella. */
+/** Base class of errors raised by the `@cairn/cairn` umbrella. */
 export class CairnSetupError extends CairnError {
   override readonly name: string = 'CairnSetupError';
 }
@@ -28,5 +28,16 @@ export class CairnCloseError extends CairnSetupError {
       category: 'internal',
     });
     this.errors = errors;
+  }
+}
+
+/** The `cairn` command line was not understood (unknown command or option, a missing or bad value); the CLI exits with 2. */
+export class CliUsageError extends CairnError {
+  override readonly name = 'CliUsageError';
+  /** The command whose usage applies, when one was recognised. */
+  readonly command: string | undefined;
+  constructor(message: string, options: CairnErrorOptions & { command?: string } = {}) {
+    super('CLI_USAGE', message, { category: 'invalid_input', ...options, details: { command: options.command ?? null, ...options.details } });
+    this.command = options.command;
   }
 }
