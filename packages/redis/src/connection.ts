@@ -3,10 +3,11 @@
 // caches' steps run before anything is served again, and the breaker is probed on a timer so that
 // an idle instance recovers (and replays the invalidations it lost) as soon as Redis answers.
 import { Redis, Cluster, type RedisOptions as IORedisOptions, type ClusterOptions } from 'ioredis';
-import { parseInput } from '@cairn/core';
+import { BackoffSchedule, parseInput } from '@cairn/core';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { RedisUnavailableError } from './errors.js';
 import { RedisOptionsSchema, type RedisOptions, type ResolvedRedisOptions } from './options.js';
+import { parseRedisUrl } from './redis-url.js';
 import { defineScripts } from './scripts.js';
 
 /** A Redis client of either kind. */
@@ -43,18 +44,19 @@ export interface RedisHealth {
   error?: string;
 }
 
-function backoff(attempt: number, baseMs: number, maxMs: number): number {
-  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
-  return Math.max(baseMs, Math.floor(Math.random() * cap));
-}
-
 function tlsOptions(tls: ResolvedRedisOptions['tls'], url: string | undefined): IORedisOptions['tls'] {
-  if (tls === false) return url?.startsWith('rediss://') ? {} : undefined;
+  if (tls === false) return url !== undefined && /^rediss(\+cluster)?:\/\//.test(url) ? {} : undefined;
   if (tls === true) return {};
   return { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.servername ? { servername: tls.servername } : {}) };
 }
 
 function buildClient(o: ResolvedRedisOptions): RedisClient {
+  // Core's one backoff (full jitter); ioredis counts reconnect attempts from 1, as it does retries.
+  const reconnect = new BackoffSchedule({ initialDelayMs: o.retry.baseDelayMs, maxDelayMs: o.retry.maxDelayMs });
+  const fromUrl = o.url === undefined ? undefined : parseRedisUrl(o.url);
+  const clusterUrl = typeof fromUrl === 'object' ? fromUrl : undefined;
+  const username = o.username ?? clusterUrl?.username;
+  const password = o.password ?? clusterUrl?.password;
   const common: IORedisOptions = {
     connectTimeout: o.connectTimeoutMs,
     commandTimeout: o.commandTimeoutMs,
@@ -62,26 +64,27 @@ function buildClient(o: ResolvedRedisOptions): RedisClient {
     enableOfflineQueue: false,
     maxRetriesPerRequest: o.maxRetriesPerRequest,
     enableAutoPipelining: o.enableAutoPipelining,
-    retryStrategy: (attempt) => backoff(attempt, o.retry.baseDelayMs, o.retry.maxDelayMs),
+    retryStrategy: (attempt) => reconnect.delayBeforeRetry(attempt),
     // Connects in the constructor's tick: the connection attaches its listeners and scripts first.
     lazyConnect: false,
     // ioredis arms this timer when it ends a stream and clears it on 'close', which a stream that
     // already died never emits again; keep it short so a closed connection lets the process exit.
     disconnectTimeout: 200,
     ...(o.connectionName ? { connectionName: o.connectionName } : {}),
-    ...(o.username ? { username: o.username } : {}),
-    ...(o.password ? { password: o.password } : {}),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
   };
   const tls = tlsOptions(o.tls, o.url);
   if (tls) common.tls = tls;
-  if (o.cluster) {
+  const seeds = o.cluster?.nodes ?? clusterUrl?.nodes;
+  if (seeds) {
     const clusterOptions: ClusterOptions = {
       redisOptions: common,
       enableOfflineQueue: false,
       enableAutoPipelining: o.enableAutoPipelining,
-      clusterRetryStrategy: (attempt) => backoff(attempt, o.retry.baseDelayMs, o.retry.maxDelayMs),
+      clusterRetryStrategy: (attempt) => reconnect.delayBeforeRetry(attempt),
     };
-    return new Cluster(o.cluster.nodes, clusterOptions);
+    return new Cluster(seeds, clusterOptions);
   }
   if (o.sentinel) {
     return new Redis({
@@ -302,14 +305,22 @@ export class RedisConnection {
     return () => this.#recoveredListeners.delete(listener);
   }
 
-  /** A second connection with the same settings (pub/sub needs one of its own). Closed with this one. */
+  /** Whether this is a Redis Cluster connection (its pub/sub is sharded: see RedisNotifier). */
+  get isCluster(): boolean {
+    return this.client instanceof Cluster;
+  }
+
+  /**
+   * A second connection with the same settings (pub/sub needs one of its own). Closed with this one.
+   * On a cluster it keeps one subscriber connection per master for sharded pub/sub (SSUBSCRIBE).
+   */
   duplicate(): RedisClient {
     // A subscriber's commands wait for its connection, so unlike the command connection it
     // queues while offline (RedisNotifier re-subscribes on every reconnect).
     const name = this.#options.connectionName ? { connectionName: `${this.#options.connectionName}:sub` } : {};
     const copy =
       this.client instanceof Cluster
-        ? this.client.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...this.client.options.redisOptions, ...name } })
+        ? this.client.duplicate(undefined, { enableOfflineQueue: true, shardedSubscribers: true, redisOptions: { ...this.client.options.redisOptions, ...name } })
         : this.client.duplicate({ enableOfflineQueue: true, ...name });
     copy.on('error', () => undefined);
     this.#duplicates.add(copy);

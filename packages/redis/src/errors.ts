@@ -15,10 +15,13 @@ export class RedisUnavailableError extends RedisLayerError {
   }
 }
 
-/** A notification could not be sent (too large for LISTEN/NOTIFY, or the transport failed). */
+/**
+ * A notification could not be sent or subscribed to: too large for LISTEN/NOTIFY, the transport
+ * failed, or the transport cannot serve the request (a cross-tenant subscription on sharded pub/sub).
+ */
 export class NotificationError extends RedisLayerError {
   override readonly name = 'NotificationError';
-  constructor(code: 'NOTIFICATION_TOO_LARGE' | 'NOTIFICATION_FAILED', message: string, options: CairnErrorOptions = {}) {
-    super(code, message, { category: code === 'NOTIFICATION_TOO_LARGE' ? 'invalid_input' : 'unavailable', ...options });
+  constructor(code: 'NOTIFICATION_TOO_LARGE' | 'NOTIFICATION_FAILED' | 'NOTIFICATION_UNSUPPORTED', message: string, options: CairnErrorOptions = {}) {
+    super(code, message, { category: code === 'NOTIFICATION_FAILED' ? 'unavailable' : 'invalid_input', ...options });
   }
 }

@@ -2,11 +2,13 @@
 // PostgreSQL LISTEN/NOTIFY), all degrading gracefully when Redis is away.
 export { createRedis, RedisConnection, type RedisClient, type RedisStats, type RedisHealth, type RedisRecovery } from './connection.js';
 export { RedisOptionsSchema, type RedisOptions } from './options.js';
+export { RedisUrlSchema, parseRedisUrl, type ClusterUrl } from './redis-url.js';
 export { CircuitBreaker, type BreakerState, type BreakerOptions } from './circuit-breaker.js';
 export { RedisCache, CacheOptionsSchema, MAX_CACHE_KEY_BYTES, type CacheOptions, type CacheSetOptions } from './cache.js';
 export { RedisSessionStore, SessionStoreOptionsSchema, type SessionStoreOptions } from './session-store.js';
 export {
   RedisNotifier,
+  RedisNotifierOptionsSchema,
   PostgresNotifier,
   MAX_NOTIFY_PAYLOAD_BYTES,
   type ChangeNotifier,
@@ -15,6 +17,7 @@ export {
   type EventHandler,
   type NotifierStats,
   type NotifierDatabase,
+  type RedisNotifierOptions,
 } from './notifier.js';
 export { CairnEventSchema, type CairnEvent } from './events.js';
 export { RedisConnectionSchema, ChangeNotifierSchema } from './shapes.js';

@@ -4,8 +4,10 @@
 // subscriber, whatever its pattern, never receives another tenant's events. Only
 // `subscribeAllTenants` crosses tenants, and says so.
 import pg from 'pg';
-import { checkTenantId, parseInput, ValidationError } from '@cairn/core';
+import { z } from 'zod';
+import { BackoffSchedule, checkTenantId, parseInput, ValidationError } from '@cairn/core';
 import { CairnEventSchema, channelSchema, patternSchema, patternToRegExp, type CairnEvent } from './events.js';
+import { Cluster } from 'ioredis';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { NotificationError } from './errors.js';
 
@@ -195,20 +197,73 @@ abstract class Notifier implements ChangeNotifier {
  */
 const TENANT_CHANNEL = /^t\/([^/]+)\/(.+)$/;
 
-/** Notifications over Redis pub/sub, on a subscriber connection of its own. Each tenant's events travel on channels of their own. */
+/**
+ * The shard channel of a tenant on a cluster: `<keyPrefix>{t/<tenantId>}`. The hash tag puts all of
+ * a tenant's events on one shard, so SPUBLISH travels to that shard's nodes only instead of to every
+ * node of the cluster; the Cairn channel travels in the payload, and patterns are matched here.
+ */
+const TENANT_SHARD_CHANNEL = /^\{t\/([^/]+)\}$/;
+
+/** Options of `new RedisNotifier(redis, options)`. */
+export const RedisNotifierOptionsSchema = z
+  .object({
+    /**
+     * Sharded pub/sub (SSUBSCRIBE/SPUBLISH, Redis 7+), one shard channel per tenant. A tenant's
+     * events then reach only the nodes of its shard; subscribeAllTenants cannot be served (sharded
+     * pub/sub has no patterns) and rejects with NOTIFICATION_UNSUPPORTED. Classic pub/sub on a
+     * cluster still works, but every PUBLISH is broadcast to every node.
+     * @defaultValue true on a Redis Cluster connection, false on a single node (where it gains nothing)
+     */
+    sharded: z.boolean().optional(),
+  })
+  .strict();
+/** Options of `new RedisNotifier(redis, options)`. */
+export type RedisNotifierOptions = z.input<typeof RedisNotifierOptionsSchema>;
+
+/**
+ * Notifications over Redis pub/sub, on a subscriber connection of its own. Each tenant's events
+ * travel on channels of their own: `<keyPrefix>t/<tenantId>/<channel>` (pattern subscriptions), or
+ * with `sharded`, the tenant's shard channel.
+ */
 export class RedisNotifier extends Notifier {
   readonly #redis: RedisConnection;
+  readonly #sharded: boolean;
   #subscriber: RedisClient | undefined;
+  /** Wire patterns (classic) or shard channels (sharded) this notifier wants, with their subscription counts. */
   readonly #patterns = new Map<string, number>();
 
-  constructor(redis: RedisConnection) {
+  constructor(redis: RedisConnection, options: RedisNotifierOptions = {}) {
     super();
     this.#redis = redis;
+    this.#sharded = parseInput(RedisNotifierOptionsSchema, options, 'notifier options').sharded ?? redis.isCluster;
+  }
+
+  /** Whether this notifier uses sharded pub/sub. */
+  get sharded(): boolean {
+    return this.#sharded;
+  }
+
+  #shardChannel(tenantId: string): string {
+    return `${this.#redis.keyPrefix}{t/${tenantId}}`;
+  }
+
+  /**
+   * Where a classic PUBLISH goes. A cluster sends a command without keys to any node, and two
+   * PUBLISHes through different nodes may arrive out of order; through one master they keep the
+   * order of the publisher (the cluster bus forwards each node's messages in order).
+   */
+  #classicPublisher(): RedisClient {
+    const client = this.#redis.client;
+    if (!(client instanceof Cluster)) return client;
+    const masters = client.nodes('master').filter((node) => node.status === 'ready');
+    masters.sort((x, y) => `${x.options.host ?? ''}:${x.options.port ?? 0}`.localeCompare(`${y.options.host ?? ''}:${y.options.port ?? 0}`));
+    return masters[0] ?? client;
   }
 
   protected async send(channel: string, event: CairnEvent): Promise<void> {
     try {
-      await this.#redis.client.publish(`${this.#redis.keyPrefix}t/${event.tenantId}/${channel}`, JSON.stringify(event));
+      if (this.#sharded) await this.#redis.client.spublish(this.#shardChannel(event.tenantId), JSON.stringify({ c: channel, e: event }));
+      else await this.#classicPublisher().publish(`${this.#redis.keyPrefix}t/${event.tenantId}/${channel}`, JSON.stringify(event));
     } catch (cause) {
       throw new NotificationError('NOTIFICATION_FAILED', `Could not publish to ${channel}: ${(cause as Error).message}`, { cause });
     }
@@ -226,32 +281,53 @@ export class RedisNotifier extends Notifier {
       }
       this.dispatcher.dispatch(parts[2]!, message, parts[1], pattern);
     });
-    // ioredis re-subscribes only to patterns Redis had acknowledged; a PSUBSCRIBE sent during an
+    subscriber.on('smessage', (shardChannel: string, message: string) => {
+      const tenant = TENANT_SHARD_CHANNEL.exec(shardChannel.slice(prefix.length));
+      let parsed: { c?: unknown; e?: unknown };
+      try {
+        parsed = JSON.parse(message) as { c?: unknown; e?: unknown };
+      } catch {
+        parsed = {};
+      }
+      if (!tenant || typeof parsed.c !== 'string') {
+        this.dispatcher.counters.malformed += 1;
+        return;
+      }
+      // One SSUBSCRIBE per tenant channel: each message arrives once, for every subscription of the tenant.
+      this.dispatcher.dispatch(parsed.c, JSON.stringify(parsed.e), tenant[1]);
+    });
+    // ioredis re-subscribes only to channels Redis had acknowledged; a (P|S)SUBSCRIBE sent during an
     // outage is dropped from its queue. So every (re)connection subscribes to the whole wanted set
-    // (PSUBSCRIBE is idempotent).
+    // (both are idempotent).
     subscriber.on('ready', () => {
       const wanted = [...this.#patterns.keys()];
-      if (wanted.length > 0) subscriber.psubscribe(...wanted).catch(() => undefined);
+      if (wanted.length === 0) return;
+      if (this.#sharded) for (const channel of wanted) subscriber.ssubscribe(channel).catch(() => undefined);
+      else subscriber.psubscribe(...wanted).catch(() => undefined);
     });
     this.#subscriber = subscriber;
     return subscriber;
   }
 
   protected async listen(p: string, handler: EventHandler, tenantId: string | undefined): Promise<Unsubscribe> {
+    if (this.#sharded && tenantId === undefined) {
+      throw new NotificationError('NOTIFICATION_UNSUPPORTED', 'subscribeAllTenants needs classic pub/sub: sharded pub/sub has no patterns (new RedisNotifier(redis, { sharded: false }))');
+    }
     const subscriber = this.#connect();
-    const redisPattern = `${this.#redis.keyPrefix}t/${tenantId ?? '*'}/${p}`;
-    const sub: Subscription = { regex: patternToRegExp(p), tenantId, handler, wirePattern: redisPattern };
-    const count = this.#patterns.get(redisPattern) ?? 0;
-    this.#patterns.set(redisPattern, count + 1);
+    const wire = tenantId !== undefined && this.#sharded ? this.#shardChannel(tenantId) : `${this.#redis.keyPrefix}t/${tenantId ?? '*'}/${p}`;
+    const sub: Subscription = { regex: patternToRegExp(p), tenantId, handler, wirePattern: this.#sharded ? undefined : wire };
+    const count = this.#patterns.get(wire) ?? 0;
+    this.#patterns.set(wire, count + 1);
     this.dispatcher.subscriptions.add(sub);
     if (count === 0) {
       try {
-        await subscriber.psubscribe(redisPattern);
+        if (this.#sharded) await subscriber.ssubscribe(wire);
+        else await subscriber.psubscribe(wire);
       } catch (err) {
         if (err instanceof Error && err.name === 'ReplyError') {
           // Redis refused (an ACL, say): nothing was subscribed.
           this.dispatcher.subscriptions.delete(sub);
-          this.#patterns.set(redisPattern, count);
+          this.#patterns.set(wire, count);
           throw new NotificationError('NOTIFICATION_FAILED', `Could not subscribe to ${p}: ${err.message}`, { cause: err });
         }
         // Redis is unreachable: the subscription takes effect when the subscriber connection is
@@ -263,11 +339,11 @@ export class RedisNotifier extends Notifier {
       if (!active) return;
       active = false;
       this.dispatcher.subscriptions.delete(sub);
-      const left = (this.#patterns.get(redisPattern) ?? 1) - 1;
-      this.#patterns.set(redisPattern, left);
+      const left = (this.#patterns.get(wire) ?? 1) - 1;
+      this.#patterns.set(wire, left);
       if (left === 0) {
-        this.#patterns.delete(redisPattern);
-        await subscriber.punsubscribe(redisPattern).catch(() => undefined);
+        this.#patterns.delete(wire);
+        await (this.#sharded ? subscriber.sunsubscribe(wire) : subscriber.punsubscribe(wire)).catch(() => undefined);
       }
     };
   }
@@ -289,6 +365,8 @@ export interface NotifierDatabase {
 /** PostgreSQL NOTIFY payloads must be shorter than 8000 bytes. */
 export const MAX_NOTIFY_PAYLOAD_BYTES = 7_999;
 const PG_CHANNEL = 'cairn_events';
+/** Waits between attempts to bring the listening connection back: core's backoff, 100 ms doubling to 5 s. */
+const LISTEN_RECONNECT = new BackoffSchedule({ initialDelayMs: 100, maxDelayMs: 5_000 });
 
 /**
  * Notifications over PostgreSQL LISTEN/NOTIFY. All Cairn channels of all tenants share one
@@ -361,7 +439,7 @@ export class PostgresNotifier extends Notifier {
 
   #scheduleReconnect(attempt: number): void {
     if (this.#closed || this.dispatcher.subscriptions.size === 0 || this.#reconnectTimer) return;
-    const delay = Math.min(5_000, 50 * 2 ** Math.min(attempt, 7));
+    const delay = LISTEN_RECONNECT.delayBeforeRetry(attempt);
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       this.#connect(attempt).catch(() => this.#scheduleReconnect(attempt + 1));

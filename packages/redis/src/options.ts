@@ -1,14 +1,19 @@
 // Options of createRedis(), validated with zod. Defaults live in the schema.
 import { z } from 'zod';
 import { BreakerSettingsSchema } from './circuit-breaker.js';
+import { parseRedisUrl, RedisUrlSchema } from './redis-url.js';
 
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
 /** Options of createRedis(), with their defaults. */
 export const RedisOptionsSchema = z
   .object({
-    /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. Overrides host/port/db/password. */
-    url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    /**
+     * `redis://[user:password@]host:port[/db]` or `rediss://` for TLS; overrides host/port/db/password.
+     * A Redis Cluster by its seed nodes: `redis+cluster://[user:password@]host:port,host:port…`
+     * (`rediss+cluster://` for TLS), or a `redis://` URL naming several comma-separated nodes.
+     */
+    url: RedisUrlSchema.optional(),
     /** @defaultValue '127.0.0.1' */
     host: z.string().min(1).default('127.0.0.1'),
     /** @defaultValue 6379 */
@@ -94,7 +99,11 @@ export const RedisOptionsSchema = z
     breaker: BreakerSettingsSchema.default({ failureThreshold: 3, resetTimeoutMs: 2_000 }),
   })
   .strict()
-  .refine((o) => !(o.cluster && o.sentinel), 'choose cluster or sentinel, not both');
+  .refine((o) => !(o.cluster && o.sentinel), 'choose cluster or sentinel, not both')
+  .refine((o) => o.url === undefined || typeof parseRedisUrl(o.url) !== 'object' || (!o.cluster && !o.sentinel), {
+    message: 'the url names a cluster already: drop cluster or sentinel',
+    path: ['url'],
+  });
 
 /** Options of createRedis(). */
 export type RedisOptions = z.input<typeof RedisOptionsSchema>;

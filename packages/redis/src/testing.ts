@@ -7,10 +7,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@cairn/db/testing';
+import { parseRedisUrl } from './redis-url.js';
 
 /** The Redis the tests use (REDIS_URL, else the local server). */
 export function testRedisUrl(): string {
   return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/**
+ * Whether the tests run against a Redis Cluster (REDIS_URL in a cluster form: `redis+cluster://…`
+ * or several comma-separated nodes), as the cluster run of the suites does (scripts/redis-cluster.sh).
+ */
+export function testRedisIsCluster(): boolean {
+  const parsed = parseRedisUrl(testRedisUrl());
+  return typeof parsed === 'object';
 }
 
 /** A key prefix no other test uses, so tests share one Redis without seeing each other's keys. */

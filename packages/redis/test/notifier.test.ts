@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '@cairn/core';
 import { createDb, type CairnDb } from '@cairn/db';
 import { createTestDatabase, createTestDb, type TestDatabase } from '@cairn/db/testing';
-import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
+import { Cluster, type Redis } from 'ioredis';
+import { testRedisIsCluster, testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
 import {
   createRedis,
   PostgresNotifier,
@@ -40,6 +41,8 @@ interface Transport {
   sendGarbage(channel: string): Promise<void>;
   /** Kills the server side of the listening connection(s); returns how many were killed. */
   killListeners(): Promise<number>;
+  /** Whether subscribeAllTenants is served (sharded Redis pub/sub has no patterns to serve it with). */
+  crossTenant: boolean;
   teardown(): Promise<void>;
 }
 
@@ -83,7 +86,8 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
       const ofAcme: [string, CairnEvent][] = [];
       const ofAll: [string, CairnEvent][] = [];
       const stopAcme = await b.forTenant('acme').subscribe('*', (channel, event) => void ofAcme.push([channel, event]));
-      const stopAll = await b.subscribeAllTenants('*', (channel, event) => void ofAll.push([channel, event]));
+      const stopAll = transport.crossTenant ? await b.subscribeAllTenants('*', (channel, event) => void ofAll.push([channel, event])) : async () => undefined;
+      const expectedOfAll = transport.crossTenant ? 7 : 0;
       try {
         // `acme.eu` and `acme-b` start like `acme`: a tenant's channels must not be a prefix of another's.
         for (const tenant of ['acme.eu', 'acme-b', 'beta']) {
@@ -92,11 +96,11 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
         }
         await a.forTenant('acme').publish('cairn:objects', updated('acme', 'mine'));
         // One publisher's events arrive in order: once acme's is here, the others' have come and gone.
-        await until(() => ofAcme.length === 1 && ofAll.length === 7);
+        await until(() => ofAcme.length === 1 && ofAll.length === expectedOfAll);
         await sleep(50);
         expect(ofAcme).toEqual([['cairn:objects', updated('acme', 'mine')]]);
         // The explicitly cross-tenant subscription still hears every tenant.
-        expect(new Set(ofAll.map(([, e]) => e.tenantId))).toEqual(new Set(['acme.eu', 'acme-b', 'beta', 'acme']));
+        if (transport.crossTenant) expect(new Set(ofAll.map(([, e]) => e.tenantId))).toEqual(new Set(['acme.eu', 'acme-b', 'beta', 'acme']));
       } finally {
         await stopAcme();
         await stopAll();
@@ -127,16 +131,14 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
 
     it('calls each subscription once per event when their patterns overlap', async () => {
       const calls = { narrow: 0, wide: 0, all: 0 };
-      const stops = [
-        await feed.subscribe('overlap:*', () => void (calls.narrow += 1)),
-        await feed.subscribe('*', () => void (calls.wide += 1)),
-        await b.subscribeAllTenants('overlap:*', () => void (calls.all += 1)),
-      ];
+      const stops = [await feed.subscribe('overlap:*', () => void (calls.narrow += 1)), await feed.subscribe('*', () => void (calls.wide += 1))];
+      if (transport.crossTenant) stops.push(await b.subscribeAllTenants('overlap:*', () => void (calls.all += 1)));
+      const all = transport.crossTenant ? 1 : 0;
       try {
         await a.publish('overlap:1', saved('o'));
-        await until(() => calls.narrow + calls.wide + calls.all >= 3);
+        await until(() => calls.narrow + calls.wide + calls.all >= 2 + all);
         await sleep(100);
-        expect(calls).toEqual({ narrow: 1, wide: 1, all: 1 });
+        expect(calls).toEqual({ narrow: 1, wide: 1, all });
       } finally {
         for (const stop of stops) await stop();
       }
@@ -186,6 +188,7 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
       await expect(feed.subscribe("x'; DROP", () => undefined)).rejects.toBeInstanceOf(ValidationError);
       await expect(b.subscribeAllTenants('a b', () => undefined)).rejects.toBeInstanceOf(ValidationError);
       await expect(a.forTenant('default').publish('bad channel', saved('t'))).rejects.toBeInstanceOf(ValidationError);
+      if (!transport.crossTenant) await expect(b.subscribeAllTenants('*', () => undefined)).rejects.toMatchObject({ code: 'NOTIFICATION_UNSUPPORTED' });
     });
 
     it('resumes delivery after its listening connection is killed', async () => {
@@ -220,72 +223,133 @@ function describeNotifier(name: string, setup: () => Promise<Transport>) {
   });
 }
 
-describeNotifier('RedisNotifier', async () => {
-  const keyPrefix = uniqueKeyPrefix('notify');
-  const connections: RedisConnection[] = [];
-  const connectionName = `${keyPrefix.replace(/[^A-Za-z0-9]/g, '')}-${process.pid}`;
-  const connect = async () => {
-    const redis = createRedis({ url: testRedisUrl(), keyPrefix, connectionName: `${connectionName}-${connections.length}` });
-    await redis.ready();
-    connections.push(redis);
-    return redis;
-  };
-  return {
-    pair: async () => [new RedisNotifier(await connect()), new RedisNotifier(await connect())],
-    childTransport: () => `redis|${testRedisUrl()}|${keyPrefix}`,
-    sendGarbage: async (channel) => {
-      await connections[0]!.client.publish(`${keyPrefix}t/default/${channel}`, '{"type":"checkpoint.saved"');
-    },
-    killListeners: async () => {
-      // Only this file's subscriber connections (named after its key prefix): the Redis is shared.
-      const list = (await connections[0]!.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
-      const ids = list
-        .split('\n')
-        .filter((line) => line.includes(` name=${connectionName}-`))
-        .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
-        .filter((id): id is string => id !== undefined);
-      for (const id of ids) await connections[0]!.client.call('CLIENT', 'KILL', 'ID', id);
-      return ids.length;
-    },
-    teardown: async () => {
-      await Promise.all(connections.map((c) => c.close()));
-    },
-  };
-});
+/** Every node of a connection's deployment (each cluster node, or the one server). */
+function serversOf(redis: RedisConnection): (Redis | RedisConnection['client'])[] {
+  return redis.client instanceof Cluster ? redis.client.nodes('all') : [redis.client];
+}
+
+/**
+ * RedisNotifier over classic pub/sub, and over sharded pub/sub when the tests run against a
+ * Redis Cluster (REDIS_URL naming one), where sharded is the default.
+ */
+function describeRedisNotifier(sharded: boolean) {
+  describeNotifier(sharded ? 'RedisNotifier (sharded pub/sub)' : 'RedisNotifier', async () => {
+    const keyPrefix = uniqueKeyPrefix('notify');
+    const connections: RedisConnection[] = [];
+    const connectionName = `${keyPrefix.replace(/[^A-Za-z0-9]/g, '')}-${process.pid}`;
+    const connect = async () => {
+      const redis = createRedis({ url: testRedisUrl(), keyPrefix, connectionName: `${connectionName}-${connections.length}` });
+      await redis.ready();
+      connections.push(redis);
+      return redis;
+    };
+    return {
+      crossTenant: !sharded,
+      pair: async () => [new RedisNotifier(await connect(), { sharded }), new RedisNotifier(await connect(), { sharded })],
+      childTransport: () => `redis|${testRedisUrl()}|${keyPrefix}|${sharded ? 'sharded' : 'classic'}`,
+      sendGarbage: async (channel) => {
+        if (sharded) await connections[0]!.client.spublish(`${keyPrefix}{t/default}`, `{"c":"${channel}","e":{"type":"checkpoint.saved"}}`);
+        else await connections[0]!.client.publish(`${keyPrefix}t/default/${channel}`, '{"type":"checkpoint.saved"');
+      },
+      killListeners: async () => {
+        // Only this file's subscriber connections (named after its key prefix): the Redis is shared.
+        let killed = 0;
+        for (const server of serversOf(connections[0]!)) {
+          const list = (await server.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+          const ids = list
+            .split('\n')
+            // A cluster's subscriber connections are named `ioredis-cluster(subscriber):<name>`.
+            .filter((line) => new RegExp(`\\sname=(\\S*:)?${connectionName}-`).test(line))
+            .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
+            .filter((id): id is string => id !== undefined);
+          for (const id of ids) await server.call('CLIENT', 'KILL', 'ID', id);
+          killed += ids.length;
+        }
+        return killed;
+      },
+      teardown: async () => {
+        await Promise.all(connections.map((c) => c.close()));
+      },
+    };
+  });
+}
+
+describeRedisNotifier(false);
+if (testRedisIsCluster()) describeRedisNotifier(true);
+
+/** How one pub/sub mode lays a tenant's events out on the wire, for checkWire. */
+interface Wire {
+  sharded: boolean;
+  /** Makes `raw` receive, into `seen`, what Redis sends a subscriber of tenant acme's channel(s). */
+  watchAcme(raw: RedisConnection['client'], keyPrefix: string, seen: string[]): Promise<void>;
+  /** The channel acme's `cairn:objects` event travels on. */
+  acmeChannel(keyPrefix: string): string;
+  /** Sends `event` raw on acme's channel, as no notifier would. */
+  forge(redis: RedisConnection, keyPrefix: string, event: CairnEvent): Promise<unknown>;
+  /** A subscription that hears acme's events. */
+  listen(notifier: RedisNotifier, handler: (e: CairnEvent) => void): Promise<() => Promise<void>>;
+}
+
+/** Redis itself keeps tenants apart on the wire, and a forged message naming another tenant is dropped. */
+async function checkWire(label: string, wire: Wire): Promise<void> {
+  const keyPrefix = uniqueKeyPrefix(label);
+  const redis = createRedis({ url: testRedisUrl(), keyPrefix });
+  await redis.ready();
+  const raw = redis.duplicate();
+  const notifier = new RedisNotifier(redis, { sharded: wire.sharded });
+  const seen: string[] = [];
+  try {
+    await wire.watchAcme(raw, keyPrefix, seen);
+    await notifier.publish('cairn:objects', updated('acme.eu', 'x'));
+    await notifier.forTenant('acme').publish('cairn:objects', updated('acme', 'y'));
+    await until(() => seen.length === 1);
+    await sleep(50);
+    expect(seen).toEqual([wire.acmeChannel(keyPrefix)]);
+
+    // A message on acme's channel naming another tenant was not sent by a notifier: dropped and counted.
+    const received: CairnEvent[] = [];
+    const stop = await wire.listen(notifier, (e) => void received.push(e));
+    const before = notifier.stats().malformed;
+    await wire.forge(redis, keyPrefix, updated('beta', 'forged'));
+    await notifier.forTenant('acme').publish('cairn:objects', updated('acme', 'z'));
+    await until(() => received.length === 1);
+    expect(received).toEqual([updated('acme', 'z')]);
+    expect(notifier.stats().malformed).toBe(before + 1);
+    await stop();
+  } finally {
+    await raw.quit();
+    await notifier.close();
+    await redis.close();
+  }
+}
 
 describe('RedisNotifier channels', () => {
   it("keep each tenant's events on channels of its own, which no other tenant's pattern matches", async () => {
-    const keyPrefix = uniqueKeyPrefix('notify-wire');
-    const redis = createRedis({ url: testRedisUrl(), keyPrefix });
-    await redis.ready();
-    const raw = redis.duplicate();
-    const notifier = new RedisNotifier(redis);
-    const seen: string[] = [];
-    raw.on('pmessage', (_pattern: string, channel: string) => void seen.push(channel));
-    try {
-      // What Redis itself sends a subscriber of tenant acme's channels.
-      await raw.psubscribe(`${keyPrefix}t/acme/*`);
-      await notifier.publish('cairn:objects', updated('acme.eu', 'x'));
-      await notifier.forTenant('acme').publish('cairn:objects', updated('acme', 'y'));
-      await until(() => seen.length === 1);
-      await sleep(50);
-      expect(seen).toEqual([`${keyPrefix}t/acme/cairn:objects`]);
+    await checkWire('notify-wire', {
+      sharded: false,
+      watchAcme: async (raw, keyPrefix, seen) => {
+        raw.on('pmessage', (_pattern: string, channel: string) => void seen.push(channel));
+        await raw.psubscribe(`${keyPrefix}t/acme/*`);
+      },
+      acmeChannel: (keyPrefix) => `${keyPrefix}t/acme/cairn:objects`,
+      forge: (redis, keyPrefix, event) => redis.client.publish(`${keyPrefix}t/acme/cairn:objects`, JSON.stringify(event)),
+      listen: (notifier, handler) => notifier.subscribeAllTenants('*', (_c, e) => handler(e)),
+    });
+  });
+});
 
-      // A message on acme's channel naming another tenant was not sent by a notifier: dropped and counted.
-      const received: CairnEvent[] = [];
-      const stop = await notifier.subscribeAllTenants('*', (_c, e) => void received.push(e));
-      const before = notifier.stats().malformed;
-      await redis.client.publish(`${keyPrefix}t/acme/cairn:objects`, JSON.stringify(updated('beta', 'forged')));
-      await notifier.forTenant('acme').publish('cairn:objects', updated('acme', 'z'));
-      await until(() => received.length === 1);
-      expect(received).toEqual([updated('acme', 'z')]);
-      expect(notifier.stats().malformed).toBe(before + 1);
-      await stop();
-    } finally {
-      await raw.quit();
-      await notifier.close();
-      await redis.close();
-    }
+(testRedisIsCluster() ? describe : describe.skip)('RedisNotifier shard channels (Redis Cluster)', () => {
+  it("put each tenant's events on one shard channel of its own, and drop a message naming another tenant", async () => {
+    await checkWire('notify-shard', {
+      sharded: true,
+      watchAcme: async (raw, keyPrefix, seen) => {
+        raw.on('smessage', (channel: string) => void seen.push(channel));
+        await raw.ssubscribe(`${keyPrefix}{t/acme}`);
+      },
+      acmeChannel: (keyPrefix) => `${keyPrefix}{t/acme}`,
+      forge: (redis, keyPrefix, event) => redis.client.spublish(`${keyPrefix}{t/acme}`, JSON.stringify({ c: 'cairn:objects', e: event })),
+      listen: (notifier, handler) => notifier.forTenant('acme').subscribe('*', (_c, e) => handler(e)),
+    });
   });
 });
 
@@ -293,6 +357,7 @@ describeNotifier('PostgresNotifier (LISTEN/NOTIFY)', async () => {
   const database: TestDatabase = await createTestDatabase();
   const dbs: CairnDb[] = [await createDb({ url: database.url, pool: { max: 2 } }), await createDb({ url: database.url, pool: { max: 2 } })];
   return {
+    crossTenant: true,
     pair: async () => [new PostgresNotifier(dbs[0]!), new PostgresNotifier(dbs[1]!)],
     childTransport: () => `postgres|${database.url}`,
     sendGarbage: async (channel) => {
