@@ -132,12 +132,15 @@ describe('session cache', () => {
       // The shortest TTL among the keys Redis holds for this session (whatever the cache's key layout).
       const ttl = async (id: string) => {
         const keys: string[] = [];
-        let cursor = '0';
-        do {
-          const [next, found] = await redis.scanTargets()[0]!.scan(cursor, 'MATCH', `${redis.keyPrefix}*${id}*`, 'COUNT', 1000);
-          cursor = next;
-          keys.push(...found);
-        } while (cursor !== '0');
+        // Every master: on a Redis Cluster the keys sit on the master of their slot.
+        for (const node of redis.scanTargets()) {
+          let cursor = '0';
+          do {
+            const [next, found] = await node.scan(cursor, 'MATCH', `${redis.keyPrefix}*${id}*`, 'COUNT', 1000);
+            cursor = next;
+            keys.push(...found);
+          } while (cursor !== '0');
+        }
         expect(keys.length).toBeGreaterThan(0);
         return Math.min(...(await Promise.all(keys.map((k) => redis.run((c) => c.pttl(k))))));
       };
