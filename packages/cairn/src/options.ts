@@ -6,7 +6,7 @@ import type { DbOptions } from '@cairn/db';
 import type { CheckpointerOptions } from '@cairn/checkpointer';
 import type { ObjectStoreOptions, SessionManagerOptions } from '@cairn/objects';
 import { EmbedderSchema } from '@cairn/rag';
-import type { RedisOptions } from '@cairn/redis';
+import { RedisUrlSchema, type RedisOptions } from '@cairn/redis';
 import type { StoreOptions } from '@cairn/store';
 
 /** Tenant ids: core's one tenant rule (an ASCII slug of 1-128 characters: letters, digits, _ . : @ -), as every component checks it. */
@@ -25,12 +25,11 @@ export const CairnOptionsSchema = z
      * pgvector) under `db.embedded.dataDir`, migrated on start.
      */
     databaseUrl: z.string().min(1, 'must not be empty').optional(),
-    /** Redis URL (`redis://` or `rediss://`). Absent: no caches; notifications over PostgreSQL. */
-    redisUrl: z
-      .string()
-      .min(1, 'must not be empty')
-      .refine((url) => /^rediss?:\/\//.test(url), 'must start with redis:// or rediss://')
-      .optional(),
+    /**
+     * Redis URL: `redis://` or `rediss://` for one server, `redis+cluster://host:port,host:port` (or
+     * several comma-separated nodes) for a Redis Cluster. Absent: no caches; notifications over PostgreSQL.
+     */
+    redisUrl: RedisUrlSchema.optional(),
     /**
      * Turns text into vectors for `rag` collections. @defaultValue the RAG package's local
      * deterministic embedder (lexical, not semantic; no network), at 384 dimensions

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import type { CairnDb } from '@cairn/db';
 import { createTestDb } from '@cairn/db/testing';
-import { startRedisServer, testRedisUrl, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/redis/testing';
+import { scanKeys, startRedisServer, testRedisUrl, uniqueKeyPrefix, type DisposableRedisServer } from '@cairn/redis/testing';
 import { createRedis, RedisNotifier, type CairnEvent, type RedisConnection } from '@cairn/redis';
 import { createObjectStore, OBJECT_EVENTS_CHANNEL, SESSION_EVENTS_CHANNEL, SessionManager, type ObjectStore } from '../src/index.js';
 
@@ -131,16 +131,7 @@ describe('session cache', () => {
 
       // The shortest TTL among the keys Redis holds for this session (whatever the cache's key layout).
       const ttl = async (id: string) => {
-        const keys: string[] = [];
-        // Every master: on a Redis Cluster the keys sit on the master of their slot.
-        for (const node of redis.scanTargets()) {
-          let cursor = '0';
-          do {
-            const [next, found] = await node.scan(cursor, 'MATCH', `${redis.keyPrefix}*${id}*`, 'COUNT', 1000);
-            cursor = next;
-            keys.push(...found);
-          } while (cursor !== '0');
-        }
+        const keys = await scanKeys(redis, `${redis.keyPrefix}*${id}*`);
         expect(keys.length).toBeGreaterThan(0);
         return Math.min(...(await Promise.all(keys.map((k) => redis.run((c) => c.pttl(k))))));
       };

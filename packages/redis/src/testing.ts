@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@cairn/db/testing';
+import type { RedisConnection } from './connection.js';
 import { parseRedisUrl } from './redis-url.js';
 
 /** The Redis the tests use (REDIS_URL, else the local server). */
@@ -21,6 +22,20 @@ export function testRedisUrl(): string {
 export function testRedisIsCluster(): boolean {
   const parsed = parseRedisUrl(testRedisUrl());
   return typeof parsed === 'object';
+}
+
+/** Keys matching `pattern` on every master (a cluster spreads a prefix's keys over its slots). */
+export async function scanKeys(redis: RedisConnection, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const node of redis.scanTargets()) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return keys;
 }
 
 /** A key prefix no other test uses, so tests share one Redis without seeing each other's keys. */

@@ -1,25 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError, type Serializer } from '@cairn/core';
-import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
+import { scanKeys, testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
 import { createRedis, RedisCache, type RedisConnection } from '@cairn/redis';
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await sleep(5);
-}
-
-/** Keys matching `pattern` on every master (a cluster spreads a namespace's entries over its slots). */
-async function scanKeys(redis: RedisConnection, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  for (const node of redis.scanTargets()) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      keys.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-  }
-  return keys;
 }
 
 describe('RedisCache', () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ValidationError } from '@cairn/core';
 import { hostileId, hostileJson, hostileKey, rejection, roundTripOrRefusal } from '@cairn/core/testing';
-import { testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
+import { scanKeys as scanRedisKeys, testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
 import { createRedis, RedisCache, RedisSessionStore, type RedisConnection } from '@cairn/redis';
 
 // The serializer writes -0 as 0 (as JSON and jsonb do): compare numbers that way.
@@ -21,20 +21,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   const keys = await scanKeys(`${keyPrefix}*`);
-  if (keys.length > 0) await redis.client.unlink(...keys);
+  // One UNLINK per key: on a cluster the keys sit in different slots.
+  await Promise.all(keys.map((key) => redis.client.unlink(key)));
   await redis.close();
 });
 
-async function scanKeys(pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys;
-}
+const scanKeys = (pattern: string) => scanRedisKeys(redis, pattern);
 
 describe('lone surrogates', () => {
   it('are sent by ioredis as U+FFFD, so two such keys are one key to Redis', async () => {

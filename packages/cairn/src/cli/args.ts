@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatIssues, parseInput, ValidationError } from '@cairn/core';
 import { SchemaNameSchema } from '@cairn/db';
+import { RedisUrlSchema } from '@cairn/redis';
 import { CliUsageError } from '../errors.js';
 
 /** The commands, as typed. */
@@ -62,7 +63,6 @@ export const CliEnvSchema = z.object({
 export type CliEnv = z.infer<typeof CliEnvSchema>;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
-const RedisUrlSchema = nonEmpty.regex(/^rediss?:\/\//, 'must start with redis:// or rediss://');
 
 /** Settings of `migrate deploy` and `migrate status`. */
 export const MigrateSettingsSchema = z.object({
@@ -125,7 +125,7 @@ function firstOf<T>(candidates: [string, T | undefined][]): { value: T | undefin
 
 /**
  * Validates `input` with `schema`; a problem becomes a CliUsageError naming the flag or variable the
- * bad value came from (`--redis-url: must start with redis://`), not the setting's internal name.
+ * bad value came from (`--redis-url: must be redis://, …`), not the setting's internal name.
  */
 function settingsOf<S extends z.ZodType>(schema: S, picks: Record<string, { value: unknown; source: string | undefined }>, command: CommandName): z.output<S> {
   const input = Object.fromEntries(Object.entries(picks).map(([key, pick]) => [key, pick.value]));
