@@ -11,6 +11,11 @@ describe('readEnv', () => {
     expect(env).toMatchObject({ HOST: '127.0.0.1', CAIRN_SEED: true, OPENAI_MODEL: 'gpt-4o-mini' });
   });
 
+  it('takes a Redis key prefix and refuses one Redis would mangle', () => {
+    expect(readEnv({ REDIS_KEY_PREFIX: 'demo-1:' }).REDIS_KEY_PREFIX).toBe('demo-1:');
+    expect(() => readEnv({ REDIS_KEY_PREFIX: 'has space' })).toThrow(ValidationError);
+  });
+
   it('treats empty variables as unset', () => {
     const env = readEnv({ DATABASE_URL: '', PORT: ' ' });
     expect(env.DATABASE_URL).toBeUndefined();

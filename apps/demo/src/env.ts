@@ -22,6 +22,14 @@ export const DemoEnvSchema = z.object({
   DATABASE_URL: url(['postgresql:', 'postgres:']),
   /** Redis URL. Unset: no cache, change notifications over PostgreSQL LISTEN/NOTIFY. */
   REDIS_URL: url(['redis:', 'rediss:']),
+  /** Prefix of every Redis key and channel, so several apps (or demos) can share one Redis. @defaultValue 'cairn:' */
+  REDIS_KEY_PREFIX: optionalString.pipe(
+    z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9:_.-]*$/, 'letters, digits and : _ . - only')
+      .optional(),
+  ),
   /** Where the embedded database lives. @defaultValue '.cairn/pglite' (relative to apps/demo) */
   CAIRN_DATA_DIR: optionalString,
   /** Tenant every request works in. @defaultValue 'default' */

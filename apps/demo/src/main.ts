@@ -2,7 +2,7 @@
 // The demo's entry point: `serve` (the default) starts the web app; `ingest`, `search` and `seed`
 // are the scripted CLI. The one place that reads the environment (through env.ts).
 import { parseArgs } from 'node:util';
-import { ValidationError } from '@cairn/cairn';
+import { formatCliError } from './cli-errors.js';
 import { runIngest, runSearch, type CliIo } from './cli.js';
 import { readEnv, type DemoEnv } from './env.js';
 import { modelFromEnv, openCairn, removeServerFile, writeServerFile } from './open-cairn.js';
@@ -21,13 +21,13 @@ const USAGE = `Cairn demo
 
 Options of the web app: --port <n> (env PORT; default 3000, or a free port when 3000 is taken; 0 picks a free port), --host <addr> (env HOST),
 --no-seed (env CAIRN_SEED=false). Environment: DATABASE_URL, REDIS_URL, CAIRN_DATA_DIR, OPENAI_BASE_URL,
-OPENAI_API_KEY, OPENAI_MODEL.
+OPENAI_API_KEY, OPENAI_MODEL, REDIS_KEY_PREFIX, LOG_LEVEL (debug or trace: errors with their stack traces).
 `;
 
 async function serve(env: DemoEnv, flags: { port?: string | undefined; host?: string | undefined; seed: boolean }, io: CliIo): Promise<void> {
   const port = flags.port !== undefined ? Number(flags.port) : env.PORT;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
-    throw new ValidationError('options', [{ path: 'port', message: 'must be a port number (0-65535)' }]);
+    throw new CliUsageError('--port must be a port number (0-65535)');
   }
   const host = flags.host ?? env.HOST;
   io.err(env.DATABASE_URL ? 'Connecting to PostgreSQL…' : 'Starting the embedded PostgreSQL (PGlite + pgvector)…');
@@ -73,30 +73,46 @@ async function serve(env: DemoEnv, flags: { port?: string | undefined; host?: st
   }
 }
 
+/** A command line that cannot be run as typed (exit code 2). */
+class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+/** The validated environment, once read: decides whether errors print their stack. */
+let knownEnv: DemoEnv | undefined;
+
 /** Runs the command line; returns the exit code. */
 async function main(argv: readonly string[], io: CliIo): Promise<number> {
   // `pnpm demo -- ingest x` hands us a leading `--`.
   const args = argv[0] === '--' ? argv.slice(1) : [...argv];
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'no-seed': { type: 'boolean', default: false },
-      tags: { type: 'string' },
-      mode: { type: 'string', default: 'hybrid' },
-      k: { type: 'string', default: '5' },
-      source: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'no-seed': { type: 'boolean', default: false },
+        tags: { type: 'string' },
+        mode: { type: 'string', default: 'hybrid' },
+        k: { type: 'string', default: '5' },
+        source: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    // node:util's message ("Unknown option '--x'. To specify a positional argument starting with a '-' ...") is enough.
+    throw new CliUsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
   const [command = 'serve', ...rest] = positionals;
   if (values.help || command === 'help') {
     io.out(USAGE);
     return 0;
   }
   const env = readEnv();
+  knownEnv = env;
   switch (command) {
     case 'serve':
       await serve(env, { port: values.port, host: values.host, seed: !values['no-seed'] }, io);
@@ -132,8 +148,9 @@ main(process.argv.slice(2), io).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ValidationError) io.err(`Error: ${error.message}`);
-    else io.err(`Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exitCode = 1;
+    const stack = knownEnv?.LOG_LEVEL === 'debug' || knownEnv?.LOG_LEVEL === 'trace';
+    io.err(formatCliError(error, { stack }));
+    if (error instanceof CliUsageError) io.err('Run with --help for the commands and options.');
+    process.exitCode = error instanceof CliUsageError ? 2 : 1;
   },
 );

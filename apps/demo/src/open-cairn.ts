@@ -2,19 +2,56 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCairn, type Cairn } from '@cairn/cairn';
+import { CairnError, createCairn, type Cairn } from '@cairn/cairn';
+import { migrationStatus, redactUrl } from '@cairn/db';
 import type { DemoEnv } from './env.js';
 import { OpenAiChatModel, TemplateModel, type AnswerModel } from './model.js';
 
 /** The embedded database's default home: apps/demo/.cairn/pglite, whatever the working directory. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../.cairn/pglite', import.meta.url));
 
+/** DATABASE_URL points at a database without (all of) Cairn's tables. */
+export class DatabaseNotMigratedError extends CairnError {
+  override readonly name = 'DatabaseNotMigratedError';
+  constructor(
+    message: string,
+    /** Migrations the database lacks, oldest first. */
+    readonly pending: readonly string[],
+  ) {
+    super('DATABASE_NOT_MIGRATED', message, { category: 'unavailable' });
+  }
+}
+
+/**
+ * Refuses a DATABASE_URL whose migrations are not applied, before anything reads a table: the first
+ * query would otherwise fail deep inside a request with `relation "objects" does not exist`.
+ */
+export async function assertMigrated(databaseUrl: string): Promise<void> {
+  const status = await migrationStatus(databaseUrl);
+  if (status.pending.length === 0 && status.failed.length === 0) return;
+  const where = `${redactUrl(databaseUrl)} (schema ${status.schema})`;
+  const what =
+    status.failed.length > 0
+      ? `a failed migration (${status.failed.map((f) => f.name).join(', ')})`
+      : status.applied.length === 0
+        ? "none of Cairn's tables"
+        : `${status.pending.length} pending migration(s) (${status.pending.join(', ')})`;
+  throw new DatabaseNotMigratedError(
+    `The database ${where} has ${what}. Apply the migrations, then start again:\n` +
+      `  pnpm db:deploy                                  (in this repository)\n` +
+      `  pnpm --filter @cairn/demo exec cairn migrate deploy   (same, through Cairn's CLI; cairn migrate status shows where it stands)`,
+    status.pending,
+  );
+}
+
 /** Opens Cairn on DATABASE_URL / REDIS_URL, or on the embedded database when no URL is set. */
 export async function openCairn(env: DemoEnv): Promise<Cairn> {
+  if (env.DATABASE_URL !== undefined) await assertMigrated(env.DATABASE_URL);
   return createCairn({
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     tenantId: env.CAIRN_TENANT ?? 'default',
+    ...(env.REDIS_KEY_PREFIX !== undefined ? { redis: { keyPrefix: env.REDIS_KEY_PREFIX } } : {}),
     db: { embedded: { dataDir: env.CAIRN_DATA_DIR ?? DEFAULT_DATA_DIR }, pool: { applicationName: 'cairn-demo' } },
   });
 }
