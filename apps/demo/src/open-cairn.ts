@@ -2,25 +2,13 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CairnError, createCairn, type Cairn } from '@cairn/cairn';
+import { MIGRATE_HINT, StorageError, createCairn, type Cairn } from '@cairn/cairn';
 import { migrationStatus, redactUrl } from '@cairn/db';
 import type { DemoEnv } from './env.js';
 import { OpenAiChatModel, TemplateModel, type AnswerModel } from './model.js';
 
 /** The embedded database's default home: apps/demo/.cairn/pglite, whatever the working directory. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../.cairn/pglite', import.meta.url));
-
-/** DATABASE_URL points at a database without (all of) Cairn's tables. */
-export class DatabaseNotMigratedError extends CairnError {
-  override readonly name = 'DatabaseNotMigratedError';
-  constructor(
-    message: string,
-    /** Migrations the database lacks, oldest first. */
-    readonly pending: readonly string[],
-  ) {
-    super('DATABASE_NOT_MIGRATED', message, { category: 'unavailable' });
-  }
-}
 
 /**
  * Refuses a DATABASE_URL whose migrations are not applied, before anything reads a table: the first
@@ -36,11 +24,10 @@ export async function assertMigrated(databaseUrl: string): Promise<void> {
       : status.applied.length === 0
         ? "none of Cairn's tables"
         : `${status.pending.length} pending migration(s) (${status.pending.join(', ')})`;
-  throw new DatabaseNotMigratedError(
-    `The database ${where} has ${what}. Apply the migrations, then start again:\n` +
-      `  pnpm db:deploy                                  (in this repository)\n` +
-      `  pnpm --filter @cairn/demo exec cairn migrate deploy   (same, through Cairn's CLI; cairn migrate status shows where it stands)`,
-    status.pending,
+  // The code a query on the missing tables would fail with (core's toStorageError), raised before any does.
+  throw new StorageError(
+    `The database ${where} has ${what}. Apply the migrations, then start again: \`pnpm db:deploy\` in this repository, or ${MIGRATE_HINT}.`,
+    { code: 'SCHEMA_MISSING', details: { pending: status.pending } },
   );
 }
 

@@ -14,6 +14,8 @@ export {
   ValidationError,
   ClosedError,
   SerializationError,
+  StorageError,
+  MIGRATE_HINT,
   categoryOf,
   formatIssues,
   parseInput,
