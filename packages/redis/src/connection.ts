@@ -136,6 +136,13 @@ export class RedisConnection {
   #probeTimer: NodeJS.Timeout | undefined;
   readonly #duplicates = new Set<RedisClient>();
   #everReady = false;
+  /**
+   * Settles when the first connection attempt has: connected, failed, or outlived connectTimeoutMs.
+   * Undefined once it has. A cache write or delete issued meanwhile waits for it rather than being
+   * refused: refused, its invalidation would wait for the connection, and another instance could
+   * read the entry it should have removed until then (a process that writes right after starting).
+   */
+  #firstAttempt: Promise<void> | undefined;
   /** A write could not reach Redis before the first connection: recover before serving. */
   #recoverOnReady = false;
   #epoch = 0;
@@ -174,6 +181,7 @@ export class RedisConnection {
       // Back after an outage: probe now rather than at the next call.
       void this.#probe();
     });
+    this.#firstAttempt = this.#settleFirstAttempt();
     this.breaker.onTransition((from, to) => {
       if (from === 'closed') {
         this.#epoch += 1;
@@ -182,6 +190,19 @@ export class RedisConnection {
       }
       if (to === 'open') this.#scheduleProbe();
       if (to === 'closed' && from !== 'closed') this.#startRecovery();
+    });
+  }
+
+  #settleFirstAttempt(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const settle = () => {
+        clearTimeout(timer);
+        for (const event of ['ready', 'error', 'end'] as const) this.client.off(event, settle);
+        this.#firstAttempt = undefined;
+        resolve();
+      };
+      const timer = setTimeout(settle, this.#options.connectTimeoutMs).unref();
+      for (const event of ['ready', 'error', 'end'] as const) this.client.once(event, settle);
     });
   }
 
@@ -245,6 +266,9 @@ export class RedisConnection {
     options: { invalidates?: boolean } = {},
   ): Promise<R> {
     if (!this.serving) {
+      if (options.invalidates && this.#firstAttempt !== undefined && !this.#closed) {
+        return this.#firstAttempt.then(() => this.runMapped(op, onResult, onUnavailable, options));
+      }
       this.#counters.errors += 1;
       if (options.invalidates && !this.#everReady) this.#recoverOnReady = true;
       if (options.invalidates && this.#recovering) this.#invalidationRefusedWhileRecovering = true;

@@ -216,6 +216,20 @@ describe('cache writes that Redis missed', () => {
     expect(await b.client.exists(`${keyPrefix}cache:epoch-a:${cacheA.namespace}:{kept-version}`)).toBe(0);
   });
 
+  it('holds a delete issued while the first connection is being made until it reaches Redis', async () => {
+    const { b, cacheB } = instances();
+    await b.ready();
+    await cacheB.set('k', 'v1');
+    // A process that writes right after it starts: its invalidation must not wait for a recovery.
+    const starting = createRedis({ url: server.url, keyPrefix });
+    const startingCache = new RedisCache(starting, { namespace: cacheB.namespace });
+    opened.unshift(startingCache, starting);
+    expect(starting.serving).toBe(false);
+    await startingCache.del('k');
+    expect(await cacheB.get('k')).toBeUndefined();
+    expect(starting.stats().errors).toBe(0);
+  });
+
   it('empties the cache before serving when writes were lost before the first connection', async () => {
     const { b, cacheB } = instances();
     await b.ready();
