@@ -5,7 +5,7 @@
 // cache entry: the cache was stale (a write it did not see), and the next read must see the truth.
 import { z } from 'zod';
 import jsonPatch from 'fast-json-patch';
-import { JsonValueSchema, ValidationError, checkId, parseInput, toValidationIssues } from '@cairn/core';
+import { BackoffSchedule, JsonValueSchema, ValidationError, checkId, parseInput, toValidationIssues } from '@cairn/core';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { outcomeUnknown, type Executor } from './executor.js';
 import {
@@ -234,6 +234,8 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
   readonly #ctx: CollectionContext;
   readonly #keepVersions: number | null;
   readonly #retry: ResolvedConflictRetry;
+  /** Full jitter: contenders spread out instead of colliding again in lockstep. */
+  readonly #conflictBackoff: BackoffSchedule;
 
   /** @internal use ObjectStore.collection(). */
   constructor(ctx: CollectionContext, type: string, schema: z.ZodType<T, I>, overrides: { keepVersions?: number | null | undefined; retry?: Partial<ResolvedConflictRetry> | undefined } = {}) {
@@ -242,6 +244,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
     this.schema = schema;
     this.#keepVersions = overrides.keepVersions === undefined ? ctx.keepVersions : overrides.keepVersions;
     this.#retry = { ...ctx.retry, ...overrides.retry };
+    this.#conflictBackoff = new BackoffSchedule({ initialDelayMs: this.#retry.baseDelayMs, maxDelayMs: this.#retry.maxDelayMs });
   }
 
   /** @internal */
@@ -634,7 +637,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
    */
   #retrying<R>(id: string, maxAttempts: number | undefined, body: (run: WriteRun) => Promise<R>): Promise<R> {
     return this.#repairing(id, async () => {
-      const { baseDelayMs, maxDelayMs, lockAfterConflicts } = this.#retry;
+      const { lockAfterConflicts } = this.#retry;
       const attempts = maxAttempts ?? this.#retry.maxAttempts;
       for (let attempt = 1; ; attempt++) {
         try {
@@ -650,8 +653,7 @@ export class Collection<T, I = T, M extends PersistenceMode = 'sync'> {
               { cause: error },
             );
           }
-          // Full jitter: contenders spread out instead of colliding again in lockstep.
-          await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+          await sleep(this.#conflictBackoff.delayBeforeRetry(attempt));
         }
       }
     });
