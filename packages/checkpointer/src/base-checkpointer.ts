@@ -32,31 +32,9 @@ import {
 } from './schemas.js';
 import { StateCodec } from './state-codec.js';
 import type { InsertFlags, StoreListQuery, StoredRow, StoredWrite } from './storage.js';
-import type {
-  Checkpoint,
-  CheckpointEvent,
-  Checkpointer,
-  CheckpointerHealth,
-  EncodedValue,
-  ForkOptions,
-  ForkResult,
-  GetOptions,
-  HistoryOptions,
-  ListOptions,
-  Metadata,
-  PendingWrite,
-  PruneResult,
-  PutManyItem,
-  PutOptions,
-  PutWritesOptions,
-  RawCheckpoint,
-  RawListQuery,
-  RawPutItem,
-  RawPutOptions,
-  RetentionPolicy,
-  WriteConflictMode,
-  WriteInput,
-} from './types.js';
+import type { Checkpoint, CheckpointEvent, CheckpointerHealth, EncodedValue, ForkResult, Metadata, PendingWrite, PruneResult, RawCheckpoint } from './types.js';
+import type { ForkOptions, GetOptions, HistoryOptions, ListOptions, PutManyItem, PutOptions, PutWritesOptions, RawListQuery, RawPutItem, RawPutOptions, RetentionPolicy, WriteConflictMode, WriteInput } from './schemas.js';
+import type { Checkpointer } from './contract.js';
 
 /**
  * A list's metadata filter: checkpoints whose metadata contains it (jsonb `@>`), as a condition of

@@ -3,7 +3,8 @@
 import { newCheckpointId } from './checkpoint-id.js';
 import type { StoredWrite } from './storage.js';
 import type { StateCodec, StoredBytes } from './state-codec.js';
-import type { Metadata, RawPutItem } from './types.js';
+import type { Metadata } from './types.js';
+import type { RawPutItem } from './schemas.js';
 
 /**
  * Where a new row's parent and step come from. Parents inside the same batch are resolved here;

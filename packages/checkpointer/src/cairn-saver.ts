@@ -24,7 +24,9 @@ import { SerializationError, ValidationError, parseInput } from '@cairn/core';
 import { z } from 'zod';
 import { CheckpointNotFoundError } from './errors.js';
 import { PostgresCheckpointer, type PostgresCheckpointerOptions } from './postgres-checkpointer.js';
-import type { Checkpointer, EncodedValue, Metadata, RawCheckpoint, WriteInput } from './types.js';
+import type { EncodedValue, Metadata, RawCheckpoint } from './types.js';
+import type { WriteInput } from './schemas.js';
+import type { Checkpointer } from './contract.js';
 import type { DbOptions } from '@cairn/db';
 
 const FORMAT_PREFIX = 'langgraph:';

@@ -5,7 +5,9 @@ import { parseInput } from '@cairn/core';
 import { z } from 'zod';
 import { ConflictError, ImportFormatError } from './errors.js';
 import { IdSchema } from './schemas.js';
-import type { Checkpointer, RawCheckpoint, RawPutItem } from './types.js';
+import type { RawCheckpoint } from './types.js';
+import type { RawPutItem } from './schemas.js';
+import type { Checkpointer } from './contract.js';
 
 const FORMAT = 'cairn-checkpoints';
 const VERSION = 1;

@@ -1,15 +1,10 @@
 // @cairn/checkpointer: durable, time-travelling workflow checkpoints on PostgreSQL (or memory).
 // The LangGraph checkpoint saver on top of them, CairnSaver, is the `@cairn/checkpointer/langgraph`
 // entry, so this one loads without LangGraph installed.
+export type { Checkpointer } from './contract.js';
+export type { Checkpoint, RawCheckpoint, EncodedValue, PendingWrite, JsonValue, Metadata, ForkResult, PruneResult, CheckpointEvent, CheckpointerHealth } from './types.js';
 export type {
-  Checkpointer,
-  Checkpoint,
-  RawCheckpoint,
-  EncodedValue,
-  PendingWrite,
   WriteInput,
-  JsonValue,
-  Metadata,
   PutOptions,
   PutManyItem,
   RawPutItem,
@@ -19,14 +14,10 @@ export type {
   RawListQuery,
   HistoryOptions,
   ForkOptions,
-  ForkResult,
   PutWritesOptions,
   WriteConflictMode,
   RetentionPolicy,
-  PruneResult,
-  CheckpointEvent,
-  CheckpointerHealth,
-} from './types.js';
+} from './schemas.js';
 export { CheckpointerOptionsSchema, RetentionPolicySchema, type CheckpointerOptions } from './schemas.js';
 export { BaseCheckpointer } from './base-checkpointer.js';
 export { newCheckpointId } from './checkpoint-id.js';

@@ -8,7 +8,8 @@ import { BaseCheckpointer } from './base-checkpointer.js';
 import type { NewRow, ParentRef } from './batch-plan.js';
 import type { InsertFlags, StoreListQuery, StoredRow, StoredWrite } from './storage.js';
 import type { CheckpointerOptions } from './schemas.js';
-import type { CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
+import type { CheckpointerHealth, Metadata, PruneResult } from './types.js';
+import type { WriteConflictMode } from './schemas.js';
 
 type Namespaces = Map<string, Map<string, StoredRow>>;
 

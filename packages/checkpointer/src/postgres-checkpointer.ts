@@ -30,7 +30,8 @@ import {
 } from './postgres-sql.js';
 import { selectPrunable, withoutNewParents, type ResolvedRetentionPolicy } from './retention.js';
 import { CheckpointerOptionsSchema, IdSchema, type CheckpointerOptions } from './schemas.js';
-import type { CheckpointEvent, CheckpointerHealth, Metadata, PruneResult, WriteConflictMode } from './types.js';
+import type { CheckpointEvent, CheckpointerHealth, Metadata, PruneResult } from './types.js';
+import type { WriteConflictMode } from './schemas.js';
 
 /** Checkpoints deleted per retention transaction. */
 const PRUNE_BATCH = 5000;

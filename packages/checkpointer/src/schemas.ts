@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_RETRY, IdSchema, JsonObjectSchema, RetrySettingsSchema, SerializerSchema, TenantIdSchema, idSchema } from '@cairn/core';
 import type { Registry } from 'prom-client';
 import { ChangeNotifierSchema, RedisConnectionSchema } from '@cairn/redis';
+import type { EncodedValue, Metadata } from './types.js';
 
 /**
  * Thread, checkpoint and task ids and channel names: core's one id rule (1-512 UTF-8 bytes of
@@ -30,6 +31,14 @@ export const WriteMetadataSchema = MetadataSchema.superRefine((value, ctx) => {
   }
 });
 
+/** A write to store with `put` or `putWrites`: `idx` defaults to the position in the list. */
+export interface WriteInput<V = unknown> {
+  channel: string;
+  value: V;
+  taskId: string;
+  taskPath?: string;
+  idx?: number;
+}
 const WriteSchema = z.object({ channel: IdSchema, value: z.unknown(), idx: StepSchema.optional() });
 const WriteInputSchema = WriteSchema.extend({ taskId: IdSchema, taskPath: NamespaceSchema.optional() });
 
@@ -42,14 +51,49 @@ const putOptionFields = {
   pendingWrites: z.array(WriteInputSchema).optional(),
 };
 
+/** Options of `put`. */
+export interface PutOptions {
+  /** Sub-graph namespace. @defaultValue '' */
+  namespace?: string;
+  /**
+   * Parent checkpoint. Omitted: the thread's latest checkpoint in this namespace at write time
+   * (none for the first). `null`: a root. An id: that checkpoint, which must exist.
+   */
+  parentId?: string | null;
+  metadata?: Metadata;
+  /** Use this id instead of a fresh UUIDv7. It must sort after the thread's existing ids to become the latest. */
+  checkpointId?: string;
+  /** Override the step (default: parent's step + 1, or 0). */
+  step?: number;
+  /** Pending writes stored in the same statement as the checkpoint. */
+  pendingWrites?: WriteInput[];
+  /**
+   * Optimistic concurrency: write only if the namespace's latest checkpoint is this id (`null`:
+   * only if the thread has none), else throw ConflictError.
+   */
+  expectedLatestId?: string | null;
+}
 export const PutOptionsSchema = z.object({ ...putOptionFields, expectedLatestId: IdSchema.nullable().optional() }).strict();
 
+/** One item of `putMany`. */
+export interface PutManyItem<S = unknown> extends Omit<PutOptions, 'expectedLatestId'> {
+  threadId: string;
+  state: S;
+}
 export const PutManyItemSchema = z.object({ ...putOptionFields, threadId: IdSchema, state: z.unknown() }).strict();
 export const PutManySchema = z.array(PutManyItemSchema).max(10_000, 'at most 10000 items per call');
 
 // The format name is stored in a text column beside the bytes: the id rule, at most 100 bytes.
 const EncodedValueSchema = z.object({ format: idSchema({ maxBytes: 100 }), data: z.instanceof(Uint8Array) });
 
+/** One item of `putRaw`. */
+export interface RawPutItem extends Omit<PutOptions, 'expectedLatestId' | 'pendingWrites'> {
+  threadId: string;
+  state: EncodedValue;
+  pendingWrites?: WriteInput<EncodedValue>[];
+  /** Keep an imported checkpoint's original creation time. */
+  createdAt?: Date;
+}
 export const RawPutItemSchema = z
   .object({
     ...putOptionFields,
@@ -60,14 +104,41 @@ export const RawPutItemSchema = z
   })
   .strict();
 export const RawPutSchema = z.array(RawPutItemSchema).max(10_000, 'at most 10000 items per call');
+/** Options of `putRaw`. */
+export interface RawPutOptions {
+  /** An explicit id that already exists: fail with ConflictError, or overwrite it. @defaultValue 'error' */
+  ifExists?: 'error' | 'replace';
+  /** Fail with CheckpointNotFoundError when an explicit parent is missing. @defaultValue true */
+  requireParent?: boolean;
+}
 export const RawPutOptionsSchema = z
   .object({ ifExists: z.enum(['error', 'replace']).default('error'), requireParent: z.boolean().default(true) })
   .strict();
 
+/** Options of `get`. */
+export interface GetOptions {
+  /** @defaultValue '' */
+  namespace?: string;
+}
 export const GetOptionsSchema = z.object({ namespace: NamespaceSchema.default('') }).strict();
 
 const LimitSchema = z.number().int().min(1).max(100_000);
 
+/** Options of `list`. Results are newest first. */
+export interface ListOptions {
+  /** Namespace to list. @defaultValue '' */
+  namespace?: string;
+  /** List every namespace of the thread (ignores `namespace`). @defaultValue false */
+  allNamespaces?: boolean;
+  /** At most this many. @defaultValue 100 */
+  limit?: number;
+  /** Only checkpoints with an id lower than this one (older). */
+  before?: string;
+  /** Only checkpoints with an id greater than this one (newer). */
+  after?: string;
+  /** Only checkpoints whose metadata contains this JSON (jsonb `@>` containment). */
+  metadata?: Metadata;
+}
 export const ListOptionsSchema = z
   .object({
     namespace: NamespaceSchema.default(''),
@@ -79,6 +150,22 @@ export const ListOptionsSchema = z
   })
   .strict();
 
+/** Query of `listRaw`. */
+export interface RawListQuery {
+  /** Omitted: every thread of the tenant. */
+  threadId?: string;
+  /** Omitted: every namespace. */
+  namespace?: string;
+  /** Only this checkpoint id. */
+  checkpointId?: string;
+  before?: string;
+  after?: string;
+  metadata?: Metadata;
+  /** Omitted: no limit (results are paged). */
+  limit?: number;
+  /** @defaultValue 'desc' (newest first) */
+  order?: 'asc' | 'desc';
+}
 export const RawListQuerySchema = z
   .object({
     threadId: IdSchema.optional(),
@@ -92,14 +179,49 @@ export const RawListQuerySchema = z
   })
   .strict();
 
+/** Options of `history`. */
+export interface HistoryOptions {
+  /** @defaultValue '' */
+  namespace?: string;
+  /** At most this many checkpoints, starting with the given one. @defaultValue 1000 */
+  limit?: number;
+}
 export const HistoryOptionsSchema = z
   .object({ namespace: NamespaceSchema.default(''), limit: LimitSchema.default(1000) })
   .strict();
 
+/** Options of `fork`. */
+export interface ForkOptions {
+  /** Namespace of the source checkpoint (the fork keeps it). @defaultValue '' */
+  namespace?: string;
+  /** Thread to start; must have no checkpoints. @defaultValue a fresh UUIDv7 */
+  newThreadId?: string;
+  /** Metadata of the fork's first checkpoint (`forkedFrom` is added). @defaultValue the source's metadata */
+  metadata?: Metadata;
+}
 export const ForkOptionsSchema = z
   .object({ namespace: NamespaceSchema.default(''), newThreadId: IdSchema.optional(), metadata: MetadataSchema.optional() })
   .strict();
 
+/** How `putWrites` treats writes already stored for the same task. */
+export type WriteConflictMode =
+  /** Replace the task's previous writes with these (default). */
+  | 'replace'
+  /** Keep existing (taskId, idx) writes, add the others (LangGraph's rule for regular writes). */
+  | 'ignore'
+  /** Overwrite existing (taskId, idx) writes, keep the others (LangGraph's rule for special channels). */
+  | 'upsert';
+/** Options of `putWrites`. */
+export interface PutWritesOptions {
+  /** @defaultValue '' */
+  namespace?: string;
+  /** @defaultValue '' */
+  taskPath?: string;
+  /** @defaultValue 'replace' */
+  onConflict?: WriteConflictMode;
+  /** Fail with CheckpointNotFoundError when the checkpoint does not exist. @defaultValue true */
+  requireCheckpoint?: boolean;
+}
 export const PutWritesOptionsSchema = z
   .object({
     namespace: NamespaceSchema.default(''),
@@ -111,6 +233,19 @@ export const PutWritesOptionsSchema = z
 export const WritesSchema = z.array(WriteSchema).max(10_000);
 export const RawWritesSchema = z.array(WriteInputSchema.extend({ value: EncodedValueSchema })).max(10_000);
 
+/**
+ * A retention policy. A checkpoint is deleted when any rule selects it, except a namespace's
+ * latest checkpoint (always kept) and, unless `keepAncestors` is false, every ancestor of a kept
+ * checkpoint (so a linear thread only loses history when asked).
+ */
+export interface RetentionPolicy {
+  /** Keep the newest N checkpoints of each thread namespace. */
+  keepLast?: number;
+  /** Delete checkpoints created more than this many days ago. */
+  maxAgeDays?: number;
+  /** Keep every ancestor of a kept checkpoint. @defaultValue true */
+  keepAncestors?: boolean;
+}
 export const RetentionPolicySchema = z
   .object({
     /** Keep the newest N checkpoints of each thread namespace. */

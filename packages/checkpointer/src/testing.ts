@@ -7,7 +7,8 @@ import { CheckpointNotFoundError, ConflictError } from './errors.js';
 import { exportThreads, importThreads } from './export-import.js';
 import { MemoryCheckpointer } from './memory-checkpointer.js';
 import type { CheckpointerOptions } from './schemas.js';
-import type { CheckpointEvent, Checkpointer } from './types.js';
+import type { CheckpointEvent } from './types.js';
+import type { Checkpointer } from './contract.js';
 
 /** How the suite creates and disposes of the implementation under test. */
 export interface CheckpointerSuiteOptions {
