@@ -5,7 +5,7 @@
 //   BENCH_N            vectors (384 dims)                      default 5000 (use 100000 for the full run)
 //   BENCH_QUERIES      queries per measurement                 default 200
 //   BENCH_CONCURRENCY  clients for the throughput column       default 4
-//   BENCH_N_1536       vectors for the 1536-dim ingest run     default 1000 (0 skips it)
+//   BENCH_N_1536       vectors for the 1536-dim run            default 1000 (0 skips it; 100000 for the full run)
 //   BENCH_ADMIN_URL    where to create the scratch databases   default postgresql://postgres@127.0.0.1:5432/postgres
 import pg from 'pg';
 import { adminUrlFromEnv, compareInterleaved, describeMachine, envInteger, median, printTable, scratchDatabase, type BenchCall } from '@cairn/bench-kit';
@@ -283,35 +283,43 @@ async function migratedDatabase(prefix: string, systems: System[]) {
   return { url: scratch.url, db, drop };
 }
 
-async function mainRun(): Promise<void> {
+/**
+ * The search run at one dimension: ingest, search with and without a 1% filter, the ef_search sweep
+ * and QPS at equal recall, and the index sizes. At 384 dimensions (`ingestDetail`) also the bulk
+ * load, PGVectorStore with its index built after the load, and the write path alone. A collection
+ * of another dimension is opened in a freshly migrated database, beside nothing else, as a user of
+ * OpenAI's default embeddings gets it (opening it creates its per-dimension index).
+ */
+async function searchRun(dims: number, n: number, ingestDetail: boolean): Promise<void> {
   const systems: System[] = [];
-  const { url, db, drop } = await migratedDatabase('cairn_bench_rag', systems);
+  const { url, db, drop } = await migratedDatabase(`cairn_bench_rag${dims}`, systems);
   try {
     const health = await db.healthCheck();
-    console.log(`\n@cairn/rag bench: ${N} vectors × 384 dims, ${Q} queries, k = ${K}, ${C} clients for QPS`);
+    console.log(`\n@cairn/rag bench: ${n} vectors × ${dims} dims, ${Q} queries, k = ${K}, ${C} clients for QPS`);
     console.log(`machine: ${describeMachine()}; PostgreSQL ${health.serverVersion}, pgvector ${health.pgvectorVersion}\n`);
 
     console.log('generating clustered vectors …');
     // Overlapping clusters in a 128-dimensional latent space (see test/fixtures.ts): at 100k rows,
     // HNSW with ef_search 40 misses a few percent of the true neighbours, as with real embeddings.
-    const data = clusteredVectors(N + Q, 384, { clusters: Math.max(50, Math.round(N / 100)), latent: 128, spread: 1.5, seed: 42 });
-    const vectors = data.vectors.slice(0, N).map((v) => Float32Array.from(v));
+    const data = clusteredVectors(n + Q, dims, { clusters: Math.max(50, Math.round(n / 100)), latent: 128, spread: 1.5, seed: dims === 384 ? 42 : 9 });
+    const vectors = data.vectors.slice(0, n).map((v) => Float32Array.from(v));
     // Queries: held-out points of the same distribution (not in the data set).
-    const queries = data.vectors.slice(N).map((v) => Array.from(Float32Array.from(v)));
+    const queries = data.vectors.slice(n).map((v) => Array.from(Float32Array.from(v)));
     data.vectors.length = 0;
 
-    const cairn = await cairnSystem(db, 384);
-    const raw = await rawSystem(url, 384);
-    const lc = await langchainSystem(url, 'langchain_bench', 384, 'before');
-    const lcBulk = await langchainSystem(url, 'langchain_bench_bulk', 384, 'after');
-    systems.push(cairn, raw, lc, lcBulk);
+    const cairn = await cairnSystem(db, dims);
+    const raw = await rawSystem(url, dims);
+    const lc = await langchainSystem(url, 'langchain_bench', dims, 'before');
+    systems.push(cairn, raw, lc);
+    const lcBulk = ingestDetail ? await langchainSystem(url, 'langchain_bench_bulk', dims, 'after') : undefined;
+    if (lcBulk) systems.push(lcBulk);
 
-    console.log('ingest (each table has its HNSW index, m = 16, ef_construction = 64, during the load; the last row builds it afterwards):');
+    console.log(`ingest (each table has its HNSW index, m = 16, ef_construction = 64, during the load${lcBulk ? '; the last row builds it afterwards' : ''}):`);
     const ingest = new Map<string, number>();
-    for (const s of systems) ingest.set(s.name, await timeIngest(s.name, N, () => s.ingest(vectors, meta, text)));
+    for (const s of systems) ingest.set(s.name, await timeIngest(s.name, n, () => s.ingest(vectors, meta, text)));
 
-    ingest.set('@cairn/rag (rebuildIndexes)', await runBulkLoad(vectors));
-    const writePath = await runWritePath(vectors);
+    if (ingestDetail) ingest.set('@cairn/rag (rebuildIndexes)', await runBulkLoad(vectors));
+    const writePath = ingestDetail ? await runWritePath(vectors) : undefined;
 
     // Freshly loaded tables get an insert-triggered autovacuum within minutes; run it now, so that
     // it does not take a core from whichever system happens to be measured when it starts.
@@ -337,23 +345,27 @@ async function mainRun(): Promise<void> {
     const qpsFiltered = await measureConcurrent(queries, searched.map((s) => (q: number[]) => s.search(q, true)));
     const results = new Map(searched.map((s, i) => [s.name, { plain: plain[i]!, filtered: filtered[i]!, qps: qps[i]!, qpsFiltered: qpsFiltered[i]! }]));
 
-    console.log(`\nIngest, docs/s (384 dims, batches of ${BATCH}; @cairn/rag streams 2 batches at a time):`);
+    console.log(`\nIngest, docs/s (${dims} dims, batches of ${BATCH}; @cairn/rag streams 2 batches at a time):`);
     const lcRate = ingest.get(lc.name)!;
     table(
       ['system', 'docs/s', '× PGVectorStore'],
       [...ingest].map(([name, rate]) => [name, rate, rate / lcRate]),
     );
-    const bulkRate = ingest.get('@cairn/rag (rebuildIndexes)')!;
-    console.log(
-      `bulk load: @cairn/rag (rebuildIndexes) ${(bulkRate / lcRate).toFixed(2)}× PGVectorStore, ` +
-        `${(bulkRate / ingest.get(lcBulk.name)!).toFixed(2)}× PGVectorStore with its index built after the load`,
-    );
-
-    console.log('\nWrite path alone, docs/s (no vector index on any table):');
-    table(
-      ['system', 'docs/s', '× PGVectorStore'],
-      [...writePath].map(([name, rate]) => [name, rate, rate / writePath.get('PGVectorStore')!]),
-    );
+    if (lcBulk) {
+      const bulkRate = ingest.get('@cairn/rag (rebuildIndexes)')!;
+      console.log(
+        `bulk load: @cairn/rag (rebuildIndexes) ${(bulkRate / lcRate).toFixed(2)}× PGVectorStore, ` +
+          `${(bulkRate / ingest.get(lcBulk.name)!).toFixed(2)}× PGVectorStore with its index built after the load`,
+      );
+    }
+    if (writePath) {
+      console.log('\nWrite path alone, docs/s (no vector index on any table):');
+      table(
+        ['system', 'docs/s', '× PGVectorStore'],
+        [...writePath].map(([name, rate]) => [name, rate, rate / writePath.get('PGVectorStore')!]),
+      );
+    }
+    await printIndexSizes(db, dims);
 
     console.log(`\nTop-${K} search (sequential latency in ms; QPS with ${C} clients, median of 3 rounds; recall@${K} against exact search):`);
     for (const s of [cairn, raw, lc]) {
@@ -466,33 +478,17 @@ async function runWritePath(vectors: readonly Float32Array[]): Promise<Map<strin
   return rates;
 }
 
-/**
- * 1536 dimensions: a collection of that dimension in a freshly migrated database, beside nothing
- * else, as a user of OpenAI's default embeddings gets it (opening the collection creates its
- * per-dimension index, `cairn_rag_hnsw_cosine_half_1536`).
- */
-async function run1536(): Promise<void> {
-  if (N1536 === 0) return;
-  const systems: System[] = [];
-  const { url, db, drop } = await migratedDatabase('cairn_bench_rag1536', systems);
-  try {
-    const data = clusteredVectors(N1536, 1536, { clusters: 50, latent: 128, spread: 1.5, seed: 9 });
-    const vectors = data.vectors.map((v) => Float32Array.from(v));
-    const cairn = await cairnSystem(db, 1536);
-    const raw = await rawSystem(url, 1536);
-    const lc = await langchainSystem(url, 'langchain_bench', 1536, 'before');
-    systems.push(cairn, raw, lc);
-    console.log(`\n1536 dims: ${N1536} vectors into a 1536-dimension collection:`);
-    const rates = new Map<string, number>();
-    for (const s of systems) rates.set(s.name, await timeIngest(s.name, N1536, () => s.ingest(vectors, meta, text)));
-    table(
-      ['system', 'docs/s', '× PGVectorStore'],
-      systems.map((s) => [s.name, rates.get(s.name)!, rates.get(s.name)! / rates.get(lc.name)!]),
-    );
-  } finally {
-    await drop();
-  }
+/** The HNSW indexes on each table of the run, with their sizes (PGVectorStore's is full precision). */
+async function printIndexSizes(db: CairnDb, dims: number): Promise<void> {
+  const { rows } = await db.pool.query<{ table: string; index: string; size: string }>(
+    `SELECT c.relname AS table, i.relname AS index, pg_size_pretty(pg_relation_size(i.oid)) AS size
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_am a ON a.oid = i.relam
+      WHERE a.amname = 'hnsw' AND c.relname IN ('documents', 'raw_documents', 'langchain_bench', 'langchain_bench_bulk') ORDER BY 1, 2`,
+  );
+  console.log(`\nHNSW indexes, ${dims} dims (size on disk):`);
+  table(['table', 'index', 'size'], rows.map((r) => [r.table, r.index, r.size]));
 }
 
-await mainRun();
-await run1536();
+
+await searchRun(384, N, true);
+if (N1536 > 0) await searchRun(1536, N1536, false);
