@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { ClosedError, ValidationError, parseInput } from '@cairn/core';
 import { MissingDependencyError, createDb, isPgPool, type CairnDb, type DbOptions } from '@cairn/db';
 import { PostgresCheckpointer } from '@cairn/checkpointer';
-import { ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
+import { MessageStore, ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
 import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection, type TenantNotifier } from '@cairn/redis';
 import type { CairnStore, StoreOptions } from '@cairn/store';
@@ -36,6 +36,7 @@ interface CairnParts {
   objects: ObjectStore;
   sessions: SessionManager;
   threads: ThreadManager;
+  messages: MessageStore;
   rag: Rag;
   embedder: Embedder;
   store: CairnStore | undefined;
@@ -79,6 +80,8 @@ export class Cairn implements AsyncDisposable {
   readonly sessions: SessionManager;
   /** Threads inside sessions; deleting one deletes its checkpoints through `checkpointer`. */
   readonly threads: ThreadManager;
+  /** The messages of threads (a chat's history), in commit order; they go when their thread goes. */
+  readonly messages: MessageStore;
   /** Document collections with vector, filtered and hybrid search. */
   readonly rag: Rag;
   /** The embedder `rag` collections use unless they name their own. */
@@ -109,6 +112,7 @@ export class Cairn implements AsyncDisposable {
     this.objects = parts.objects;
     this.sessions = parts.sessions;
     this.threads = parts.threads;
+    this.messages = parts.messages;
     this.rag = parts.rag;
     this.embedder = parts.embedder;
     this.store = parts.store;
@@ -179,6 +183,7 @@ export class Cairn implements AsyncDisposable {
           objects: this.objects.forTenant(id),
           sessions: this.sessions.forTenant(id),
           threads: this.threads.forTenant(id),
+          messages: this.messages.forTenant(id),
           rag: this.rag.forTenant(id),
           embedder: this.embedder,
           store: resources.storeOf(id),
@@ -364,6 +369,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
     const sessions = await start('session manager', () => new SessionManager(db, { ...opts.sessions, tenantId: opts.tenantId, redis, notifier, threadData: checkpointerOf }));
     closers.push({ name: 'session manager', close: () => sessions.close() });
     const threads = await start('thread manager', () => new ThreadManager(db, { tenantId: opts.tenantId, threadData: checkpointerOf }));
+    const messages = await start('message store', () => new MessageStore(db, { tenantId: opts.tenantId }));
     // The local embedder needs no network and matches the documents column (384 dimensions).
     const embedder = opts.embedder ?? new LocalHashEmbedder();
     const rag = await start('RAG store', () => createRag(db, { tenantId: opts.tenantId, embedder }));
@@ -375,7 +381,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
       return created;
     });
 
-    return new Cairn(resources, { tenantId: opts.tenantId, checkpointer, objects, sessions, threads, rag, embedder, store }, true);
+    return new Cairn(resources, { tenantId: opts.tenantId, checkpointer, objects, sessions, threads, messages, rag, embedder, store }, true);
   } catch (error) {
     for (const closer of closers.reverse()) await closer.close().catch(() => undefined);
     throw error;

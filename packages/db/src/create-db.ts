@@ -333,8 +333,9 @@ export class CairnDb {
 /**
  * A pg.Client that sends every statement unnamed. Behind a transaction pooler, a statement
  * prepared by name on one server connection is unknown on the next (`26000 prepared statement …
- * does not exist`) or already taken there by another client (`42P05 … already exists`). Packages
- * keep naming their hot statements; this one place turns the names off.
+ * does not exist`) or already taken there by another client (`42P05 … already exists`); on the
+ * embedded server every connection is one PGlite session. Packages keep naming their hot
+ * statements; this one place turns the names off.
  */
 class UnnamedStatementsClient extends pg.Client {}
 // Taken unbound on purpose: the override below calls it with the client as `this`.
@@ -486,6 +487,9 @@ export async function createDb(options: DbOptions = {}): Promise<CairnDb> {
         parseDatabaseUrl(url);
       }
       const { config, schema, pgbouncer } = poolConfigFor(url, { ...opts, pool: settings });
+      // Every socket connection to the embedded server shares PGlite's one session, as behind a
+      // transaction pooler: a name prepared by one pooled client is taken for the others.
+      if (embedded) config.Client = UnnamedStatementsClient;
       const directUrl = opts.directUrl ?? (pgbouncer ? undefined : url);
       plan = {
         pool: new pg.Pool(config),

@@ -241,6 +241,18 @@ export class ThreadNotFoundError extends ObjectsError {
   }
 }
 
+/** The message is not in this thread (or the thread does not exist in this tenant). */
+export class MessageNotFoundError extends ObjectsError {
+  override readonly name = 'MessageNotFoundError';
+  readonly threadId: string;
+  readonly messageId: string;
+  constructor(threadId: string, messageId: string) {
+    super('MESSAGE_NOT_FOUND', `Message ${JSON.stringify(messageId)} is not in thread ${JSON.stringify(threadId)}`, { category: 'not_found', details: { threadId, messageId } });
+    this.threadId = threadId;
+    this.messageId = messageId;
+  }
+}
+
 /** A session or thread with this id already exists in this tenant. */
 export class DuplicateIdError extends ObjectsError {
   override readonly name = 'DuplicateIdError';

@@ -72,6 +72,18 @@ export {
   type UpdateThreadInput,
 } from './thread-manager.js';
 export {
+  MessageStore,
+  MessageStoreOptionsSchema,
+  MessageRoleSchema,
+  MAX_MESSAGES_PER_APPEND,
+  type MessageStoreOptions,
+  type MessageRecord,
+  type MessageInput,
+  type MessageChanges,
+  type MessageListOptions,
+  type MessageRole,
+} from './message-store.js';
+export {
   ObjectsError,
   VersionConflictError,
   ObjectNotFoundError,
@@ -86,6 +98,7 @@ export {
   SnapshotConflictError,
   SessionNotFoundError,
   ThreadNotFoundError,
+  MessageNotFoundError,
   DuplicateIdError,
   type QueuedWriteInfo,
 } from './errors.js';

@@ -17,7 +17,7 @@ export function metadataForWrite<M extends JsonObject>(schema: z.ZodType<M>, val
 }
 
 /** Validates stored metadata on read; a row that no longer matches raises StoredObjectInvalidError. */
-export function metadataFromRow<M extends JsonObject>(schema: z.ZodType<M>, value: unknown, type: 'Session' | 'Thread', id: string): M {
+export function metadataFromRow<M extends JsonObject>(schema: z.ZodType<M>, value: unknown, type: 'Session' | 'Thread' | 'Message', id: string): M {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issues = toValidationIssues(result.error).map((i) => ({ ...i, path: i.path ? `metadata.${i.path}` : 'metadata' }));
