@@ -20,5 +20,6 @@ export {
   type RedisNotifierOptions,
 } from './notifier.js';
 export { CairnEventSchema, type CairnEvent } from './events.js';
+export { createStreamPubSub, type StreamPubSub, type StreamPublisher, type StreamSubscriber } from './stream-pubsub.js';
 export { RedisConnectionSchema, ChangeNotifierSchema } from './shapes.js';
 export { RedisLayerError, RedisUnavailableError, NotificationError } from './errors.js';
