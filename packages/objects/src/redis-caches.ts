@@ -2,18 +2,12 @@
 // versions every entry, so a fill that loaded before a write cannot land after that write's
 // invalidation; when Redis is down every call degrades to a miss / no-op and reads go to PostgreSQL,
 // and after an outage the invalidations that did not reach Redis are replayed before it serves again.
-import { createHash } from 'node:crypto';
 import type { JsonObject } from '@cairn/core';
-import { RedisCache, type RedisConnection } from '@cairn/redis';
+import { RedisCache, composeCacheKey, type RedisConnection } from '@cairn/redis';
 import type { RecordCache } from './collection.js';
 import type { SessionCache, SessionRecord } from './session-record.js';
 import type { ObjectRow } from './sql.js';
 
-/** A cache key from parts that may contain ':' themselves; long ones are hashed to fit Redis' key limit here. */
-export function cacheKey(...parts: string[]): string {
-  const key = parts.map((p) => encodeURIComponent(p)).join(':');
-  return key.length <= 900 ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
-}
 
 // Keys invalidated per Redis round of invalidateMany (each is one small script call).
 const INVALIDATION_BATCH = 500;
@@ -28,17 +22,17 @@ export class RedisRecordCache implements RecordCache {
 
   async load(tenantId: string, type: string, id: string, loader: () => Promise<ObjectRow | null>): Promise<ObjectRow | null> {
     // Absent objects are not cached (undefined is never stored), so a create needs no special care.
-    const row = await this.#cache.getOrLoad<ObjectRow | undefined>(cacheKey(tenantId, type, id), async () => (await loader()) ?? undefined);
+    const row = await this.#cache.getOrLoad<ObjectRow | undefined>(composeCacheKey(tenantId, type, id), async () => (await loader()) ?? undefined);
     return row ?? null;
   }
 
   invalidate(tenantId: string, type: string, id: string): Promise<void> {
-    return this.#cache.del(cacheKey(tenantId, type, id));
+    return this.#cache.del(composeCacheKey(tenantId, type, id));
   }
 
   async invalidateMany(keys: ReadonlyArray<readonly [tenantId: string, type: string, id: string]>): Promise<void> {
     for (let start = 0; start < keys.length; start += INVALIDATION_BATCH) {
-      await this.#cache.del(...keys.slice(start, start + INVALIDATION_BATCH).map(([tenantId, type, id]) => cacheKey(tenantId, type, id)));
+      await this.#cache.del(...keys.slice(start, start + INVALIDATION_BATCH).map(([tenantId, type, id]) => composeCacheKey(tenantId, type, id)));
     }
   }
 

@@ -16,8 +16,8 @@ import { DuplicateIdError, SessionNotFoundError } from './errors.js';
 import { poolExecutor, type Executor } from './executor.js';
 import { MetadataInputSchema } from './json.js';
 import { metadataForWrite, metadataFromRow } from './metadata.js';
-import { ChangeNotifierSchema, RedisConnectionSchema } from '@cairn/redis';
-import { cacheKey, RedisSessionCache } from './redis-caches.js';
+import { ChangeNotifierSchema, RedisConnectionSchema, composeCacheKey } from '@cairn/redis';
+import { RedisSessionCache } from './redis-caches.js';
 import type { SessionCache, SessionRecord } from './session-record.js';
 import { ThreadDataOwnersSchema, deleteThreadData, type ThreadDataOwners } from './thread-data.js';
 
@@ -351,7 +351,7 @@ export class SessionManager<M extends JsonObject = JsonObject> {
   }
 
   #key(id: string): string {
-    return cacheKey(this.tenantId, id);
+    return composeCacheKey(this.tenantId, id);
   }
 
   #publish(type: 'session.updated' | 'session.deleted' | 'session.expired', sessionId: string): void {

@@ -12,6 +12,7 @@
 //
 // Keys: `<keyPrefix>cache:[<cacheScope>:]<namespace>:{<key>}` and `…{<key>}:v`; the connection's
 // cache scope (the database's epoch) keeps a reset or restored database from meeting old entries.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { idIssue, JsonSerializer, parseInput, type Serializer } from '@cairn/core';
 import type { RedisClient, RedisConnection } from './connection.js';
@@ -61,6 +62,24 @@ export const CacheKeySchema: z.ZodType<string> = z.string({ error: 'must be a st
   const message = cacheKeyIssue(key);
   if (message !== undefined) ctx.addIssue({ code: 'custom', message });
 });
+
+/**
+ * A cache key from parts that may hold any text (':' or braces, say): each part percent-encoded,
+ * joined by ':', and a key longer than 900 characters replaced by its SHA-256. The one way Cairn's
+ * packages name cache entries after their rows.
+ */
+export function composeCacheKey(...parts: string[]): string {
+  const key = parts.map((p) => encodeURIComponent(p)).join(':');
+  return key.length <= 900 ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
+}
+
+/**
+ * What a getOrLoad loader returns for a value to hand to its callers without caching it (an item
+ * that expires, say, whose reads must reach the database).
+ */
+export class Uncached<T> {
+  constructor(readonly value: T) {}
+}
 
 /**
  * The hit path's check: `cacheKeyIssue` without building a zod issue (a zod parse per get is a
@@ -265,9 +284,9 @@ export class RedisCache {
   /**
    * The cached value, or the loader's result cached with the version seen before loading.
    * Concurrent misses for one key in this process share one loader call. A loader result of
-   * `undefined` is returned but not cached.
+   * `undefined`, or wrapped in `Uncached`, is returned but not cached.
    */
-  getOrLoad<T>(key: string, loader: () => Promise<T>, options?: CacheSetOptions): Promise<T> {
+  getOrLoad<T>(key: string, loader: () => Promise<T | Uncached<T>>, options?: CacheSetOptions): Promise<T> {
     let fullKey: string;
     let ttlMs: number;
     try {
@@ -301,13 +320,15 @@ export class RedisCache {
   }
 
   /** Single flight: the first miss loads, misses arriving meanwhile wait for its result. */
-  #loadOnce<T>(fullKey: string, reachable: boolean, epoch: number, loader: () => Promise<T>, ttlMs: number): Promise<T> {
+  #loadOnce<T>(fullKey: string, reachable: boolean, epoch: number, loader: () => Promise<T | Uncached<T>>, ttlMs: number): Promise<T> {
     const pending = this.#inflight.get(fullKey);
     if (pending) return pending as Promise<T>;
     const load = (async () => {
       const version = reachable ? await this.#version(fullKey) : undefined;
       const started = Date.now();
-      const value = await loader();
+      const loaded = await loader();
+      if (loaded instanceof Uncached) return loaded.value;
+      const value = loaded;
       if (version === undefined || value === undefined) return value;
       if (this.#redis.epoch !== epoch || Date.now() - started >= this.#tombstoneMs) {
         // Redis was unreachable meanwhile (a write may have been lost), or the loader outlived the

@@ -4,7 +4,7 @@ export { createRedis, RedisConnection, type RedisClient, type RedisStats, type R
 export { RedisOptionsSchema, type RedisOptions } from './options.js';
 export { RedisUrlSchema, parseRedisUrl, type ClusterUrl } from './redis-url.js';
 export { CircuitBreaker, type BreakerState, type BreakerOptions } from './circuit-breaker.js';
-export { RedisCache, CacheOptionsSchema, MAX_CACHE_KEY_BYTES, type CacheOptions, type CacheSetOptions } from './cache.js';
+export { RedisCache, Uncached, composeCacheKey, CacheOptionsSchema, MAX_CACHE_KEY_BYTES, type CacheOptions, type CacheSetOptions } from './cache.js';
 export { RedisSessionStore, SessionStoreOptionsSchema, type SessionStoreOptions } from './session-store.js';
 export {
   RedisNotifier,

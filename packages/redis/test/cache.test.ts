@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError, type Serializer } from '@cairn/core';
 import { scanKeys, testRedisUrl, uniqueKeyPrefix } from '../src/testing.js';
-import { createRedis, RedisCache, type RedisConnection } from '@cairn/redis';
+import { createRedis, composeCacheKey, RedisCache, Uncached, type RedisConnection } from '@cairn/redis';
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await sleep(5);
@@ -75,6 +75,28 @@ describe('RedisCache', () => {
     expect(results.every((r) => r.loaded)).toBe(true);
     expect(await cache.getOrLoad('flight', loader)).toEqual({ loaded: true });
     expect(calls).toBe(1);
+  });
+
+  it('returns a loader result wrapped in Uncached to every waiting caller without caching it', async () => {
+    let calls = 0;
+    const loader = async () => {
+      calls += 1;
+      await sleep(20);
+      return new Uncached({ expires: true });
+    };
+    expect(await Promise.all([cache.getOrLoad('uncached', loader), cache.getOrLoad('uncached', loader)])).toEqual([{ expires: true }, { expires: true }]);
+    expect(calls).toBe(1);
+    expect(await cache.get('uncached')).toBeUndefined();
+    expect(await cache.getOrLoad('uncached', loader)).toEqual({ expires: true });
+    expect(calls).toBe(2);
+  });
+
+  it('composes keys from parts holding any text', () => {
+    expect(composeCacheKey('t', 'a:b', '{x}')).toBe('t:a%3Ab:%7Bx%7D');
+    expect(composeCacheKey('a', 'b')).not.toBe(composeCacheKey('a:b'));
+    const long = composeCacheKey('x'.repeat(2000));
+    expect(long).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(composeCacheKey('x'.repeat(2000))).toBe(long);
   });
 
   it('hands a loader failure to every waiting caller, and loads again on the next call', async () => {
