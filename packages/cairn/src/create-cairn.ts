@@ -10,7 +10,7 @@ import { PostgresCheckpointer } from '@cairn/checkpointer';
 import { MessageStore, ObjectStore, SessionManager, ThreadManager } from '@cairn/objects';
 import { LocalHashEmbedder, createRag, type Embedder, type Rag } from '@cairn/rag';
 import { PostgresNotifier, RedisNotifier, createRedis, type ChangeNotifier, type RedisConnection, type TenantNotifier } from '@cairn/redis';
-import type { CairnStore, StoreOptions } from '@cairn/store';
+import type { CairnStore, CairnStoreOptions } from '@cairn/store';
 import { CairnCloseError, CairnStartError } from './errors.js';
 import { registerConnectionMetrics, registerObjectStoreMetrics } from './metrics.js';
 import { CairnOptionsSchema, TenantIdSchema, type CairnOptions, type ResolvedCairnOptions } from './options.js';
@@ -267,10 +267,10 @@ async function start<T>(component: string, open: () => Promise<T> | T): Promise<
  * one that makes none. @cairn/store is imported only then: it is an optional peer, as are the
  * LangGraph packages it needs, which `cairn` itself never loads.
  */
-async function storeFactory(db: CairnDb, opts: ResolvedCairnOptions, closers: Resources['closers']): Promise<(tenantId: string) => CairnStore | undefined> {
+async function storeFactory(db: CairnDb, redis: RedisConnection | undefined, opts: ResolvedCairnOptions, closers: Resources['closers']): Promise<(tenantId: string) => CairnStore | undefined> {
   const settings = opts.store;
   if (settings === undefined) return () => undefined;
-  let loaded: { CairnStore: new (db: CairnDb, options: StoreOptions) => CairnStore };
+  let loaded: { CairnStore: new (db: CairnDb, options: CairnStoreOptions) => CairnStore };
   try {
     loaded = await import('@cairn/store');
   } catch (error) {
@@ -282,7 +282,8 @@ async function storeFactory(db: CairnDb, opts: ResolvedCairnOptions, closers: Re
   return (tenantId) => {
     let found = stores.get(tenantId);
     if (!found) {
-      const created = new loaded.CairnStore(db, { ...settings, tenantId });
+      // With Redis, gets are read through its cache (items with a ttl excepted), as objects' loads are.
+      const created = new loaded.CairnStore(db, { ...settings, tenantId, ...(redis ? { cache: { redis } } : {}) });
       closers.push({ name: `LangGraph store (${tenantId})`, close: () => created.close() });
       stores.set(tenantId, created);
       found = created;
@@ -359,7 +360,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
       return found;
     };
     registerConnectionMetrics(metricsRegistry, { db, redis, notifier });
-    const storeOf = await storeFactory(db, opts, closers);
+    const storeOf = await storeFactory(db, redis, opts, closers);
     const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, checkpointerOf, storeOf, views: new Map(), closers, closing: undefined };
 
     const checkpointer = await start('checkpointer', () => checkpointerOf(opts.tenantId));

@@ -2,7 +2,9 @@
 // client at a time, the two interleaved in rounds. Both hold the same items (384-dimensional
 // vectors from an embedder that costs next to nothing, so the stores are measured) and answer the
 // same calls: put, get, search by filter, semantic search, listNamespaces. Semantic search also
-// reports recall@10 of CairnStore's index against its exact ranking.
+// reports recall@10 of CairnStore's index against its exact ranking. `get` is measured twice more:
+// through CairnStore's Redis cache with every read a hit (what createCairn({ redisUrl, store }) gives
+// repeated reads of the same memories), and with every read a miss.
 //
 //   pnpm --filter @cairn/store bench
 //   BENCH_ITEMS=10000 BENCH_OPS=1000 BENCH_DIMS=384 BENCH_ADMIN_URL=postgresql://postgres@127.0.0.1:5432/postgres pnpm --filter @cairn/store bench
@@ -10,8 +12,9 @@
 // A fresh database is created (Cairn's migrations applied; PostgresStore's tables in schema
 // `langgraph`, made by its setup()) and dropped at the end.
 import { PostgresStore } from '@langchain/langgraph-checkpoint-postgres/store';
-import { adminUrlFromEnv, compareInterleaved, describeMachine, envInteger, printTable, scratchDatabase, type BenchCall, type SideMeasurement } from '@cairn/bench-kit';
+import { adminUrlFromEnv, compareInterleaved, describeMachine, envInteger, printTable, redisUrlFromEnv, scratchDatabase, type BenchCall, type SideMeasurement } from '@cairn/bench-kit';
 import { createDb } from '@cairn/db';
+import { createRedis } from '@cairn/redis';
 import { CairnStore } from '../src/index.js';
 
 const ITEMS = envInteger('BENCH_ITEMS', 10_000);
@@ -47,6 +50,8 @@ const db = await createDb({ url: scratch.url, migrate: true, pool: { max: 4 } })
 const cairn = new CairnStore(db, { tenantId: 'bench', index: { ...index, efSearch: EF_SEARCH } });
 const exact = new CairnStore(db, { tenantId: 'bench', index: { ...index, exact: true } });
 const lg = new PostgresStore({ connectionOptions: scratch.url, schema: 'langgraph', index });
+const redis = createRedis({ url: redisUrlFromEnv(), keyPrefix: `cairn-bench-store-${process.pid}:` });
+const cached = new CairnStore(db, { tenantId: 'bench', index: { ...index, efSearch: EF_SEARCH }, cache: { redis } });
 
 try {
   await lg.setup();
@@ -63,12 +68,18 @@ try {
 
   type Side = 'cairn' | 'postgresStore';
   const rows: [string, SideMeasurement, SideMeasurement][] = [];
-  const compare = async (name: string, call: (store: CairnStore | PostgresStore) => BenchCall) => {
-    const result = await compareInterleaved<Side>({ cairn: call(cairn), postgresStore: call(lg) }, { ops: OPS, rounds: 10, warmup: { calls: WARMUP, maxMs: 3000, from: OPS } });
+  const compare = async (name: string, call: (store: CairnStore | PostgresStore) => BenchCall, ours: CairnStore = cairn) => {
+    const result = await compareInterleaved<Side>({ cairn: call(ours), postgresStore: call(lg) }, { ops: OPS, rounds: 10, warmup: { calls: WARMUP, maxMs: 3000, from: OPS } });
     rows.push([name, result.cairn, result.postgresStore]);
   };
   await compare('put (update, re-embed)', (s) => (i) => s.put(namespaceOf(i), `m${i % ITEMS}`, valueOf(i % ITEMS)));
   await compare('get', (s) => (i) => s.get(namespaceOf(i), `m${(i * 7919) % ITEMS}`));
+  await redis.ready();
+  // Every key the next row reads, warm-up included, read once through the cache first: all hits.
+  for (let i = 0; i < OPS + WARMUP; i++) await cached.get(namespaceOf(i), `m${(i * 7919) % ITEMS}`);
+  await compare('get, Redis cache, hits', (s) => (i) => s.get(namespaceOf(i), `m${(i * 7919) % ITEMS}`), cached);
+  // Keys nobody read through the cache yet (another stride): every call a miss that fills.
+  await compare('get, Redis cache, misses', (s) => (i) => s.get(namespaceOf(i), `m${(i * 7 + 3) % ITEMS}`), cached);
   await compare('search by filter (one user, kind)', (s) => (i) => s.search(namespaceOf(i), { filter: { kind: KINDS[i % KINDS.length]! }, limit: 10 }));
   await compare('semantic search (all users, top 10)', (s) => (i) => s.search(['users'], { query: `what happened ${i}`, limit: 10 }));
   await compare('listNamespaces (prefix users)', (s) => () => s.listNamespaces({ prefix: ['users'], limit: 100 }));
@@ -95,6 +106,8 @@ try {
 } finally {
   await lg.stop();
   await exact.close();
+  await cached.close();
+  await redis.close();
   await cairn.close();
   await db.close();
   await scratch.drop();

@@ -3,11 +3,14 @@
 // (which sets pgvector's scan settings for itself), runs in one transaction, so a batch is all or
 // nothing and each operation sees the ones before it.
 import type pg from 'pg';
+import { z } from 'zod';
 import type { Item, SearchItem } from '@langchain/langgraph-checkpoint';
+import { parseInput } from '@cairn/core';
 import { createDb, type CairnDb, type DbOptions } from '@cairn/db';
+import { RedisCache, RedisConnectionSchema, Uncached, composeCacheKey } from '@cairn/redis';
 import { BaseCairnStore, type BatchResult, type PreparedBatch } from './base-cairn-store.js';
 import { namespaceLabels } from './namespace.js';
-import type { PlannedOperation } from './operations.js';
+import type { PlannedGet, PlannedOperation } from './operations.js';
 import type { StoreOptions } from './options.js';
 import { getSql, listItemsSql, listNamespacesSql, putSql, refreshSql, semanticSql, sweepSql, vectorText, vectorsSql, type ItemRow, type ScoredItemRow, type Statement } from './store-sql.js';
 import { ensureVectorIndex, isIndexedDimension } from './vector-index.js';
@@ -21,24 +24,47 @@ function item(row: ItemRow): Item {
 /** The most ef_search pgvector takes. */
 const MAX_EF_SEARCH = 1000;
 
+/**
+ * A read-through Redis cache of `get` (@cairn/redis' RedisCache: versioned fills, invalidation
+ * replayed after an outage). Items with a ttl are never cached: their reads move their expiry, so
+ * they must reach the database. Every instance writing the tenant's items must use the same Redis.
+ */
+export const StoreCacheOptionsSchema = z
+  .object({
+    /** The connection (createCairn passes its own). */
+    redis: RedisConnectionSchema,
+    /** How long an entry lives at most, in seconds. @defaultValue 300 */
+    ttlSeconds: z.number().min(1).max(86_400).default(300),
+  })
+  .strict();
+
+/** Options of CairnStore: the store's, and its cache. */
+export type CairnStoreOptions = StoreOptions & { cache?: z.input<typeof StoreCacheOptionsSchema> };
+
 /** A LangGraph BaseStore on PostgreSQL through a CairnDb, scoped to one tenant. */
 export class CairnStore extends BaseCairnStore {
   readonly db: CairnDb;
   readonly #ownsDb: boolean;
+  readonly #cache: RedisCache | undefined;
   #indexReady: Promise<void> | undefined;
 
-  /** A store on `db` (which the application keeps and closes). */
-  constructor(db: CairnDb, options?: StoreOptions, internal: { ownsDb?: boolean } = {}) {
-    super(options, 'store');
+  /** A store on `db` (which the application keeps and closes); `cache`: a Redis read-through cache of get. */
+  constructor(db: CairnDb, options?: CairnStoreOptions, internal: { ownsDb?: boolean } = {}) {
+    const { cache, ...storeOptions } = options ?? {};
+    super(storeOptions, 'store');
     this.db = db;
     this.#ownsDb = internal.ownsDb ?? false;
+    if (cache !== undefined) {
+      const { redis, ttlSeconds } = parseInput(StoreCacheOptionsSchema, cache, 'store cache options');
+      this.#cache = new RedisCache(redis, { namespace: 'store', defaultTtlSeconds: ttlSeconds });
+    }
   }
 
   /**
    * A store on its own connection pool to `url` (a migrated database; `db: { migrate: true }` applies
    * Cairn's migrations first). close() ends the pool.
    */
-  static async fromUrl(url: string, options?: StoreOptions & { db?: Omit<DbOptions, 'url'> }): Promise<CairnStore> {
+  static async fromUrl(url: string, options?: CairnStoreOptions & { db?: Omit<DbOptions, 'url'> }): Promise<CairnStore> {
     const { db: dbOptions, ...storeOptions } = options ?? {};
     const db = await createDb({ ...dbOptions, url });
     try {
@@ -50,6 +76,39 @@ export class CairnStore extends BaseCairnStore {
   }
 
   protected async execute(batch: PreparedBatch): Promise<BatchResult[]> {
+    const { operations } = batch;
+    if (this.#cache && operations.length === 1 && operations[0]!.kind === 'get') return [await this.#cachedGet(this.#cache, operations[0]!, batch)];
+    const written = this.#cache ? operations.flatMap((op) => (op.kind === 'put' ? [composeCacheKey(this.tenantId, op.namespace, op.key)] : [])) : [];
+    if (written.length === 0) return this.#execute(batch);
+    try {
+      return await this.#execute(batch);
+    } finally {
+      // After the commit (or a failure whose outcome may be a commit): readers must not keep the old value.
+      await this.#cache!.del(...written);
+    }
+  }
+
+  /** A get through the cache: a hit is one Redis GET; a miss reads (and refreshes) as #run does. */
+  async #cachedGet(cache: RedisCache, op: PlannedGet, batch: PreparedBatch): Promise<Item | null> {
+    const now = new Date(batch.now);
+    const found = await cache.getOrLoad<Item | undefined>(composeCacheKey(this.tenantId, op.namespace, op.key), async () => {
+      const rows = await this.db.run(
+        async () => {
+          const statement = getSql(this.tenantId, op.namespace, op.key, now);
+          const { rows: read } = await this.db.pool.query<ItemRow>(statement.text, statement.values);
+          await this.#refreshRead(this.db.pool, read, op.refreshTtl, now);
+          return read;
+        },
+        { operation: 'store get' },
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      return row.ttl_minutes === null ? item(row) : new Uncached(item(row));
+    });
+    return found ?? null;
+  }
+
+  async #execute(batch: PreparedBatch): Promise<BatchResult[]> {
     const { operations } = batch;
     const writesVectors = operations.some((op) => op.kind === 'put' && op.value !== null);
     const semantic = operations.some((op, i) => op.kind === 'search' && batch.queryVectors.has(i));
@@ -90,6 +149,7 @@ export class CairnStore extends BaseCairnStore {
   }
 
   protected async release(): Promise<void> {
+    this.#cache?.close();
     if (this.#ownsDb) await this.db.close();
   }
 

@@ -1,6 +1,6 @@
 // @cairn/store: LangGraph long-term memory (a BaseStore) on Cairn's PostgreSQL tables, and the
 // same store in memory.
-export { CairnStore } from './cairn-store.js';
+export { CairnStore, StoreCacheOptionsSchema, type CairnStoreOptions } from './cairn-store.js';
 export { CairnMemoryStore, MemoryStoreData } from './memory-store.js';
 export { BaseCairnStore, type GetOptions, type SearchOptions, type PutOptions } from './base-cairn-store.js';
 export {

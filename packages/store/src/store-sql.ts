@@ -172,11 +172,23 @@ export function listNamespacesSql(tenantId: string, op: PlannedList, now: Date):
     });
   }
   const live = `tenant_id = $1 AND ${NOT_EXPIRED('expires_at', '$2')}${fast.map((f) => ` AND ${f}`).join('')}`;
+  if (labelled.length === 0 && op.maxDepth === undefined) {
+    // A skip scan: from each namespace found, the next one is the first live row past it on the
+    // (tenant_id, namespace COLLATE "C", key) index, one probe per namespace rather than a pass over
+    // every item, stopping once the page is full.
+    const wanted = params.add(op.limit + op.offset);
+    const first = `SELECT namespace COLLATE "C" AS path FROM store_items WHERE ${live} ORDER BY namespace COLLATE "C" LIMIT 1`;
+    const next = `SELECT namespace COLLATE "C" FROM store_items WHERE ${live} AND namespace COLLATE "C" > ns.path ORDER BY namespace COLLATE "C" LIMIT 1`;
+    const text = `WITH RECURSIVE ns(path, n) AS (
+        (SELECT path, 1 FROM (${first}) f)
+        UNION ALL
+        SELECT (${next}), ns.n + 1 FROM ns WHERE ns.path IS NOT NULL AND ns.n < ${wanted}
+      )
+      SELECT path FROM ns WHERE path IS NOT NULL ORDER BY path COLLATE "C" LIMIT ${params.add(op.limit)} OFFSET ${params.add(op.offset)}`;
+    return { text, values: params.values };
+  }
   // Splitting into labels costs a little per row: only when a condition or maxDepth needs them.
-  const source =
-    labelled.length === 0 && op.maxDepth === undefined
-      ? `SELECT DISTINCT namespace COLLATE "C" AS path FROM store_items WHERE ${live}`
-      : `SELECT DISTINCT ${op.maxDepth === undefined ? 'namespace' : `array_to_string(labels[1:${params.add(op.maxDepth)}::int], '.')`} COLLATE "C" AS path
+  const source = `SELECT DISTINCT ${op.maxDepth === undefined ? 'namespace' : `array_to_string(labels[1:${params.add(op.maxDepth)}::int], '.')`} COLLATE "C" AS path
       FROM (SELECT namespace, string_to_array(namespace, '.') AS labels FROM store_items WHERE ${live}) n
      ${labelled.length > 0 ? `WHERE ${labelled.join(' AND ')}` : ''}`;
   const text = `SELECT path FROM (${source}) t ORDER BY path LIMIT ${params.add(op.limit)} OFFSET ${params.add(op.offset)}`;
