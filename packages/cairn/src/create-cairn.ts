@@ -267,7 +267,7 @@ async function start<T>(component: string, open: () => Promise<T> | T): Promise<
  * one that makes none. @cairn/store is imported only then: it is an optional peer, as are the
  * LangGraph packages it needs, which `cairn` itself never loads.
  */
-async function storeFactory(db: CairnDb, redis: RedisConnection | undefined, opts: ResolvedCairnOptions, closers: Resources['closers']): Promise<(tenantId: string) => CairnStore | undefined> {
+async function storeFactory(db: CairnDb, opts: ResolvedCairnOptions, closers: Resources['closers']): Promise<(tenantId: string) => CairnStore | undefined> {
   const settings = opts.store;
   if (settings === undefined) return () => undefined;
   let loaded: { CairnStore: new (db: CairnDb, options: CairnStoreOptions) => CairnStore };
@@ -282,8 +282,7 @@ async function storeFactory(db: CairnDb, redis: RedisConnection | undefined, opt
   return (tenantId) => {
     let found = stores.get(tenantId);
     if (!found) {
-      // With Redis, gets are read through its cache (items with a ttl excepted), as objects' loads are.
-      const created = new loaded.CairnStore(db, { ...settings, tenantId, ...(redis ? { cache: { redis } } : {}) });
+      const created = new loaded.CairnStore(db, { ...settings, tenantId });
       closers.push({ name: `LangGraph store (${tenantId})`, close: () => created.close() });
       stores.set(tenantId, created);
       found = created;
@@ -360,7 +359,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<Cairn> {
       return found;
     };
     registerConnectionMetrics(metricsRegistry, { db, redis, notifier });
-    const storeOf = await storeFactory(db, redis, opts, closers);
+    const storeOf = await storeFactory(db, opts, closers);
     const resources: Resources = { options: opts, db, metricsRegistry, redis, notifier, transport, checkpointerOf, storeOf, views: new Map(), closers, closing: undefined };
 
     const checkpointer = await start('checkpointer', () => checkpointerOf(opts.tenantId));

@@ -31,7 +31,7 @@ const MAX_EF_SEARCH = 1000;
  */
 export const StoreCacheOptionsSchema = z
   .object({
-    /** The connection (createCairn passes its own). */
+    /** The connection. */
     redis: RedisConnectionSchema,
     /** How long an entry lives at most, in seconds. @defaultValue 300 */
     ttlSeconds: z.number().min(1).max(86_400).default(300),
