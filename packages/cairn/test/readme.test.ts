@@ -53,11 +53,14 @@ describe('README examples', () => {
   it('runs the package README example', async () => {
     const output = await runExample(path.join(PACKAGE_DIR, 'README.md'), 'package-readme');
     expect(output).toContain("messages: [ 'hi', 'hello' ]");
+    // The example's own query finds its document with the default (lexical) embedder.
+    expect(Number(/'hello' \] \} ([\d.e-]+)/.exec(output)?.[1])).toBeGreaterThan(0);
     expect(output).toMatch(/status: 'ok'/);
   });
 
   it('runs the root README example', async () => {
     const output = await runExample(path.join(PACKAGE_DIR, '..', '..', 'README.md'), 'root-readme');
+    expect(Number(/'hello' \] \} ([\d.e-]+)/.exec(output)?.[1])).toBeGreaterThan(0);
     expect(output).toMatch(/status: 'ok'/);
   });
 });
