@@ -95,7 +95,7 @@ export class CairnStore extends BaseCairnStore {
       const rows = await this.db.run(
         async () => {
           const statement = getSql(this.tenantId, op.namespace, op.key, now);
-          const { rows: read } = await this.db.pool.query<ItemRow>(statement.text, statement.values);
+          const { rows: read } = await this.db.pool.query<ItemRow>(statement);
           await this.#refreshRead(this.db.pool, read, op.refreshTtl, now);
           return read;
         },
@@ -181,7 +181,7 @@ export class CairnStore extends BaseCairnStore {
   async #run(client: Queryable, batch: PreparedBatch, i: number): Promise<BatchResult> {
     const op = batch.operations[i]!;
     const now = new Date(batch.now);
-    const query = async <R extends object>(statement: Statement) => (await client.query<R>(statement.text, statement.values)).rows;
+    const query = async <R extends pg.QueryResultRow>(statement: Statement) => (await client.query<R>(statement)).rows;
     switch (op.kind) {
       case 'get': {
         const rows = await query<ItemRow>(getSql(this.tenantId, op.namespace, op.key, now));

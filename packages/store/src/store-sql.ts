@@ -9,6 +9,8 @@ import { namespacePath } from './namespace.js';
 
 /** A statement and its parameters. */
 export interface Statement {
+  /** Set on the statements whose text never varies: prepared once per connection. */
+  readonly name?: string;
   readonly text: string;
   readonly values: unknown[];
 }
@@ -53,7 +55,7 @@ export function refreshSql(tenantId: string, now: Date, rows: readonly { namespa
 export function getSql(tenantId: string, namespace: string, key: string, now: Date): Statement {
   const text = `SELECT ${ITEM_COLUMNS} FROM store_items i
      WHERE i.tenant_id = $1 AND i.namespace = $2 AND i.key = $3 AND ${NOT_EXPIRED('i.expires_at', '$4')}`;
-  return { text, values: [tenantId, namespace, key, now] };
+  return { name: 'cairn_store_get', text, values: [tenantId, namespace, key, now] };
 }
 
 /**
@@ -185,7 +187,8 @@ export function listNamespacesSql(tenantId: string, op: PlannedList, now: Date):
         SELECT (${next}), ns.n + 1 FROM ns WHERE ns.path IS NOT NULL AND ns.n < ${wanted}
       )
       SELECT path FROM ns WHERE path IS NOT NULL ORDER BY path COLLATE "C" LIMIT ${params.add(op.limit)} OFFSET ${params.add(op.offset)}`;
-    return { text, values: params.values };
+    // The text depends only on how many prefix conditions there are.
+    return { name: `cairn_store_namespaces_${fast.length}`, text, values: params.values };
   }
   // Splitting into labels costs a little per row: only when a condition or maxDepth needs them.
   const source = `SELECT DISTINCT ${op.maxDepth === undefined ? 'namespace' : `array_to_string(labels[1:${params.add(op.maxDepth)}::int], '.')`} COLLATE "C" AS path
