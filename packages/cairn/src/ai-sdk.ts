@@ -6,7 +6,7 @@ import { validateUIMessages, type UIMessage } from 'ai';
 import { createResumableStreamContext, type ResumableStreamContext } from 'resumable-stream/generic';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { CairnError, IdSchema, ValidationError, parseInput, type JsonObject } from '@cairn/core';
+import { CairnError, IdSchema, ValidationError, jsonbEquals, parseInput, type JsonObject } from '@cairn/core';
 import type { MessageInput, MessageRecord, MessageStore, ThreadManager, ThreadRecord } from '@cairn/objects';
 import { createStreamPubSub, type RedisConnection, type StreamPubSub } from '@cairn/redis';
 
@@ -75,17 +75,6 @@ function toUIMessage(record: MessageRecord): UIMessage {
   return message;
 }
 
-/** Deep equality of JSON values (what jsonb returns may order keys differently from the input). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((v, i) => sameJson(v, (b as unknown[])[i]));
-  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
 /**
  * Chats of the Vercel AI SDK on Cairn: `createChat`, `loadChat` (validated UIMessages), `saveChat`
  * (only what is new or changed), and `onFinish(chatId)` for `toUIMessageStreamResponse`.
@@ -147,7 +136,8 @@ export class CairnChatStore<UI_MESSAGE extends UIMessage = UIMessage> {
     const update = [];
     for (let i = 0; i < common; i++) {
       const [was, now] = [stored[i]!, inputs[i]!];
-      if (was.role === now.role && sameJson(was.parts, now.parts) && sameJson(was.metadata, now.metadata)) continue;
+      // jsonb's equality: what the database returns may order keys differently from what was sent.
+      if (was.role === now.role && jsonbEquals(was.parts, now.parts!) && jsonbEquals(was.metadata, now.metadata!)) continue;
       update.push({ id: was.id, changes: { role: now.role, parts: now.parts!, metadata: now.metadata! } });
     }
     const fresh = inputs.slice(common);

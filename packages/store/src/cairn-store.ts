@@ -92,16 +92,7 @@ export class CairnStore extends BaseCairnStore {
   async #cachedGet(cache: RedisCache, op: PlannedGet, batch: PreparedBatch): Promise<Item | null> {
     const now = new Date(batch.now);
     const found = await cache.getOrLoad<Item | undefined>(composeCacheKey(this.tenantId, op.namespace, op.key), async () => {
-      const rows = await this.db.run(
-        async () => {
-          const statement = getSql(this.tenantId, op.namespace, op.key, now);
-          const { rows: read } = await this.db.pool.query<ItemRow>(statement);
-          await this.#refreshRead(this.db.pool, read, op.refreshTtl, now);
-          return read;
-        },
-        { operation: 'store get' },
-      );
-      const row = rows[0];
+      const row = await this.db.run(() => this.#getRow(this.db.pool, op, now), { operation: 'store get' });
       if (!row) return undefined;
       return row.ttl_minutes === null ? item(row) : new Uncached(item(row));
     });
@@ -169,6 +160,13 @@ export class CairnStore extends BaseCairnStore {
     return Math.max(1, wanted) * this.options.index!.candidatesPerResult;
   }
 
+  /** The item a get reads, its expiry moved when refreshing (and it has a ttl). */
+  async #getRow(client: Queryable, op: PlannedGet, now: Date): Promise<ItemRow | undefined> {
+    const { rows } = await client.query<ItemRow>(getSql(this.tenantId, op.namespace, op.key, now));
+    await this.#refreshRead(client, rows, op.refreshTtl, now);
+    return rows[0];
+  }
+
   /** Moves the expiry of what a read returned, when refreshing and some of it has a ttl. */
   async #refreshRead(client: Queryable, rows: readonly ItemRow[], requested: boolean | undefined, now: Date): Promise<void> {
     if (!(requested ?? this.options.ttl.refreshOnRead)) return;
@@ -184,9 +182,8 @@ export class CairnStore extends BaseCairnStore {
     const query = async <R extends pg.QueryResultRow>(statement: Statement) => (await client.query<R>(statement)).rows;
     switch (op.kind) {
       case 'get': {
-        const rows = await query<ItemRow>(getSql(this.tenantId, op.namespace, op.key, now));
-        await this.#refreshRead(client, rows, op.refreshTtl, now);
-        return rows[0] ? item(rows[0]) : null;
+        const row = await this.#getRow(client, op, now);
+        return row ? item(row) : null;
       }
       case 'search': {
         const vector = batch.queryVectors.get(i);
